@@ -322,3 +322,15 @@ func (s *Store) Close() error {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// Location returns where key (or a prefix, ending in "/") lives, as a URL
+// other engines understand: "s3://bucket/prefix/key" on S3,
+// "file:///dir/key" on the file store, "mem://name/key" in memory. Catalog
+// locations are built with it.
+func (s *Store) Location(key string) string {
+	full := s.prefix + key
+	if l, ok := s.d.(driver.Locator); ok {
+		return l.Location(full)
+	}
+	return full
+}

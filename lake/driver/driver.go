@@ -118,3 +118,10 @@ type ReaderAtCloser interface {
 	io.ReaderAt
 	io.Closer
 }
+
+// Locator may be implemented by a driver to say where a key lives in a form
+// other engines understand: "s3://bucket/prefix/key", "file:///dir/key".
+// Catalog table and partition locations are built from it.
+type Locator interface {
+	Location(key string) string
+}

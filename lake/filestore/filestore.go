@@ -21,6 +21,7 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -428,3 +429,15 @@ func (d *Driver) As(i any) bool {
 
 // Close implements driver.Driver.
 func (d *Driver) Close() error { return nil }
+
+// Location implements driver.Locator: file:///root/key.
+func (d *Driver) Location(key string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(d.root, filepath.FromSlash(key))) + trailingSlash(key)}).String()
+}
+
+func trailingSlash(key string) string {
+	if strings.HasSuffix(key, "/") {
+		return "/"
+	}
+	return ""
+}

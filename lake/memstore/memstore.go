@@ -29,6 +29,7 @@ type object struct {
 
 // Driver is the memory driver.
 type Driver struct {
+	name    string
 	mu      sync.RWMutex
 	objects map[string]*object
 }
@@ -51,6 +52,7 @@ func Named(name string) *Driver {
 	d, ok := named[name]
 	if !ok {
 		d = New()
+		d.name = name
 		named[name] = d
 	}
 	return d
@@ -180,3 +182,6 @@ func (d *Driver) As(i any) bool {
 
 // Close implements driver.Driver. A named store keeps its objects.
 func (d *Driver) Close() error { return nil }
+
+// Location implements driver.Locator: mem://name/key.
+func (d *Driver) Location(key string) string { return "mem://" + d.name + "/" + key }

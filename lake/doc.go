@@ -1,0 +1,61 @@
+// Package lake opens a data lake and gives every other lakekit package its
+// storage: a portable object Store over small drivers (a directory, memory,
+// Amazon S3), the lake's zones (raw, cleaned, curated) with per-zone
+// settings, and the naming rules that keep names valid for Glue and Athena
+// and keys inside the lake.
+//
+// # Opening a lake
+//
+//	lk, err := lake.Open(ctx, "file:///var/data/lake", nil) // a directory
+//	lk, err := lake.Open(ctx, "./lake", nil)                // a path works too
+//	lk, err := lake.Open(ctx, "mem://", nil)                // memory, for tests
+//	lk, err := lake.Open(ctx, "s3://bucket/prefix?region=eu-west-1", nil)
+//
+// The s3 scheme is registered by importing the S3 driver:
+//
+//	import _ "github.com/lakekit/lakekit/lake/s3store"
+//
+// Opening a URL whose scheme nobody registered fails with an error matching
+// ErrUnknownScheme that names the import to add.
+//
+// # Layout
+//
+// Keys follow the Hive layout that Athena, Glue, Redshift Spectrum, Spark and
+// DuckDB read directly:
+//
+//	<zone>/<database>/<table>/<key1>=<value1>/.../part-<commit>-<n>.parquet
+//	<zone>/<database>/<table>/_lakekit/...   commit log (hidden from Hive readers)
+//	_lakekit/...                             catalog, ledgers, run history
+//
+// Lake.Zone returns a zone whose Store is scoped to <zone>/ and encrypts
+// every write with the zone's KMS key (SSE-KMS on S3); a zone that requires
+// encryption refuses an unencrypted write before sending it.
+//
+// # Names
+//
+// Database, table, column and partition key names follow Glue's rule: 1 to
+// 255 lower case letters, digits and underscores (ValidateName). Partition
+// values are escaped as Hive escapes them (EscapePartitionValue), so a value
+// can never leave its table's prefix; empty values and control characters
+// are refused. Object keys are checked by ValidateKey: no "..", no absolute
+// keys, no empty segments, no control characters. Nothing is renamed
+// silently; SanitizeName rewrites a name when the caller asks for it.
+//
+// # Errors
+//
+// Errors wrap the sentinel errors of this package — ErrNotFound, ErrExists,
+// ErrInvalidName, ErrEncryptionRequired, ErrUnknownScheme, ErrInvalidURL,
+// ErrThrottled — and the backend's own error, so both errors.Is(err,
+// lake.ErrNotFound) and errors.As(err, &smithyAPIError) work.
+//
+// # As
+//
+// Store.As reaches the driver's client: **s3.Client for the S3 driver,
+// *string (the root directory) for the file driver, **memstore.Driver for
+// the memory driver.
+//
+// # Writing a driver
+//
+// Implement lake/driver.Driver and run lake/storetest.RunConformance against
+// it; register a URL scheme with DefaultURLMux().Register.
+package lake

@@ -1,9 +1,9 @@
 package lake
 
 import (
-	"errors"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -44,11 +44,11 @@ type ListOptions struct {
 // as a zone's KMS key. Its zero value is not usable; get one from Open,
 // NewStore or Lake.Store. A Store is safe for concurrent use.
 type Store struct {
-	d        driver.Driver
-	prefix   string // "" or ends with "/"
-	kmsKey   string
-	needSSE  bool
-	closed   *atomic.Bool
+	d       driver.Driver
+	prefix  string // "" or ends with "/"
+	kmsKey  string
+	needSSE bool
+	closed  *atomic.Bool
 }
 
 // NewStore returns a Store over a driver.

@@ -44,7 +44,9 @@
 // Create-if-absent (lake.Store.Create) sends If-None-Match: * and maps S3's
 // 412 PreconditionFailed to lake.ErrExists. S3 answers 409
 // ConditionalRequestConflict when conditional writes of one key race; such
-// a create is sent again after a jittered backoff (Options.ConflictRetries).
+// a create is sent again after a jittered backoff (Options.ConflictRetries);
+// a streamed body of unknown length cannot be sent again and fails with
+// lake.ErrPrecondition instead.
 // A multipart create first checks with HeadObject that the key is absent (to
 // spare a useless upload); the atomic check is the conditional
 // CompleteMultipartUpload, which S3 and moto honour (gofakes3 v1.2.0 does not).

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -282,5 +283,40 @@ func TestMultipartFailureKeepsOldObject(t *testing.T) {
 	}
 	if n := len(f.requests()); n != 0 {
 		t.Fatalf("a body of the wrong size sent %d requests", n)
+	}
+}
+
+func TestMultipartConcurrencyIsBounded(t *testing.T) {
+	ctx := context.Background()
+	f := startFaultS3(t)
+	s := f.store(t, &s3store.Options{MultipartThreshold: 5 << 20, PartSize: 5 << 20, Concurrency: 2})
+	var mu sync.Mutex
+	inflight, most := 0, 0
+	f.setHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if opOf(r) != "UploadPart" {
+			return false
+		}
+		mu.Lock()
+		inflight++
+		most = max(most, inflight)
+		mu.Unlock()
+		time.Sleep(40 * time.Millisecond) // let the uploader start all it may
+		mu.Lock()
+		inflight--
+		mu.Unlock()
+		return false
+	})
+	data := payload(30<<20, 3)
+	must(t, s.PutBytes(ctx, "big", data, nil))
+	if n := countOps(f.requests())["UploadPart"]; n != 6 {
+		t.Fatalf("%d parts, want 6", n)
+	}
+	if most != 2 {
+		t.Fatalf("at most %d parts were in flight at once, want 2 (Options.Concurrency)", most)
+	}
+	b, err := s.ReadAll(ctx, "big")
+	must(t, err)
+	if !bytes.Equal(b, data) {
+		t.Fatal("object differs after a bounded multipart upload")
 	}
 }

@@ -477,16 +477,17 @@ func (d *Driver) Get(ctx context.Context, key string, off, length int64) (io.Rea
 	})
 	if err != nil {
 		if ranged && errorCode(err) == "InvalidRange" {
-			// The range starts at or past the end (an empty object, say):
-			// no bytes to return, but the object exists. Some servers also
-			// refuse a suffix longer than the object, which S3 answers
-			// with the whole object: fetch it whole then.
+			if off < 0 {
+				// A suffix of an empty object, or (on some servers) one
+				// longer than the object, which S3 answers with the whole
+				// object: the whole object is the answer.
+				return d.Get(ctx, key, 0, -1)
+			}
+			// The range starts at or past the end: no bytes to return,
+			// but the object exists.
 			a, serr := d.Stat(ctx, key)
 			if serr != nil {
 				return nil, nil, serr
-			}
-			if off < 0 && a.Size > 0 {
-				return d.Get(ctx, key, 0, -1)
 			}
 			return io.NopCloser(bytes.NewReader(nil)), a, nil
 		}

@@ -495,3 +495,25 @@ func TestErrorsKeepAPIError(t *testing.T) {
 		t.Fatalf("get missing: %v; want ErrNotFound wrapping NoSuchKey", err)
 	}
 }
+
+// BenchmarkRoundTrip64MiB puts 64 MiB (multipart, 8 parts) and reads it back
+// from an in-process gofakes3.
+func BenchmarkRoundTrip64MiB(b *testing.B) {
+	ctx := context.Background()
+	f := testaws.StartFakeS3(b)
+	s, _ := newBucket(b, f.Config(b), "bench", nil)
+	data := payload(64<<20, 1)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		must(b, s.PutBytes(ctx, "big", data, nil))
+		rc, err := s.Get(ctx, "big")
+		must(b, err)
+		n, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		must(b, err)
+		if n != int64(len(data)) {
+			b.Fatalf("read %d bytes", n)
+		}
+	}
+}

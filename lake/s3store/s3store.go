@@ -250,7 +250,7 @@ func (b *body) reader() io.ReadSeeker { return io.NewSectionReader(b.ra, 0, b.n)
 // prepare makes r into a body: a seekable io.ReaderAt is used in place; a
 // plain reader is buffered up to the multipart threshold, and what is
 // longer streams. size >= 0 is checked against what r holds.
-func (d *Driver) prepare(r io.Reader, size int64) (*body, error) {
+func (d *Driver) prepare(ctx context.Context, r io.Reader, size int64) (*body, error) {
 	if r == nil {
 		r = bytes.NewReader(nil)
 	}
@@ -273,6 +273,7 @@ func (d *Driver) prepare(r io.Reader, size int64) (*body, error) {
 			}
 		}
 	}
+	r = ctxReader{ctx, r} // a slow stream stops when the put is canceled
 	limit := d.opts.MultipartThreshold
 	if size >= 0 && size < limit {
 		limit = size + 1 // one more, to notice a body longer than size
@@ -297,6 +298,18 @@ func (d *Driver) prepare(r io.Reader, size int64) (*body, error) {
 		stream = &exactReader{r: stream, left: size}
 	}
 	return &body{stream: stream, n: size}, nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // exactReader fails unless its reader holds exactly left bytes, so a short
@@ -343,7 +356,7 @@ func (d *Driver) Put(ctx context.Context, key string, r io.Reader, size int64, o
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("s3store: %s %s: %w", op, d.Location(key), err)
 	}
-	b, err := d.prepare(r, size)
+	b, err := d.prepare(ctx, r, size)
 	if err != nil {
 		return fmt.Errorf("s3store: %s %s: %w", op, d.Location(key), err)
 	}

@@ -1,0 +1,462 @@
+package zones
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/user"
+	"sort"
+	"time"
+
+	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/lake"
+)
+
+// Commit uploads the remaining files and commits everything written as one
+// new table version: one create-if-absent log object. When another writer
+// took the version first, Commit reads the commits it missed; an append is
+// rebased and retried (jittered backoff), an overwrite that collides with
+// them fails with ErrConflict. A key already committed returns the earlier
+// result (Duplicate). With a Catalog, the schema is checked before the
+// commit, and after it the table and partitions are brought up to date; a
+// failure there is reported wrapping ErrCatalog together with the result
+// (the data is committed; Dataset.SyncCatalog repeats the step).
+//
+// After Commit (successful or not) the writer is finished.
+func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return nil, fmt.Errorf("zones: commit %s: %w", w.d.table.prefix, ErrWriterClosed)
+	}
+	w.done = true
+	t := w.d.table
+	if w.dup != nil {
+		return resultOf(w.dup, true, 0), nil
+	}
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	var catTable *catalog.Table
+	if w.d.opts.Catalog != nil {
+		ct, err := w.d.opts.Catalog.GetTable(ctx, t.database, t.name)
+		switch {
+		case err == nil:
+			if err := checkEvolution(ct.Schema, w.d.catalogSchema()); err != nil {
+				return nil, fmt.Errorf("zones: commit %s: %w: %w", t.prefix, ErrSchema, err)
+			}
+			catTable = ct
+		case errors.Is(err, catalog.ErrNoSuchTable), errors.Is(err, catalog.ErrNoSuchDatabase):
+		default:
+			return nil, fmt.Errorf("zones: commit %s: catalog: %w", t.prefix, err)
+		}
+	}
+	host, _ := os.Hostname()
+	audit := Audit{Host: host, PID: os.Getpid(), User: currentUser(), Caller: w.opts.Caller}
+	checked := w.base.Version // commits up to here were checked for conflicts
+	for attempt := 1; ; attempt++ {
+		st, err := t.refresh(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := st.Keys[w.opts.IdempotencyKey]; ok {
+			c, err := t.readCommit(ctx, v)
+			if err != nil {
+				return nil, err
+			}
+			return resultOf(c, true, attempt), nil
+		}
+		for v := checked + 1; v <= st.Version; v++ {
+			c, err := t.readCommit(ctx, v)
+			if err != nil {
+				return nil, err
+			}
+			if err := w.conflicts(c); err != nil {
+				return nil, err
+			}
+		}
+		checked = st.Version
+		c, err := w.buildCommit(st, audit)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, err
+		}
+		err = t.store.Create(ctx, logKey(t.prefix, c.Version), b, &lake.PutOptions{ContentType: "application/json"})
+		if err == nil {
+			next := st.clone()
+			if err := next.apply(c); err != nil {
+				return nil, err
+			}
+			t.publish(next)
+			if c.Version%CheckpointInterval == 0 {
+				t.writeCheckpoint(ctx, next)
+			}
+			res := resultOf(c, false, attempt)
+			w.d.logger.Info("zones: committed", "version", c.Version, "mode", c.Mode.String(), "files", len(c.Added), "rows", res.Rows, "attempts", attempt)
+			if w.d.opts.Catalog != nil {
+				if err := w.d.syncCatalog(ctx, catTable, st, c); err != nil {
+					return res, fmt.Errorf("zones: commit %s version %d: %w: %w", t.prefix, c.Version, ErrCatalog, err)
+				}
+			}
+			return res, nil
+		}
+		if !errors.Is(err, lake.ErrExists) && !errors.Is(err, lake.ErrThrottled) {
+			return nil, fmt.Errorf("zones: commit %s: %w", t.prefix, err)
+		}
+		if attempt >= w.opts.MaxAttempts {
+			return nil, fmt.Errorf("zones: commit %s: %d attempts: %w", t.prefix, attempt, ErrTooManyAttempts)
+		}
+		backoff := time.Duration(1<<min(attempt, 7)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff/2 + rand.N(backoff)):
+		}
+	}
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+// conflicts reports whether a commit made after this writer started
+// collides with it.
+func (w *Writer[T]) conflicts(c *Commit) error {
+	if c.IdempotencyKey == w.opts.IdempotencyKey {
+		return nil // handled by the caller as a duplicate
+	}
+	theirs := c.touched()
+	switch w.opts.Mode {
+	case Overwrite:
+		if len(theirs) > 0 {
+			return fmt.Errorf("zones: overwrite of %s: version %d (%s) changed the table meanwhile: %w", w.d.table.prefix, c.Version, c.Mode, ErrConflict)
+		}
+	case OverwritePartitions:
+		for p := range w.touched {
+			if theirs[p] {
+				return fmt.Errorf("zones: overwrite of %s partition %q: version %d (%s) changed it meanwhile: %w", w.d.table.prefix, p, c.Version, c.Mode, ErrConflict)
+			}
+		}
+		if c.Mode == Overwrite {
+			return fmt.Errorf("zones: overwrite of %s partitions: version %d overwrote the whole table meanwhile: %w", w.d.table.prefix, c.Version, ErrConflict)
+		}
+	case Append:
+		if c.Mode == Append {
+			return nil
+		}
+		for p := range w.touched {
+			if theirs[p] {
+				return fmt.Errorf("zones: append to %s partition %q: version %d overwrote it meanwhile: %w", w.d.table.prefix, p, c.Version, ErrConflict)
+			}
+		}
+	}
+	return nil
+}
+
+// buildCommit makes the log entry of this write on top of st.
+func (w *Writer[T]) buildCommit(st *state, audit Audit) (*Commit, error) {
+	t := w.d.table
+	c := &Commit{
+		Version:        st.Version + 1,
+		Timestamp:      time.Now().UTC(),
+		Operation:      "write",
+		Mode:           w.opts.Mode,
+		IdempotencyKey: w.opts.IdempotencyKey,
+		PartitionKeys:  w.d.partKeys,
+		Added:          w.files,
+		Metadata:       w.opts.Metadata,
+		Audit:          audit,
+		SchemaVersion:  st.SchemaVersion,
+	}
+	if st.Version > 0 && !equalStrings(st.PartitionKeys, w.d.partKeys) {
+		return nil, fmt.Errorf("zones: commit %s: table is partitioned by %v, the dataset by %v: %w", t.prefix, st.PartitionKeys, w.d.partKeys, ErrSchema)
+	}
+	switch {
+	case st.Version == 0 || st.Schema == nil:
+		c.Schema, c.SchemaVersion = w.d.columns, 1
+	case !equalColumns(st.Schema, w.d.columns):
+		if err := checkColumns(st.Schema, w.d.columns); err != nil {
+			return nil, fmt.Errorf("zones: commit %s: %w: %w", t.prefix, ErrSchema, err)
+		}
+		c.Schema, c.SchemaVersion = w.d.columns, st.SchemaVersion+1
+	}
+	paths := make([]string, 0, len(w.touched))
+	for p := range w.touched {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	switch w.opts.Mode {
+	case Append:
+		for _, p := range paths {
+			want := joinKey(t.prefix, p)
+			if loc, ok := st.Locations[p]; ok {
+				want = loc
+			}
+			if got := w.prefixFor(w.touched[p], p); got != want {
+				return nil, fmt.Errorf("zones: append to %s partition %q: its location moved to %s meanwhile: %w", t.prefix, p, want, ErrConflict)
+			}
+			if _, ok := st.Locations[p]; !ok {
+				c.Locations = append(c.Locations, PartitionLocation{Partition: w.touched[p], Prefix: want})
+			}
+		}
+	case Overwrite, OverwritePartitions:
+		for _, p := range paths {
+			c.Locations = append(c.Locations, PartitionLocation{Partition: w.touched[p], Prefix: w.prefixFor(w.touched[p], p)})
+		}
+		for _, f := range st.sortedFiles() {
+			if w.opts.Mode == Overwrite || w.touched[partPath(f.Partition)] != nil {
+				c.Removed = append(c.Removed, f)
+			}
+		}
+		if w.opts.Mode == Overwrite {
+			for p := range st.Locations {
+				if _, ok := w.touched[p]; !ok {
+					part, err := lake.ParsePartitionPath(p)
+					if err != nil {
+						return nil, err
+					}
+					c.Dropped = append(c.Dropped, part)
+				}
+			}
+			sort.Slice(c.Dropped, func(i, j int) bool { return partPath(c.Dropped[i]) < partPath(c.Dropped[j]) })
+		}
+	}
+	return c, nil
+}
+
+func equalColumns(a, b []Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkColumns applies the evolution rules to the commit log's schema:
+// every old column stays with its type (or a wider one), new columns are
+// nullable.
+func checkColumns(old, cur []Column) error {
+	toCat := func(cs []Column) catalog.Schema {
+		var s catalog.Schema
+		for _, c := range cs {
+			s.Columns = append(s.Columns, catalog.Column{Name: c.Name, Type: c.Type, Required: c.Required})
+		}
+		return s
+	}
+	return checkEvolution(toCat(old), toCat(cur))
+}
+
+// widenings lists the type changes the evolution rules allow.
+var widenings = map[[2]string]bool{
+	{"tinyint", "smallint"}: true, {"tinyint", "int"}: true, {"tinyint", "bigint"}: true,
+	{"smallint", "int"}: true, {"smallint", "bigint"}: true, {"int", "bigint"}: true,
+	{"float", "double"}: true, {"int", "double"}: true,
+}
+
+// checkEvolution is the one place the schema-evolution rules are applied to
+// a schema change: columns may be added (nullable) and widened; dropping,
+// renaming, narrowing or changing a column's type is refused naming the
+// column.
+func checkEvolution(old, cur catalog.Schema) error {
+	have := map[string]catalog.Column{}
+	for _, c := range cur.Columns {
+		have[c.Name] = c
+	}
+	was := map[string]bool{}
+	for _, o := range old.Columns {
+		was[o.Name] = true
+		n, ok := have[o.Name]
+		if !ok {
+			return fmt.Errorf("column %q was dropped (or renamed): %w", o.Name, catalog.ErrIncompatibleSchema)
+		}
+		if n.Type != o.Type && !widenings[[2]string{o.Type, n.Type}] {
+			return fmt.Errorf("column %q changes type from %s to %s: %w", o.Name, o.Type, n.Type, catalog.ErrIncompatibleSchema)
+		}
+	}
+	for _, n := range cur.Columns {
+		if !was[n.Name] && n.Required {
+			return fmt.Errorf("new column %q is required; added columns must be nullable (a pointer or `parquet:\",optional\"`): %w", n.Name, catalog.ErrIncompatibleSchema)
+		}
+	}
+	if len(old.PartitionKeys) > 0 {
+		if len(old.PartitionKeys) != len(cur.PartitionKeys) {
+			return fmt.Errorf("partition keys change from %d to %d keys: %w", len(old.PartitionKeys), len(cur.PartitionKeys), catalog.ErrIncompatibleSchema)
+		}
+		for i := range old.PartitionKeys {
+			if old.PartitionKeys[i].Name != cur.PartitionKeys[i].Name {
+				return fmt.Errorf("partition key %d changes from %q to %q: %w", i, old.PartitionKeys[i].Name, cur.PartitionKeys[i].Name, catalog.ErrIncompatibleSchema)
+			}
+		}
+	}
+	return nil
+}
+
+func resultOf(c *Commit, dup bool, attempts int) *CommitResult {
+	r := &CommitResult{Version: c.Version, Files: c.Added, Rows: c.Rows(), Bytes: c.Bytes(), Removed: c.Removed,
+		Duplicate: dup, Attempts: attempts, Commit: c}
+	seen := map[string]bool{}
+	for _, f := range c.Added {
+		if p := partPath(f.Partition); !seen[p] {
+			seen[p] = true
+			r.Partitions = append(r.Partitions, f.Partition)
+		}
+	}
+	sort.Slice(r.Partitions, func(i, j int) bool { return partPath(r.Partitions[i]) < partPath(r.Partitions[j]) })
+	return r
+}
+
+// syncCatalog brings the catalog up to date after commit c on top of prev.
+func (d *Dataset[T]) syncCatalog(ctx context.Context, ct *catalog.Table, prev *state, c *Commit) error {
+	cat, t := d.opts.Catalog, d.table
+	schema := d.catalogSchema()
+	if ct == nil {
+		var err error
+		ct, err = cat.GetTable(ctx, t.database, t.name)
+		if errors.Is(err, catalog.ErrNoSuchTable) || errors.Is(err, catalog.ErrNoSuchDatabase) {
+			if errors.Is(err, catalog.ErrNoSuchDatabase) {
+				if err := cat.CreateDatabase(ctx, catalog.Database{Name: t.database}); err != nil && !errors.Is(err, catalog.ErrExists) {
+					return err
+				}
+			}
+			ct = &catalog.Table{Database: t.database, Name: t.name, Location: t.Location(), Format: "parquet",
+				Schema: schema, Description: d.opts.Description, Owner: d.opts.Owner}
+			if err := cat.CreateTable(ctx, ct); err != nil && !errors.Is(err, catalog.ErrExists) {
+				return err
+			}
+			if ct, err = cat.GetTable(ctx, t.database, t.name); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	// schema and (unpartitioned) location
+	loc := ct.Location
+	if len(d.partKeys) == 0 {
+		if p, ok := c.locationOf(""); ok {
+			loc = t.store.Location(p + "/")
+		}
+	}
+	if !sameCatalogColumns(ct.Schema, schema) || loc != ct.Location {
+		for attempt := 0; ; attempt++ {
+			ct.Schema.Columns, ct.Schema.PartitionKeys, ct.Location = schema.Columns, schema.PartitionKeys, loc
+			err := cat.UpdateTable(ctx, ct, nil)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, catalog.ErrConflict) || attempt > 5 {
+				return err
+			}
+			if ct, err = cat.GetTable(ctx, t.database, t.name); err != nil {
+				return err
+			}
+		}
+	}
+	if len(d.partKeys) == 0 {
+		return nil
+	}
+	var add, move []catalog.Partition
+	for _, l := range c.Locations {
+		cp := catalog.Partition{Values: l.Partition.Values(), Location: t.store.Location(l.Prefix + "/")}
+		if _, existed := prev.Locations[partPath(l.Partition)]; existed {
+			move = append(move, cp)
+		} else {
+			add = append(add, cp)
+		}
+	}
+	if len(add) > 0 {
+		if err := cat.AddPartitions(ctx, t.database, t.name, add); err != nil {
+			return err
+		}
+	}
+	if len(move) > 0 {
+		if err := cat.UpdatePartitionLocations(ctx, t.database, t.name, move); err != nil {
+			if !errors.Is(err, catalog.ErrNoSuchPartition) {
+				return err
+			}
+			if err := cat.AddPartitions(ctx, t.database, t.name, move); err != nil {
+				return err
+			}
+			if err := cat.UpdatePartitionLocations(ctx, t.database, t.name, move); err != nil {
+				return err
+			}
+		}
+	}
+	if len(c.Dropped) > 0 {
+		vals := make([][]string, len(c.Dropped))
+		for i, p := range c.Dropped {
+			vals[i] = p.Values()
+		}
+		if err := cat.DeletePartitions(ctx, t.database, t.name, vals); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Commit) locationOf(path string) (string, bool) {
+	for _, l := range c.Locations {
+		if partPath(l.Partition) == path {
+			return l.Prefix, true
+		}
+	}
+	return "", false
+}
+
+func sameCatalogColumns(a, b catalog.Schema) bool {
+	if len(a.Columns) != len(b.Columns) || len(a.PartitionKeys) != len(b.PartitionKeys) {
+		return false
+	}
+	for i := range a.Columns {
+		if a.Columns[i].Name != b.Columns[i].Name || a.Columns[i].Type != b.Columns[i].Type {
+			return false
+		}
+	}
+	for i := range a.PartitionKeys {
+		if a.PartitionKeys[i].Name != b.PartitionKeys[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+// SyncCatalog registers the newest snapshot in the catalog: creates the
+// table if missing, updates its schema, adds every partition and points
+// each at its current location. Use it after a commit reported ErrCatalog.
+func (d *Dataset[T]) SyncCatalog(ctx context.Context) error {
+	if d.opts.Catalog == nil {
+		return fmt.Errorf("zones: sync catalog of %s: no Options.Catalog: %w", d.table.prefix, ErrInvalid)
+	}
+	st, err := d.table.stateAt(ctx, 0)
+	if err != nil {
+		return err
+	}
+	c := &Commit{Version: st.Version}
+	for p, prefix := range st.Locations {
+		part, err := lake.ParsePartitionPath(p)
+		if err != nil {
+			return err
+		}
+		c.Locations = append(c.Locations, PartitionLocation{Partition: part, Prefix: prefix})
+	}
+	sort.Slice(c.Locations, func(i, j int) bool { return c.Locations[i].Prefix < c.Locations[j].Prefix })
+	// every partition counts as possibly existing: add, then move
+	empty := newState()
+	if err := d.syncCatalog(ctx, nil, empty, c); err != nil {
+		return err
+	}
+	return d.syncCatalog(ctx, nil, st, c)
+}

@@ -1,0 +1,503 @@
+package zones
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/snappy"
+	"github.com/parquet-go/parquet-go/compress/uncompressed"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/lake"
+)
+
+// Defaults of Options.
+const (
+	DefaultRowGroupSize      = 1 << 20   // rows per row group
+	DefaultTargetFileSize    = 256 << 20 // bytes (estimated) before a file is rolled
+	DefaultMaxOpenPartitions = 128
+)
+
+// Progress reports what a writer has done so far (cumulative counts).
+type Progress struct {
+	Table string // "<zone>/<db>/<table>"
+	// Rows accepted by Write; Files and Bytes uploaded so far.
+	Rows, Files, Bytes int64
+}
+
+// Options configure a Dataset. A nil *Options means defaults.
+type Options[T any] struct {
+	// PartitionBy derives a row's partition (ordered keys and values, e.g.
+	// dt from a timestamp). When nil, the fields tagged `lakekit:"partition"`
+	// are the partition columns, in field order; they are not stored in the
+	// files and readers fill them back in. With PartitionBy every field is
+	// stored and PartitionKeys must name the keys it returns.
+	PartitionBy   func(T) (lake.Partition, error)
+	PartitionKeys []string
+
+	// Catalog, when set, is kept up to date by every commit: the table is
+	// created (or its schema evolved, checked before the commit), new
+	// partitions are added, and overwritten partitions are pointed at their
+	// new location after the commit.
+	Catalog catalog.Catalog
+	// Description and Owner go to the catalog table when it is created.
+	Description, Owner string
+
+	// Compression is the codec; "" means the zone's (zstd by default).
+	Compression lake.Compression
+	// RowGroupSize is the most rows per row group (default 1Mi).
+	RowGroupSize int64
+	// TargetFileSize rolls a partition's file when its estimated size
+	// reaches it (default 256 MiB).
+	TargetFileSize int64
+	// MaxRowsPerFile rolls a file at this many rows (0: no limit).
+	MaxRowsPerFile int64
+	// MaxOpenPartitions bounds the partitions with an open file; writing to
+	// one more closes (uploads) the least recently used (default 128).
+	MaxOpenPartitions int
+	// InMemoryBuffers keeps Parquet pages in memory until a row group is
+	// flushed: faster, but memory grows with the row-group size times the
+	// open partitions. The default spills pages to temporary files, so
+	// memory stays flat.
+	InMemoryBuffers bool
+	// TempDir holds spilled pages and files before upload ("" = os.TempDir).
+	TempDir string
+
+	// Logger receives the dataset's logs; nil means the lake's logger.
+	Logger *slog.Logger
+	// Progress, when set, is called after each Write and each uploaded file.
+	Progress func(Progress)
+}
+
+// Dataset is a typed table: rows of T stored as partitioned Parquet in one
+// zone, committed through the table's commit log. Get one with NewDataset.
+// A Dataset is safe for concurrent use; each Writer is not.
+type Dataset[T any] struct {
+	table *Table
+	opts  Options[T]
+
+	partKeys   []string
+	partFields []partField     // tagged partition fields (nil with PartitionBy)
+	tagOpts    []parquet.SchemaOption // StructTag replacements: partition fields, timestamps
+	schema     *parquet.Schema // of the stored columns
+	columns    []Column
+	partCols   []catalog.Column
+	codec      compress.Codec
+	logger     *slog.Logger
+}
+
+type partField struct {
+	key   string // partition key (column name)
+	goName string
+	index []int
+	typ   reflect.Type
+}
+
+// NewDataset describes the table database.table in zone, holding rows of T.
+// T must be a struct; its schema comes from its parquet struct tags. Names
+// must follow the Glue rule (lake.ValidateName); time.Time fields are stored
+// as timestamp(microsecond) adjusted to UTC (read by DuckDB as TIMESTAMPTZ,
+// by Athena as timestamp) — a field tagged with another unit or :local is
+// refused, so one table never mixes encodings. Nothing is written until a
+// Writer commits.
+func NewDataset[T any](lk *lake.Lake, zone lake.ZoneName, database, table string, opts *Options[T]) (*Dataset[T], error) {
+	t, err := OpenTable(lk, zone, database, table)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dataset[T]{table: t}
+	if opts != nil {
+		d.opts = *opts
+	}
+	o := &d.opts
+	if o.RowGroupSize <= 0 {
+		o.RowGroupSize = DefaultRowGroupSize
+	}
+	if o.TargetFileSize <= 0 {
+		o.TargetFileSize = DefaultTargetFileSize
+	}
+	if o.MaxOpenPartitions <= 0 {
+		o.MaxOpenPartitions = DefaultMaxOpenPartitions
+	}
+	if o.MaxRowsPerFile < 0 {
+		return nil, fmt.Errorf("zones: dataset %s: negative MaxRowsPerFile: %w", t.prefix, ErrInvalid)
+	}
+	d.logger = o.Logger
+	if d.logger == nil {
+		d.logger = t.logger
+	}
+	comp := o.Compression
+	if comp == "" {
+		comp = t.zone.Config().Compression
+	}
+	switch comp {
+	case lake.Zstd, "":
+		d.codec = &zstd.Codec{}
+	case lake.Snappy:
+		d.codec = &snappy.Codec{}
+	case lake.Uncompressed:
+		d.codec = &uncompressed.Codec{}
+	default:
+		return nil, fmt.Errorf("zones: dataset %s: unknown compression %q (want zstd, snappy or none): %w", t.prefix, comp, ErrInvalid)
+	}
+	if err := d.deriveSchema(); err != nil {
+		return nil, fmt.Errorf("zones: dataset %s: %w", t.prefix, err)
+	}
+	return d, nil
+}
+
+// Table returns the untyped table under the dataset.
+func (d *Dataset[T]) Table() *Table { return d.table }
+
+// PartitionKeys returns the partition keys in order.
+func (d *Dataset[T]) PartitionKeys() []string { return append([]string(nil), d.partKeys...) }
+
+// Schema returns the Parquet schema of the stored columns (partition
+// columns excluded).
+func (d *Dataset[T]) Schema() *parquet.Schema { return d.schema }
+
+// Columns returns the stored columns as the commit log records them.
+func (d *Dataset[T]) Columns() []Column { return append([]Column(nil), d.columns...) }
+
+// Snapshot returns the table at version (0: newest). See Table.Snapshot.
+func (d *Dataset[T]) Snapshot(ctx context.Context, version int64) (*Snapshot, error) {
+	return d.table.Snapshot(ctx, version)
+}
+
+// History returns the table's commits, oldest first. See Table.History.
+func (d *Dataset[T]) History(ctx context.Context) ([]Commit, error) {
+	return d.table.History(ctx)
+}
+
+// deriveSchema reads T's tags: partition fields, timestamp encoding, column
+// names; and builds the stored Parquet schema. Bad tags are ErrInvalid.
+func (d *Dataset[T]) deriveSchema() (err error) {
+	rt := reflect.TypeOf((*T)(nil)).Elem()
+	if rt.Kind() != reflect.Struct {
+		return fmt.Errorf("row type %v is not a struct: %w", rt, ErrInvalid)
+	}
+	timeType := reflect.TypeOf(time.Time{})
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		if !f.IsExported() || f.Anonymous {
+			if tag, ok := f.Tag.Lookup("lakekit"); ok && tag != "" {
+				return fmt.Errorf("field %s: lakekit tag on an unexported or embedded field: %w", f.Name, ErrInvalid)
+			}
+			continue
+		}
+		ptag := f.Tag.Get("parquet")
+		name, rest, _ := strings.Cut(ptag, ",")
+		if name == "-" && rest == "" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if lt, ok := f.Tag.Lookup("lakekit"); ok {
+			if lt != "partition" {
+				return fmt.Errorf("field %s: unknown lakekit tag %q (want `lakekit:\"partition\"`): %w", f.Name, lt, ErrInvalid)
+			}
+			if d.opts.PartitionBy != nil {
+				return fmt.Errorf("field %s is tagged as a partition but Options.PartitionBy is set; use one or the other: %w", f.Name, ErrInvalid)
+			}
+			if err := lake.ValidateName(lake.KindPartition, name); err != nil {
+				return fmt.Errorf("field %s: %w: %w", f.Name, ErrInvalid, err)
+			}
+			if !partitionKindOK(f.Type) {
+				return fmt.Errorf("partition field %s has type %v; partition fields must be strings, integers or bools (derive others with Options.PartitionBy): %w", f.Name, f.Type, ErrInvalid)
+			}
+			d.partFields = append(d.partFields, partField{key: name, goName: f.Name, index: f.Index, typ: f.Type})
+			d.partKeys = append(d.partKeys, name)
+			d.tagOpts = append(d.tagOpts, parquet.StructTag(`parquet:"-"`, f.Name))
+			continue
+		}
+		if err := lake.ValidateName(lake.KindColumn, name); err != nil {
+			return fmt.Errorf("field %s: %w: %w (set the column name with a parquet tag)", f.Name, ErrInvalid, err)
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft == timeType {
+			var opts []string
+			hasTS := false
+			for _, o := range strings.Split(rest, ",") {
+				if o == "" {
+					continue
+				}
+				if strings.HasPrefix(o, "timestamp") {
+					if o != "timestamp" && o != "timestamp(microsecond)" {
+						return fmt.Errorf("field %s: tag option %q: lakekit stores every time.Time as timestamp(microsecond) adjusted to UTC, so that engines never mix encodings: %w", f.Name, o, ErrInvalid)
+					}
+					hasTS = true
+					o = "timestamp(microsecond)"
+				}
+				opts = append(opts, o)
+			}
+			if !hasTS {
+				opts = append(opts, "timestamp(microsecond)")
+			}
+			d.tagOpts = append(d.tagOpts, parquet.StructTag(reflect.StructTag(`parquet:"`+name+","+strings.Join(opts, ",")+`"`), f.Name))
+		}
+	}
+	if d.opts.PartitionBy != nil {
+		if len(d.opts.PartitionKeys) == 0 {
+			return fmt.Errorf("Options.PartitionBy needs Options.PartitionKeys naming the keys it returns: %w", ErrInvalid)
+		}
+		for _, k := range d.opts.PartitionKeys {
+			if err := lake.ValidateName(lake.KindPartition, k); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
+		}
+		d.partKeys = append([]string(nil), d.opts.PartitionKeys...)
+	} else if len(d.opts.PartitionKeys) > 0 {
+		return fmt.Errorf("Options.PartitionKeys is only used with Options.PartitionBy (tag fields with `lakekit:\"partition\"` instead): %w", ErrInvalid)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("row type %v: parquet tags do not parse: %v: %w", rt, r, ErrInvalid)
+		}
+	}()
+	var zero T
+	d.schema = parquet.SchemaOf(zero, d.tagOpts...)
+	if len(d.schema.Fields()) == 0 {
+		return fmt.Errorf("row type %v has no stored columns: %w", rt, ErrInvalid)
+	}
+	// Build a writer once, so tag errors surface now and not at Write.
+	_ = parquet.NewGenericWriter[T](discard{}, d.writerOptions(nil)...)
+	for _, f := range d.schema.Fields() {
+		d.columns = append(d.columns, Column{Name: f.Name(), Type: glueType(f), Required: f.Required()})
+	}
+	for _, k := range d.partKeys {
+		typ := "string"
+		for _, pf := range d.partFields {
+			if pf.key == k {
+				typ = goGlueType(pf.typ)
+			}
+		}
+		d.partCols = append(d.partCols, catalog.Column{Name: k, Type: typ, Required: true})
+	}
+	return nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// writerOptions are the parquet-go options of every file the dataset writes.
+func (d *Dataset[T]) writerOptions(pool parquet.BufferPool) []parquet.WriterOption {
+	opts := []parquet.WriterOption{
+		parquet.Compression(d.codec),
+		parquet.MaxRowsPerRowGroup(d.opts.RowGroupSize),
+		parquet.CreatedBy("lakekit", "", ""),
+	}
+	if pool != nil {
+		opts = append(opts, parquet.ColumnPageBuffers(pool), parquet.PageBufferSize(16<<10))
+	}
+	for _, o := range d.tagOpts {
+		opts = append(opts, o)
+	}
+	return opts
+}
+
+func partitionKindOK(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+func goGlueType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int8:
+		return "tinyint"
+	case reflect.Int16:
+		return "smallint"
+	case reflect.Int32:
+		return "int"
+	case reflect.Int, reflect.Int64, reflect.Uint8, reflect.Uint16, reflect.Uint32:
+		return "bigint"
+	case reflect.Uint, reflect.Uint64:
+		return "decimal(20,0)"
+	}
+	return "string"
+}
+
+// logical returns a node's logical type value (*format.StringType, ...) or nil.
+func logical(n parquet.Node) format.LogicalTypeValue {
+	if lt := n.Type().LogicalType(); lt != nil {
+		return lt.Value
+	}
+	return nil
+}
+
+// glueType maps a Parquet node to its Glue/Hive type.
+func glueType(n parquet.Node) string {
+	if !n.Leaf() {
+		switch logical(n).(type) {
+		case *format.ListType:
+			elem := n.Fields()[0]
+			for !elem.Leaf() && len(elem.Fields()) == 1 && logical(elem) == nil {
+				elem = elem.Fields()[0]
+			}
+			return "array<" + glueType(elem) + ">"
+		case *format.MapType:
+			kv := n.Fields()[0]
+			if len(kv.Fields()) == 2 {
+				return "map<" + glueType(kv.Fields()[0]) + "," + glueType(kv.Fields()[1]) + ">"
+			}
+		}
+		if n.Repeated() {
+			return "array<" + glueStruct(n) + ">"
+		}
+		return glueStruct(n)
+	}
+	t := glueLeaf(n)
+	if n.Repeated() {
+		return "array<" + t + ">"
+	}
+	return t
+}
+
+func glueStruct(n parquet.Node) string {
+	var parts []string
+	for _, f := range n.Fields() {
+		parts = append(parts, f.Name()+":"+glueType(f))
+	}
+	return "struct<" + strings.Join(parts, ",") + ">"
+}
+
+func glueLeaf(n parquet.Node) string {
+	switch lt := logical(n).(type) {
+	case *format.StringType, *format.EnumType, *format.JsonType, *format.UUIDType:
+		return "string"
+	case *format.TimestampType:
+		return "timestamp"
+	case *format.DateType:
+		return "date"
+	case *format.DecimalType:
+		return "decimal(" + strconv.Itoa(int(lt.Precision)) + "," + strconv.Itoa(int(lt.Scale)) + ")"
+	case *format.IntType:
+		switch lt.BitWidth {
+		case 8:
+			if lt.IsSigned {
+				return "tinyint"
+			}
+			return "smallint"
+		case 16:
+			if lt.IsSigned {
+				return "smallint"
+			}
+			return "int"
+		case 32:
+			if lt.IsSigned {
+				return "int"
+			}
+			return "bigint"
+		default:
+			if lt.IsSigned {
+				return "bigint"
+			}
+			return "decimal(20,0)"
+		}
+	}
+	switch n.Type().Kind() {
+	case parquet.Boolean:
+		return "boolean"
+	case parquet.Int32:
+		return "int"
+	case parquet.Int64:
+		return "bigint"
+	case parquet.Float:
+		return "float"
+	case parquet.Double:
+		return "double"
+	case parquet.Int96:
+		return "timestamp"
+	}
+	return "binary"
+}
+
+// catalogSchema is the table's schema as the catalog wants it. It is the one
+// place the dataset's schema is translated for the catalog.
+func (d *Dataset[T]) catalogSchema() catalog.Schema {
+	s := catalog.Schema{PartitionKeys: append([]catalog.Column(nil), d.partCols...)}
+	for _, c := range d.columns {
+		s.Columns = append(s.Columns, catalog.Column{Name: c.Name, Type: c.Type, Required: c.Required})
+	}
+	return s
+}
+
+// partitionOf returns the partition of a row (not validated).
+func (d *Dataset[T]) partitionOf(row *T) (lake.Partition, error) {
+	if d.opts.PartitionBy != nil {
+		return d.opts.PartitionBy(*row)
+	}
+	if len(d.partFields) == 0 {
+		return nil, nil
+	}
+	v := reflect.ValueOf(row).Elem()
+	p := make(lake.Partition, len(d.partFields))
+	for i, pf := range d.partFields {
+		p[i] = lake.KV{Key: pf.key, Value: formatPartitionValue(v.FieldByIndex(pf.index))}
+	}
+	return p, nil
+}
+
+func formatPartitionValue(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.String:
+		return v.String()
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10)
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// parsePartitionValue turns a partition value back into a field's type.
+func parsePartitionValue(t reflect.Type, s string) (reflect.Value, error) {
+	v := reflect.New(t).Elem()
+	switch t.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return v, err
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, t.Bits())
+		if err != nil {
+			return v, err
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(s, 10, t.Bits())
+		if err != nil {
+			return v, err
+		}
+		v.SetUint(n)
+	default:
+		return v, fmt.Errorf("unsupported partition field type %v", t)
+	}
+	return v, nil
+}

@@ -1,0 +1,83 @@
+// Package zones stores typed data in the lake's zones: Go structs written as
+// partitioned Parquet files and committed atomically through a per-table
+// commit log, read back as a consistent snapshot.
+//
+// # Datasets
+//
+// A Dataset[T] is one table (zone, database, table) holding rows of the
+// struct type T. Columns come from T's parquet struct tags (parquet-go);
+// partition columns come either from fields tagged `lakekit:"partition"`
+// (not stored inside the files; readers fill them back in from the
+// partition values) or from Options.PartitionBy:
+//
+//	type Event struct {
+//		ID     int64     `parquet:"id"`
+//		At     time.Time `parquet:"at"`
+//		Region string    `parquet:"region" lakekit:"partition"`
+//	}
+//	ds, err := zones.NewDataset[Event](lk, lake.Curated, "sales", "events", nil)
+//	w, err := ds.NewWriter(ctx, &zones.WriterOptions{Mode: zones.Append})
+//	err = w.Write(ctx, events)
+//	res, err := w.Commit(ctx)
+//	for ev, err := range ds.Read(ctx, &zones.ReadOptions{Partitions: zones.PartitionIn("region", "eu")}) { ... }
+//
+// Every time.Time column is stored as timestamp(microsecond) adjusted to
+// UTC (DuckDB reads TIMESTAMPTZ, Athena timestamp); sub-microsecond digits
+// are dropped and values come back in UTC. A field tagged with another unit
+// or with :local is refused, so no table mixes the two encodings.
+//
+// # Layout and commit log
+//
+//	<zone>/<db>/<table>/<k1>=<v1>/.../part-<id>-<n>.parquet   appended data
+//	<zone>/<db>/<table>/_g<version>-<id>/<k1>=<v1>/...         overwritten partitions
+//	<zone>/<db>/<table>/_lakekit/log/<20-digit version>.json   one object per version
+//	<zone>/<db>/<table>/_lakekit/checkpoint/<version>.json     every 50 versions
+//	<zone>/<db>/<table>/_lakekit/_last_checkpoint              hint to the newest checkpoint
+//
+// A commit is one object created with create-if-absent (Store.Create) under
+// the next version number; it lists added and removed files with rows,
+// sizes, partition values and column min/max statistics, the schema
+// version, the mode, the idempotency key, caller metadata and an audit
+// record (time, host, pid, user, caller). Readers see a version fully or
+// not at all. Opening a table reads the newest checkpoint and the few
+// commits after it. <id> derives from the writer's idempotency key, so a
+// retried write replaces its own objects, and a key already in the log is
+// not committed twice.
+//
+// Concurrent writers race for the next version: the loser re-reads the
+// commits it missed, rebases an append and retries with jittered backoff;
+// overwrites that touch partitions changed meanwhile fail with ErrConflict.
+//
+// Overwrite and OverwritePartitions never write into a partition's current
+// location: the new files go under _g<version>-<id>/, the commit records
+// the partition's new location (later appends go there), and with a
+// Catalog the partitions are pointed at it after the commit, so Athena
+// never sees an empty or half-written partition. Replaced files stay until
+// Vacuum runs after the retention; Vacuum also removes orphans of crashed
+// writers once they are older than the retention.
+//
+// # Memory
+//
+// Writers keep one open file per partition (at most
+// Options.MaxOpenPartitions; the least recently used is closed and
+// uploaded when more are needed), spill Parquet pages to temporary files
+// (Options.InMemoryBuffers to keep them in memory) and upload each file
+// when it is finished. Readers stream row groups in batches. Memory depends
+// on the open partitions, the row-group and batch sizes, not on the rows.
+//
+// # Untyped access
+//
+// OpenTable gives query and transform engines the snapshots, files,
+// history and vacuum of a table without a Go type.
+//
+// # Errors
+//
+// ErrConflict, ErrNoSuchTable, ErrNoSuchVersion, ErrInvalid,
+// ErrWriterClosed, ErrSchema, ErrCatalog and ErrTooManyAttempts, wrapped
+// with %w together with the underlying store or catalog error.
+//
+// # Observability
+//
+// Logs go to Options.Logger (or the lake's logger) with log/slog;
+// Options.Progress receives rows, files and bytes as a write proceeds.
+package zones

@@ -1,0 +1,313 @@
+package zones
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lakekit/lakekit/lake"
+)
+
+// Mode says what a commit does to the data already in the table.
+type Mode int
+
+const (
+	// Append adds the new files; nothing is replaced.
+	Append Mode = iota
+	// Overwrite replaces the whole table with the new files.
+	Overwrite
+	// OverwritePartitions replaces only the partitions the new rows fall
+	// into; other partitions are kept.
+	OverwritePartitions
+)
+
+var modeNames = [...]string{"append", "overwrite", "overwrite_partitions"}
+
+// String returns "append", "overwrite" or "overwrite_partitions".
+func (m Mode) String() string {
+	if m < 0 || int(m) >= len(modeNames) {
+		return fmt.Sprintf("Mode(%d)", int(m))
+	}
+	return modeNames[m]
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m Mode) MarshalText() ([]byte, error) {
+	if m < 0 || int(m) >= len(modeNames) {
+		return nil, fmt.Errorf("zones: unknown mode %d: %w", int(m), ErrInvalid)
+	}
+	return []byte(modeNames[m]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *Mode) UnmarshalText(b []byte) error {
+	for i, n := range modeNames {
+		if string(b) == n {
+			*m = Mode(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("zones: unknown mode %q: %w", b, ErrInvalid)
+}
+
+// ColumnStats are the statistics of one column over a whole data file.
+// Min and Max are rendered as text by Kind: "int" and "timestamp" (Unix
+// microseconds, UTC) as decimal integers, "float" with strconv 'g', "string"
+// as the string itself, "bool" as true/false; HasMinMax is false when the
+// column holds only NULLs or its type keeps no statistics.
+type ColumnStats struct {
+	Column    string `json:"column"`
+	Kind      string `json:"kind"`
+	Min       string `json:"min,omitempty"`
+	Max       string `json:"max,omitempty"`
+	HasMinMax bool   `json:"has_min_max,omitempty"`
+	Nulls     int64  `json:"nulls,omitempty"`
+}
+
+// DataFile is one Parquet file of a table snapshot.
+type DataFile struct {
+	// Key is the object key relative to the zone's store:
+	// "<db>/<table>/<k>=<v>/part-<id>-<n>.parquet".
+	Key string `json:"key"`
+	// Location is where the file lives as a URL other engines read
+	// ("s3://bucket/curated/db/t/dt=2024-01-01/part-....parquet"); filled in
+	// by Snapshot, not stored in the log.
+	Location string `json:"-"`
+	// Partition holds the file's partition values in key order; nil for an
+	// unpartitioned table.
+	Partition lake.Partition `json:"partition,omitempty"`
+	Rows      int64          `json:"rows"`
+	Size      int64          `json:"size"`
+	Stats     []ColumnStats  `json:"stats,omitempty"`
+	// AddedIn is the table version whose commit added the file.
+	AddedIn int64 `json:"added_in,omitempty"`
+}
+
+// PartitionLocation is where a partition's files go: a key prefix relative
+// to the zone's store ("db/t/dt=2024-01-01" or, after an overwrite,
+// "db/t/_g7-1a2b.../dt=2024-01-01").
+type PartitionLocation struct {
+	Partition lake.Partition `json:"partition,omitempty"`
+	Prefix    string         `json:"prefix"`
+}
+
+// Audit says who made a commit.
+type Audit struct {
+	Host string `json:"host,omitempty"`
+	PID  int    `json:"pid,omitempty"`
+	User string `json:"user,omitempty"`
+	// Caller is the identity the application gave (WriterOptions.Caller):
+	// a service name, a job run, a principal ARN.
+	Caller string `json:"caller,omitempty"`
+}
+
+// Column is one stored column of a table's schema as the commit log records
+// it (partition columns are not stored in the files and not listed here).
+type Column struct {
+	Name string `json:"name"`
+	// Type is the Glue/Hive type: bigint, double, string, timestamp, ...
+	Type     string `json:"type"`
+	Required bool   `json:"required,omitempty"`
+}
+
+// Commit is one entry of a table's commit log: one table version. The log
+// is the audit trail of the table (Dataset.History).
+type Commit struct {
+	Version        int64     `json:"version"`
+	Timestamp      time.Time `json:"timestamp"`
+	Operation      string    `json:"operation"` // "write", or "vacuum" never (vacuum does not commit)
+	Mode           Mode      `json:"mode"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	// SchemaVersion is the table's schema version after this commit.
+	SchemaVersion int `json:"schema_version"`
+	// Schema is set when this commit created the table or changed its schema.
+	Schema        []Column            `json:"schema,omitempty"`
+	PartitionKeys []string            `json:"partition_keys,omitempty"`
+	Added         []DataFile          `json:"added,omitempty"`
+	Removed       []DataFile          `json:"removed,omitempty"`
+	Locations     []PartitionLocation `json:"locations,omitempty"`
+	// Dropped lists partitions a whole-table overwrite emptied.
+	Dropped  []lake.Partition  `json:"dropped,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	Audit    Audit             `json:"audit"`
+}
+
+// Rows is the number of rows the commit added.
+func (c *Commit) Rows() int64 {
+	var n int64
+	for _, f := range c.Added {
+		n += f.Rows
+	}
+	return n
+}
+
+// Bytes is the number of bytes the commit added.
+func (c *Commit) Bytes() int64 {
+	var n int64
+	for _, f := range c.Added {
+		n += f.Size
+	}
+	return n
+}
+
+// touched returns the partition paths a commit added to, removed from or
+// relocated.
+func (c *Commit) touched() map[string]bool {
+	t := map[string]bool{}
+	for _, f := range c.Added {
+		t[partPath(f.Partition)] = true
+	}
+	for _, f := range c.Removed {
+		t[partPath(f.Partition)] = true
+	}
+	for _, l := range c.Locations {
+		t[partPath(l.Partition)] = true
+	}
+	for _, p := range c.Dropped {
+		t[partPath(p)] = true
+	}
+	return t
+}
+
+// partPath renders a (validated) partition as its Hive path; "" for none.
+func partPath(p lake.Partition) string {
+	if len(p) == 0 {
+		return ""
+	}
+	segs := make([]string, len(p))
+	for i, kv := range p {
+		segs[i] = kv.Key + "=" + lake.EscapePartitionValue(kv.Value)
+	}
+	return strings.Join(segs, "/")
+}
+
+// Keys of the commit log, relative to the table prefix.
+const (
+	logDir         = "_lakekit/log/"
+	checkpointDir  = "_lakekit/checkpoint/"
+	lastCheckpoint = "_lakekit/_last_checkpoint"
+)
+
+func logKey(table string, v int64) string {
+	return fmt.Sprintf("%s/%s%020d.json", table, logDir, v)
+}
+
+func checkpointKey(table string, v int64) string {
+	return fmt.Sprintf("%s/%s%020d.json", table, checkpointDir, v)
+}
+
+// tombstone remembers a file a commit removed, for Vacuum.
+type tombstone struct {
+	Key       string    `json:"key"`
+	RemovedIn int64     `json:"removed_in"`
+	RemovedAt time.Time `json:"removed_at"`
+}
+
+// state is a table at one version: what a checkpoint stores.
+type state struct {
+	Version       int64             `json:"version"`
+	PartitionKeys []string          `json:"partition_keys,omitempty"`
+	SchemaVersion int               `json:"schema_version"`
+	Schema        []Column          `json:"schema,omitempty"`
+	FileList      []DataFile        `json:"files"`
+	Locations     map[string]string `json:"locations,omitempty"` // partition path → prefix
+	Keys          map[string]int64  `json:"idempotency_keys,omitempty"`
+	Tombstones    []tombstone       `json:"tombstones,omitempty"`
+	Timestamp     time.Time         `json:"timestamp"`
+
+	files map[string]DataFile // by key; FileList is only used in JSON
+}
+
+func newState() *state {
+	return &state{Locations: map[string]string{}, Keys: map[string]int64{}, files: map[string]DataFile{}}
+}
+
+func (s *state) clone() *state {
+	c := *s
+	c.files = make(map[string]DataFile, len(s.files))
+	for k, v := range s.files {
+		c.files[k] = v
+	}
+	c.Locations = make(map[string]string, len(s.Locations))
+	for k, v := range s.Locations {
+		c.Locations[k] = v
+	}
+	c.Keys = make(map[string]int64, len(s.Keys))
+	for k, v := range s.Keys {
+		c.Keys[k] = v
+	}
+	c.Tombstones = append([]tombstone(nil), s.Tombstones...)
+	c.FileList = nil
+	return &c
+}
+
+// apply moves the state forward by one commit, which must be the next version.
+func (s *state) apply(c *Commit) error {
+	if c.Version != s.Version+1 {
+		return fmt.Errorf("zones: commit log gap: have version %d, next entry is %d", s.Version, c.Version)
+	}
+	s.Version = c.Version
+	s.Timestamp = c.Timestamp
+	if len(c.PartitionKeys) > 0 || s.Version == 1 {
+		s.PartitionKeys = c.PartitionKeys
+	}
+	if c.Schema != nil {
+		s.Schema = c.Schema
+	}
+	if c.SchemaVersion > 0 {
+		s.SchemaVersion = c.SchemaVersion
+	}
+	for _, f := range c.Removed {
+		delete(s.files, f.Key)
+		s.Tombstones = append(s.Tombstones, tombstone{Key: f.Key, RemovedIn: c.Version, RemovedAt: c.Timestamp})
+	}
+	for _, f := range c.Added {
+		f.AddedIn = c.Version
+		s.files[f.Key] = f
+	}
+	for _, p := range c.Dropped {
+		delete(s.Locations, partPath(p))
+	}
+	for _, l := range c.Locations {
+		s.Locations[partPath(l.Partition)] = l.Prefix
+	}
+	if c.IdempotencyKey != "" {
+		s.Keys[c.IdempotencyKey] = c.Version
+	}
+	return nil
+}
+
+func (s *state) marshal() ([]byte, error) {
+	c := *s
+	c.FileList = s.sortedFiles()
+	return json.Marshal(&c)
+}
+
+func unmarshalState(b []byte) (*state, error) {
+	s := newState()
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, err
+	}
+	if s.Locations == nil {
+		s.Locations = map[string]string{}
+	}
+	if s.Keys == nil {
+		s.Keys = map[string]int64{}
+	}
+	for _, f := range s.FileList {
+		s.files[f.Key] = f
+	}
+	s.FileList = nil
+	return s, nil
+}
+
+func (s *state) sortedFiles() []DataFile {
+	out := make([]DataFile, 0, len(s.files))
+	for _, f := range s.files {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

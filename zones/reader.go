@@ -1,0 +1,466 @@
+package zones
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"reflect"
+	"runtime"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lakekit/lakekit/lake"
+)
+
+// ReadOptions select what a read returns. A nil *ReadOptions reads every
+// row and column of the newest version.
+type ReadOptions struct {
+	// Version is the table version to read (time travel); 0 means newest.
+	// The whole read sees exactly that version.
+	Version int64
+	// Partitions keeps only partitions for which it returns true (see
+	// PartitionIn, PartitionRange). Pruning uses the commit log; the store
+	// is never listed.
+	Partitions func(lake.Partition) bool
+	// Where keeps only rows satisfying every predicate; files and row groups
+	// whose min/max statistics rule a predicate out are not read.
+	Where []Predicate
+	// Columns to read (stored or partition columns); others are left zero.
+	// Empty means all.
+	Columns []string
+	// Parallelism is how many files are read at once (default GOMAXPROCS,
+	// at most 8). Rows of different files arrive interleaved; with 1 they
+	// arrive in file key order.
+	Parallelism int
+	// BatchSize is the number of rows per batch (default 4096).
+	BatchSize int
+}
+
+// PartitionIn keeps partitions whose key has one of values.
+func PartitionIn(key string, values ...string) func(lake.Partition) bool {
+	set := map[string]bool{}
+	for _, v := range values {
+		set[v] = true
+	}
+	return func(p lake.Partition) bool {
+		v, ok := p.Get(key)
+		return ok && set[v]
+	}
+}
+
+// PartitionRange keeps partitions whose value of key lies in [from, to]
+// compared as strings (right for ISO dates like dt=2024-01-31); an empty
+// bound is open.
+func PartitionRange(key, from, to string) func(lake.Partition) bool {
+	return func(p lake.Partition) bool {
+		v, ok := p.Get(key)
+		return ok && (from == "" || v >= from) && (to == "" || v <= to)
+	}
+}
+
+// colInfo describes a column a read can refer to.
+type colInfo struct {
+	kind      string
+	partition bool
+	goName    string
+	index     []int
+}
+
+// columnsOf maps column names to what a read needs to know of them.
+func (d *Dataset[T]) columnsOf() map[string]colInfo {
+	m := map[string]colInfo{}
+	rt := reflect.TypeOf((*T)(nil)).Elem()
+	byName := map[string]reflect.StructField{}
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		name, _, _ := cutTag(f.Tag.Get("parquet"))
+		if name == "" {
+			name = f.Name
+		}
+		byName[name] = f
+	}
+	for _, f := range d.schema.Fields() {
+		sf := byName[f.Name()]
+		m[f.Name()] = colInfo{kind: leafKind(f), goName: sf.Name, index: sf.Index}
+	}
+	for _, k := range d.partKeys {
+		ci := colInfo{kind: kindString, partition: true}
+		for _, pf := range d.partFields {
+			if pf.key == k {
+				ci.goName, ci.index = pf.goName, pf.index
+				ci.kind = partKind(pf.typ)
+			}
+		}
+		m[k] = ci
+	}
+	return m
+}
+
+func cutTag(tag string) (name, rest string, ok bool) {
+	for i := 0; i < len(tag); i++ {
+		if tag[i] == ',' {
+			return tag[:i], tag[i+1:], true
+		}
+	}
+	return tag, "", false
+}
+
+func partKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return kindBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return kindInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return kindUint
+	}
+	return kindString
+}
+
+// plan is a prepared read.
+type plan struct {
+	files     []DataFile
+	stored    []compiled // predicates on stored columns
+	fieldIdx  [][]int    // field index per stored predicate
+	readOpts  []parquet.ReaderOption
+	needed    map[string]bool // stored columns read
+	batch     int
+	parallel  int
+	partition map[string]colInfo
+}
+
+func (d *Dataset[T]) plan(ctx context.Context, opts *ReadOptions) (*plan, error) {
+	var o ReadOptions
+	if opts != nil {
+		o = *opts
+	}
+	st, err := d.table.stateAt(ctx, o.Version)
+	if err != nil {
+		return nil, err
+	}
+	cols := d.columnsOf()
+	p := &plan{batch: o.BatchSize, parallel: o.Parallelism, needed: map[string]bool{}, partition: map[string]colInfo{}}
+	if p.batch <= 0 {
+		p.batch = 4096
+	}
+	if p.parallel <= 0 {
+		p.parallel = min(runtime.GOMAXPROCS(0), 8)
+	}
+	var partPreds []compiled
+	for _, w := range o.Where {
+		ci, ok := cols[w.Column]
+		if !ok {
+			return nil, fmt.Errorf("zones: read %s: predicate on unknown column %q: %w", d.table.prefix, w.Column, ErrInvalid)
+		}
+		if ci.kind == "" {
+			return nil, fmt.Errorf("zones: read %s: column %q has a type predicates can't compare: %w", d.table.prefix, w.Column, ErrInvalid)
+		}
+		c, err := compile(w, ci.kind)
+		if err != nil {
+			return nil, fmt.Errorf("zones: read %s: %w", d.table.prefix, err)
+		}
+		if ci.partition {
+			partPreds = append(partPreds, c)
+		} else {
+			p.stored = append(p.stored, c)
+			p.fieldIdx = append(p.fieldIdx, ci.index)
+			p.needed[w.Column] = true
+		}
+	}
+	all := len(o.Columns) == 0
+	want := map[string]bool{}
+	for _, c := range o.Columns {
+		if _, ok := cols[c]; !ok {
+			return nil, fmt.Errorf("zones: read %s: unknown column %q: %w", d.table.prefix, c, ErrInvalid)
+		}
+		want[c] = true
+	}
+	var readOpts []parquet.ReaderOption
+	for _, t := range d.tagOpts {
+		readOpts = append(readOpts, t)
+	}
+	for _, f := range d.schema.Fields() {
+		name := f.Name()
+		if all || want[name] || p.needed[name] {
+			p.needed[name] = true
+			continue
+		}
+		readOpts = append(readOpts, parquet.StructTag(`parquet:"-"`, cols[name].goName))
+	}
+	p.readOpts = readOpts
+	for _, pf := range d.partFields {
+		if all || want[pf.key] {
+			p.partition[pf.key] = cols[pf.key]
+		}
+	}
+	for _, f := range st.sortedFiles() {
+		if o.Partitions != nil && !o.Partitions(f.Partition) {
+			continue
+		}
+		if !partitionMatches(f.Partition, partPreds) {
+			continue
+		}
+		if !statsMatch(f.Stats, f.Rows, p.stored) {
+			continue
+		}
+		f.Location = d.table.store.Location(f.Key)
+		p.files = append(p.files, f)
+	}
+	return p, nil
+}
+
+func partitionMatches(part lake.Partition, preds []compiled) bool {
+	for i := range preds {
+		v, ok := part.Get(preds[i].p.Column)
+		if !ok {
+			return false
+		}
+		s, err := parseScalar(preds[i].kind, v)
+		if err != nil || !preds[i].match(s) {
+			return false
+		}
+	}
+	return true
+}
+
+func statsMatch(stats []ColumnStats, rows int64, preds []compiled) bool {
+	for i := range preds {
+		var cs *ColumnStats
+		for j := range stats {
+			if stats[j].Column == preds[i].p.Column {
+				cs = &stats[j]
+				break
+			}
+		}
+		if !preds[i].mayMatchStats(cs, rows) {
+			return false
+		}
+	}
+	return true
+}
+
+// Files returns the files a read with opts would open (after partition and
+// statistics pruning), for engines that read the files themselves.
+func (d *Dataset[T]) Files(ctx context.Context, opts *ReadOptions) ([]DataFile, error) {
+	p, err := d.plan(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.files, nil
+}
+
+// Read returns the rows of a snapshot as an iterator. A failure ends the
+// sequence with (zero, err). Stopping early cancels the reads in flight.
+func (d *Dataset[T]) Read(ctx context.Context, opts *ReadOptions) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		stopped := false
+		err := d.ReadBatches(ctx, opts, func(rows []T) error {
+			for i := range rows {
+				if !yield(rows[i], nil) {
+					stopped = true
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			var zero T
+			yield(zero, err)
+		}
+	}
+}
+
+var errStop = errors.New("zones: iteration stopped")
+
+// ReadAll collects a read into a slice.
+func (d *Dataset[T]) ReadAll(ctx context.Context, opts *ReadOptions) ([]T, error) {
+	var out []T
+	err := d.ReadBatches(ctx, opts, func(rows []T) error {
+		out = append(out, rows...)
+		return nil
+	})
+	return out, err
+}
+
+// ReadBatches calls fn with batches of rows of a snapshot, from the calling
+// goroutine, one batch at a time. The slice is reused after fn returns, so
+// fn must copy rows it keeps. An error from fn stops the read and is
+// returned. Memory stays bounded: at most Parallelism+1 batches and one
+// row group's pages per file in flight.
+func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func([]T) error) error {
+	p, err := d.plan(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if len(p.files) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make(chan []T, p.parallel)
+	free := make(chan []T, 2*p.parallel+1)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.parallel)
+	go func() {
+		for _, f := range p.files {
+			f := f
+			ok := true
+			g.Go(func() error { return d.readFile(gctx, p, f, out, free) })
+			if gctx.Err() != nil {
+				ok = false
+			}
+			if !ok {
+				break
+			}
+		}
+		g.Wait()
+		close(out)
+	}()
+	var fnErr error
+	for batch := range out {
+		if fnErr == nil {
+			if err := fn(batch); err != nil {
+				fnErr = err
+				cancel()
+			}
+		}
+		select {
+		case free <- batch[:0]:
+		default:
+		}
+	}
+	if err := g.Wait(); err != nil && fnErr == nil {
+		if ctx.Err() == nil || !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	if errors.Is(fnErr, errStop) {
+		return fnErr
+	}
+	if fnErr != nil {
+		return fnErr
+	}
+	return ctx.Err()
+}
+
+// readFile reads one file's matching row groups into batches sent to out.
+func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, free chan []T) error {
+	r, err := d.table.store.OpenReader(ctx, df.Key, nil)
+	if err != nil {
+		return fmt.Errorf("zones: read %s: %w", df.Key, err)
+	}
+	defer r.Close()
+	f, err := parquet.OpenFile(r, r.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(256<<10))
+	if err != nil {
+		return fmt.Errorf("zones: read %s: %w", df.Key, err)
+	}
+	md := f.Metadata()
+	// partition values to fill in
+	type setter struct {
+		index []int
+		v     reflect.Value
+	}
+	var sets []setter
+	for key, ci := range p.partition {
+		val, _ := df.Partition.Get(key)
+		rv, err := parsePartitionValue(reflect.TypeOf((*T)(nil)).Elem().FieldByIndex(ci.index).Type, val)
+		if err != nil {
+			return fmt.Errorf("zones: read %s: partition %s=%q: %w", df.Key, key, val, err)
+		}
+		sets = append(sets, setter{ci.index, rv})
+	}
+	rgs := f.RowGroups()
+	for i, rg := range rgs {
+		if len(p.stored) > 0 && !statsMatch(rowGroupStats(f.Schema(), []format.RowGroup{md.RowGroups[i]}), rg.NumRows(), p.stored) {
+			continue
+		}
+		var ranges []lake.Range
+		for _, cc := range md.RowGroups[i].Columns {
+			if len(cc.MetaData.PathInSchema) == 0 || !p.needed[cc.MetaData.PathInSchema[0]] {
+				continue
+			}
+			off := cc.MetaData.DataPageOffset
+			if d := cc.MetaData.DictionaryPageOffset; d > 0 && d < off {
+				off = d
+			}
+			ranges = append(ranges, lake.Range{Off: off, Len: cc.MetaData.TotalCompressedSize})
+		}
+		if err := r.Prefetch(ranges...); err != nil {
+			return fmt.Errorf("zones: read %s: %w", df.Key, err)
+		}
+		rr := parquet.NewGenericRowGroupReader[T](rg, p.readOpts...)
+		for {
+			var buf []T
+			select {
+			case buf = <-free:
+			default:
+			}
+			if cap(buf) < p.batch {
+				buf = make([]T, p.batch)
+			}
+			buf = buf[:p.batch]
+			n, err := rr.Read(buf)
+			if n > 0 {
+				rows := buf[:n]
+				if len(sets) > 0 {
+					rv := reflect.ValueOf(rows)
+					for k := 0; k < n; k++ {
+						row := rv.Index(k)
+						for _, s := range sets {
+							row.FieldByIndex(s.index).Set(s.v)
+						}
+					}
+				}
+				if len(p.stored) > 0 {
+					rows = filterRows(rows, p)
+				}
+				if len(rows) > 0 {
+					select {
+					case out <- rows:
+					case <-ctx.Done():
+						rr.Close()
+						return ctx.Err()
+					}
+				}
+			}
+			if err != nil {
+				rr.Close()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return fmt.Errorf("zones: read %s: %w", df.Key, err)
+			}
+			if n == 0 {
+				rr.Close()
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// filterRows keeps the rows matching every stored-column predicate.
+func filterRows[T any](rows []T, p *plan) []T {
+	rv := reflect.ValueOf(rows)
+	k := 0
+	for i := range rows {
+		row := rv.Index(i)
+		keep := true
+		for j := range p.stored {
+			s, ok := scalarOf(p.stored[j].kind, row.FieldByIndex(p.fieldIdx[j]))
+			if !ok || !p.stored[j].match(s) {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			rows[k] = rows[i]
+			k++
+		}
+	}
+	return rows[:k]
+}

@@ -1,0 +1,456 @@
+package zones
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parquet-go/parquet-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lakekit/lakekit/lake"
+)
+
+// WriterOptions configure one write. A nil *WriterOptions means Append
+// with a generated idempotency key.
+type WriterOptions struct {
+	Mode Mode
+	// IdempotencyKey names the commit. Object names derive from it, so a
+	// retried write with the same key replaces its own objects, and once a
+	// commit with the key is in the log, a new writer with that key writes
+	// nothing and Commit returns the earlier commit (Duplicate set). Any
+	// string of 1 to 256 bytes; generated when empty.
+	IdempotencyKey string
+	// Metadata is stored in the commit (e.g. the input files of a transform).
+	Metadata map[string]string
+	// Caller identifies the application in the commit's audit record.
+	Caller string
+	// MaxAttempts bounds how often Commit retries after losing a race to
+	// another writer (default 100).
+	MaxAttempts int
+}
+
+// CommitResult summarises a commit.
+type CommitResult struct {
+	Version    int64
+	Files      []DataFile
+	Rows       int64
+	Bytes      int64
+	Partitions []lake.Partition
+	// Removed lists the files an overwrite replaced (deleted by Vacuum once
+	// the retention has passed).
+	Removed []DataFile
+	// Duplicate: a commit with this idempotency key was already in the log;
+	// this is its result and nothing new was written.
+	Duplicate bool
+	// Attempts is how many times the commit object was tried.
+	Attempts int
+	Commit   *Commit
+}
+
+// Writer streams rows of T into Parquet files, one open file per partition,
+// and commits them as one table version. It is not safe for concurrent use.
+// Nothing it writes is visible to readers before Commit succeeds.
+type Writer[T any] struct {
+	d    *Dataset[T]
+	opts WriterOptions
+	id   string // object-name id derived from the idempotency key
+	base *state
+	gen  string // "_g<version>-<id>": where overwritten partitions go
+	dup  *Commit
+	pool parquet.BufferPool
+	tmp  string
+
+	open    map[string]*partWriter[T]
+	clock   int64
+	fileSeq int
+	files   []DataFile
+	rows    int64
+	bytes   int64
+	nfiles  int64
+	touched map[string]lake.Partition
+	done    bool
+	mu      sync.Mutex
+}
+
+type partWriter[T any] struct {
+	part   lake.Partition
+	path   string
+	prefix string
+	key    string
+	f      *os.File
+	w      *parquet.GenericWriter[T]
+	rows   int64
+	used   int64
+	buf    []T
+}
+
+// NewWriter starts a write. It reads the newest table state (to place
+// appends in each partition's current location and to detect a repeated
+// idempotency key); the commit is checked against what changed since.
+func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Writer[T], error) {
+	w := &Writer[T]{d: d, open: map[string]*partWriter[T]{}, touched: map[string]lake.Partition{}}
+	if opts != nil {
+		w.opts = *opts
+	}
+	switch w.opts.Mode {
+	case Append, Overwrite, OverwritePartitions:
+	default:
+		return nil, fmt.Errorf("zones: %s: unknown mode %d: %w", d.table.prefix, int(w.opts.Mode), ErrInvalid)
+	}
+	if w.opts.MaxAttempts <= 0 {
+		w.opts.MaxAttempts = 100
+	}
+	if len(w.opts.IdempotencyKey) > 256 {
+		return nil, fmt.Errorf("zones: %s: idempotency key longer than 256 bytes: %w", d.table.prefix, ErrInvalid)
+	}
+	if w.opts.IdempotencyKey == "" {
+		var b [16]byte
+		rand.Read(b[:])
+		w.opts.IdempotencyKey = hex.EncodeToString(b[:])
+	}
+	sum := sha256.Sum256([]byte(w.opts.IdempotencyKey))
+	w.id = hex.EncodeToString(sum[:10])
+	st, err := d.table.refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.base = st
+	w.gen = fmt.Sprintf("_g%d-%s", st.Version+1, w.id)
+	if v, ok := st.Keys[w.opts.IdempotencyKey]; ok {
+		c, err := d.table.readCommit(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		w.dup = c
+	}
+	if st.Version > 0 && !equalStrings(st.PartitionKeys, d.partKeys) {
+		return nil, fmt.Errorf("zones: %s is partitioned by %v, the dataset by %v: %w", d.table.prefix, st.PartitionKeys, d.partKeys, ErrSchema)
+	}
+	w.tmp = d.opts.TempDir
+	if !d.opts.InMemoryBuffers {
+		w.pool = parquet.NewFileBufferPool(w.tmp, "lakekit-pgbuf-*")
+	}
+	return w, nil
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// IdempotencyKey returns the writer's key (generated when none was given).
+func (w *Writer[T]) IdempotencyKey() string { return w.opts.IdempotencyKey }
+
+// Write adds rows. Every row's partition is computed and checked before any
+// row of the batch is written, so a bad row fails the whole call with an
+// error naming it (ErrInvalid) and nothing of the batch is kept. rows must
+// not be nil (an empty slice is a no-op).
+func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return fmt.Errorf("zones: write to %s: %w", w.d.table.prefix, ErrWriterClosed)
+	}
+	if rows == nil {
+		return fmt.Errorf("zones: write to %s: nil rows: %w", w.d.table.prefix, ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	// route: partition slot per row, validated first
+	slots := make([]*partWriter[T], len(rows))
+	cache := map[string]*partWriter[T]{}
+	single := len(w.d.partFields) == 1 && w.d.partFields[0].typ.Kind() == reflect.String
+	for i := range rows {
+		var pw *partWriter[T]
+		var fast string
+		if single {
+			fast = fieldString(&rows[i], w.d.partFields[0].index)
+			pw = cache[fast]
+		}
+		if pw == nil {
+			p, err := w.d.partitionOf(&rows[i])
+			if err != nil {
+				return fmt.Errorf("zones: write to %s: row %d: partition: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
+			}
+			if err := w.checkPartition(p); err != nil {
+				return fmt.Errorf("zones: write to %s: row %d: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
+			}
+			path := partPath(p)
+			pw = cache[path]
+			if pw == nil {
+				pw = w.open[path]
+				if pw == nil {
+					pw = &partWriter[T]{part: p, path: path}
+				}
+				cache[path] = pw
+			}
+			if single {
+				cache[fast] = pw
+			}
+		}
+		slots[i] = pw
+	}
+	if w.dup != nil {
+		w.rows += int64(len(rows))
+		return nil
+	}
+	for i := range rows {
+		slots[i].buf = append(slots[i].buf, rows[i])
+	}
+	seen := map[*partWriter[T]]bool{}
+	for _, pw := range slots {
+		if seen[pw] {
+			continue
+		}
+		seen[pw] = true
+		if err := w.writePart(ctx, pw); err != nil {
+			return err
+		}
+	}
+	w.rows += int64(len(rows))
+	w.progress()
+	return nil
+}
+
+func fieldString[T any](row *T, index []int) string {
+	return reflect.ValueOf(row).Elem().FieldByIndex(index).String()
+}
+
+func (w *Writer[T]) checkPartition(p lake.Partition) error {
+	if len(p) != len(w.d.partKeys) {
+		return fmt.Errorf("partition %v has %d keys, the table's are %v", p, len(p), w.d.partKeys)
+	}
+	for i, kv := range p {
+		if kv.Key != w.d.partKeys[i] {
+			return fmt.Errorf("partition key %d is %q, the table's is %q", i, kv.Key, w.d.partKeys[i])
+		}
+	}
+	return p.Validate()
+}
+
+// writePart writes pw.buf to its partition's file, opening (and evicting
+// another) or rolling files as needed.
+func (w *Writer[T]) writePart(ctx context.Context, pw *partWriter[T]) error {
+	defer func() { pw.buf = pw.buf[:0] }()
+	if pw.w == nil {
+		if _, isOpen := w.open[pw.path]; !isOpen && len(w.open) >= w.d.opts.MaxOpenPartitions {
+			if err := w.evict(ctx); err != nil {
+				return err
+			}
+		}
+		if err := w.openFile(pw); err != nil {
+			return err
+		}
+		w.open[pw.path] = pw
+	}
+	w.clock++
+	pw.used = w.clock
+	rows := pw.buf
+	for len(rows) > 0 {
+		n := len(rows)
+		if max := w.d.opts.MaxRowsPerFile; max > 0 && pw.rows+int64(n) > max {
+			n = int(max - pw.rows)
+		}
+		if _, err := pw.w.Write(rows[:n]); err != nil {
+			return fmt.Errorf("zones: write to %s: %w", pw.key, err)
+		}
+		pw.rows += int64(n)
+		rows = rows[n:]
+		full := w.d.opts.MaxRowsPerFile > 0 && pw.rows >= w.d.opts.MaxRowsPerFile
+		if full || pw.w.Size() >= w.d.opts.TargetFileSize {
+			if err := w.finish(ctx, pw); err != nil {
+				return err
+			}
+			if len(rows) > 0 {
+				if err := w.openFile(pw); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// prefixFor returns where a partition's files go in this write.
+func (w *Writer[T]) prefixFor(p lake.Partition, path string) string {
+	table := w.d.table.prefix
+	if w.opts.Mode != Append {
+		return joinKey(table, w.gen, path)
+	}
+	if loc, ok := w.base.Locations[path]; ok {
+		return loc
+	}
+	return joinKey(table, path)
+}
+
+func joinKey(parts ...string) string { return lake.JoinKey(parts...) }
+
+func (w *Writer[T]) openFile(pw *partWriter[T]) error {
+	if pw.prefix == "" {
+		pw.prefix = w.prefixFor(pw.part, pw.path)
+		w.touched[pw.path] = pw.part
+	}
+	w.fileSeq++
+	pw.key = fmt.Sprintf("%s/part-%s-%05d.parquet", pw.prefix, w.id, w.fileSeq)
+	f, err := os.CreateTemp(w.tmp, "lakekit-part-*.parquet")
+	if err != nil {
+		return fmt.Errorf("zones: temporary file for %s: %w", pw.key, err)
+	}
+	pw.f = f
+	pw.rows = 0
+	pw.w = parquet.NewGenericWriter[T](f, w.d.writerOptions(w.pool)...)
+	return nil
+}
+
+func (w *Writer[T]) evict(ctx context.Context) error {
+	var lru *partWriter[T]
+	for _, pw := range w.open {
+		if lru == nil || pw.used < lru.used {
+			lru = pw
+		}
+	}
+	if lru == nil {
+		return nil
+	}
+	delete(w.open, lru.path)
+	if lru.w == nil {
+		return nil
+	}
+	return w.finish(ctx, lru)
+}
+
+// finish closes and uploads pw's file and records it.
+func (w *Writer[T]) finish(ctx context.Context, pw *partWriter[T]) error {
+	df, ok, err := w.closeFile(ctx, pw)
+	if err != nil || !ok {
+		return err
+	}
+	w.files = append(w.files, df)
+	atomic.AddInt64(&w.bytes, df.Size)
+	atomic.AddInt64(&w.nfiles, 1)
+	w.progress()
+	return nil
+}
+
+// closeFile finishes pw's file and uploads it; an empty file is dropped
+// (ok false). It touches no Writer state but the dataset, so several may run
+// at once.
+func (w *Writer[T]) closeFile(ctx context.Context, pw *partWriter[T]) (DataFile, bool, error) {
+	gw, f := pw.w, pw.f
+	pw.w, pw.f = nil, nil
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	if err := gw.Close(); err != nil {
+		return DataFile{}, false, fmt.Errorf("zones: finish %s: %w", pw.key, err)
+	}
+	if pw.rows == 0 {
+		return DataFile{}, false, nil
+	}
+	md := gw.File().Metadata()
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return DataFile{}, false, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return DataFile{}, false, err
+	}
+	if err := w.d.table.store.Put(ctx, pw.key, f, size, &lake.PutOptions{ContentType: "application/vnd.apache.parquet"}); err != nil {
+		return DataFile{}, false, fmt.Errorf("zones: upload %s: %w", pw.key, err)
+	}
+	df := DataFile{Key: pw.key, Partition: pw.part, Rows: md.NumRows, Size: size, Stats: fileStats(w.d.schema, md)}
+	w.d.logger.Debug("zones: file written", "key", pw.key, "rows", df.Rows, "bytes", size)
+	return df, true, nil
+}
+
+func (w *Writer[T]) progress() {
+	if w.d.opts.Progress != nil {
+		w.d.opts.Progress(Progress{Table: string(w.d.table.zone.Name()) + "/" + w.d.table.prefix,
+			Rows: w.rows, Files: atomic.LoadInt64(&w.nfiles), Bytes: atomic.LoadInt64(&w.bytes)})
+	}
+}
+
+// flush closes and uploads every open file, a few at a time.
+func (w *Writer[T]) flush(ctx context.Context) error {
+	open := make([]*partWriter[T], 0, len(w.open))
+	for _, pw := range w.open {
+		if pw.w != nil {
+			open = append(open, pw)
+		}
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].path < open[j].path })
+	w.open = map[string]*partWriter[T]{}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, pw := range open {
+		g.Go(func() error {
+			df, ok, err := w.closeFile(gctx, pw)
+			if err != nil || !ok {
+				return err
+			}
+			mu.Lock()
+			w.files = append(w.files, df)
+			w.bytes += df.Size
+			w.nfiles++
+			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	sort.Slice(w.files, func(i, j int) bool { return w.files[i].Key < w.files[j].Key })
+	w.progress()
+	return err
+}
+
+// Abort drops the write: open files are discarded and uploaded ones
+// deleted (best effort; leftovers are orphans Vacuum removes). The table is
+// unchanged.
+func (w *Writer[T]) Abort(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return fmt.Errorf("zones: abort %s: %w", w.d.table.prefix, ErrWriterClosed)
+	}
+	w.done = true
+	for _, pw := range w.open {
+		if pw.w != nil {
+			pw.w.Close()
+			pw.f.Close()
+			os.Remove(pw.f.Name())
+		}
+	}
+	w.open = nil
+	keys := make([]string, len(w.files))
+	for i, f := range w.files {
+		keys[i] = f.Key
+	}
+	w.files = nil
+	if len(keys) > 0 {
+		if err := w.d.table.store.DeleteMany(ctx, keys); err != nil {
+			return fmt.Errorf("zones: abort %s: delete uploaded files: %w", w.d.table.prefix, err)
+		}
+	}
+	return nil
+}

@@ -20,7 +20,9 @@ type bufferCollect struct {
 	ch      chan zones.BufferFlush
 }
 
-func newBufferCollect() *bufferCollect { return &bufferCollect{ch: make(chan zones.BufferFlush, 10000)} }
+func newBufferCollect() *bufferCollect {
+	return &bufferCollect{ch: make(chan zones.BufferFlush, 10000)}
+}
 
 func (c *bufferCollect) on(f zones.BufferFlush) {
 	c.mu.Lock()

@@ -1,9 +1,11 @@
 package zones_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -420,9 +422,27 @@ func TestBufferCompression(t *testing.T) {
 			if len(objs) != 4 {
 				t.Fatalf("%d objects, want 4", len(objs))
 			}
+			raw := lk.MustZone(lake.Raw).Store()
 			for _, o := range objs {
 				if !strings.HasSuffix(o.Key, c.suffix) || o.ContentEncoding != string(c.comp) || o.ContentType != "application/x-ndjson" {
 					t.Fatalf("object %+v", o)
+				}
+				// Landed.Open decodes what the test decoded by hand
+				stored, err := raw.ReadAll(ctx, o.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rc, err := o.Open(ctx, lk)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := rawDecode(t, string(c.comp), stored); !bytes.Equal(got, want) || bytes.Equal(got, stored) {
+					t.Fatalf("Open(%s) returned %d bytes, want the %d decoded bytes", o.Key, len(got), len(want))
 				}
 			}
 			if s := b.Stats(); s.BytesStored*2 > s.BytesFlushed {

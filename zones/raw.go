@@ -17,6 +17,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -158,7 +161,9 @@ type rawIndexRecord struct {
 // the same content exactly one object results. If an earlier landing of the
 // content recorded itself in the index but its upload did not complete (a
 // crash, an ambiguous failure), Land completes it under the recorded key and
-// returns success: a retried landing never produces two objects.
+// returns success: a retried landing never produces two objects. (So does
+// a landing of content whose object was deleted meanwhile; to land such
+// content anew, use AllowDuplicates.)
 func Land(ctx context.Context, lk *lake.Lake, source, dataset, name string, r io.Reader, opts *LandOptions) (*Landed, error) {
 	var o LandOptions
 	if opts != nil {
@@ -696,3 +701,55 @@ func statRawPage(ctx context.Context, raw *lake.Store, page []Landed) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// Open reads the landed object's content from the lake, decompressed when
+// its content encoding is gzip or zstd (as the Buffer writes them): the
+// records as they were added. For the bytes exactly as stored, read Key
+// from the raw zone's store. The caller closes the reader.
+func (l Landed) Open(ctx context.Context, lk *lake.Lake) (io.ReadCloser, error) {
+	if lk == nil {
+		return nil, fmt.Errorf("zones: open raw object: nil lake: %w", ErrInvalid)
+	}
+	z, err := lk.Zone(lake.Raw)
+	if err != nil {
+		return nil, err
+	}
+	enc := l.ContentEncoding
+	if enc == "" && l.Metadata != nil {
+		enc = l.Metadata[RawMetaContentEncoding]
+	}
+	switch enc {
+	case "", "identity", "gzip", "zstd":
+	default:
+		return nil, fmt.Errorf("zones: open raw object %q: unknown content encoding %q (read it from the raw zone's store as stored): %w",
+			l.Key, enc, ErrInvalid)
+	}
+	rc, err := z.Store().Get(ctx, l.Key)
+	if err != nil {
+		return nil, fmt.Errorf("zones: open raw object: %w", err)
+	}
+	switch enc {
+	case "gzip":
+		zr, err := gzip.NewReader(rc)
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("zones: open raw object %q: gzip: %w", l.Key, err)
+		}
+		return rawDecoded{Reader: zr, close: func() error { zr.Close(); return rc.Close() }}, nil
+	case "zstd":
+		zr, err := zstd.NewReader(rc, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("zones: open raw object %q: zstd: %w", l.Key, err)
+		}
+		return rawDecoded{Reader: zr, close: func() error { zr.Close(); return rc.Close() }}, nil
+	}
+	return rc, nil
+}
+
+type rawDecoded struct {
+	io.Reader
+	close func() error
+}
+
+func (r rawDecoded) Close() error { return r.close() }

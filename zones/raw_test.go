@@ -85,6 +85,15 @@ func TestLandRoundTrip(t *testing.T) {
 				o.Source != "partner_a" || o.Dataset != "orders" || o.IngestDate != l.IngestDate {
 				t.Fatalf("ListRaw = %+v\nLand    = %+v", o, l)
 			}
+			rc, err := o.Open(ctx, lk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opened, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(opened, body) {
+				t.Fatalf("Landed.Open read %q (%v), want %q", opened, err, body)
+			}
 			if !strings.HasSuffix(o.Location, "raw/"+l.Key) {
 				t.Errorf("Location %q does not end with the key", o.Location)
 			}

@@ -1,0 +1,565 @@
+package orchestrate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// ECSOptions run Go steps as Amazon ECS tasks on Fargate, the task
+// definition's container running the same binary with a Worker.
+type ECSOptions struct {
+	Cluster        string // cluster name or ARN
+	TaskDefinition string // family[:revision] or ARN
+	ContainerName  string // the container that runs the worker
+	Subnets        []string
+	SecurityGroups []string
+	AssignPublicIP bool
+	// WaitForTaskToken uses ecs:runTask.waitForTaskToken: the worker sends
+	// its output back with SendTaskSuccess, so later steps can read it. With
+	// the default (runTask.sync) the step's result is ECS's task
+	// description and the output is only logged.
+	WaitForTaskToken bool
+}
+
+// LambdaOptions run Go steps by invoking a Lambda function whose handler is
+// Worker.HandleLambda.
+type LambdaOptions struct {
+	FunctionName string // name or ARN
+}
+
+// CompileOptions shape the Amazon States Language a pipeline compiles to.
+// Exactly one of ECS and Lambda must be set when the pipeline has Go or
+// Map steps.
+type CompileOptions struct {
+	ECS    *ECSOptions
+	Lambda *LambdaOptions
+	// CrawlerPoll is the pause between crawler polls (default 30s).
+	CrawlerPoll time.Duration
+	// Athena defaults for SQL steps that do not set their own.
+	AthenaDatabase, AthenaWorkGroup, AthenaOutputLocation string
+}
+
+// Resources of the service integrations the compiler uses.
+const (
+	ResourceECSSync      = "arn:aws:states:::ecs:runTask.sync"
+	ResourceECSToken     = "arn:aws:states:::ecs:runTask.waitForTaskToken"
+	ResourceLambda       = "arn:aws:states:::lambda:invoke"
+	ResourceAthenaSync   = "arn:aws:states:::athena:startQueryExecution.sync"
+	ResourceGlueJobSync  = "arn:aws:states:::glue:startJobRun.sync"
+	ResourceStartCrawler = "arn:aws:states:::aws-sdk:glue:startCrawler"
+	ResourceGetCrawler   = "arn:aws:states:::aws-sdk:glue:getCrawler"
+)
+
+// Names of the environment variables and flags a compiled ECS task passes
+// to the worker.
+const (
+	EnvPipeline  = "LAKEKIT_PIPELINE"
+	EnvStep      = "LAKEKIT_STEP"
+	EnvState     = "LAKEKIT_STATE"
+	EnvTaskToken = "LAKEKIT_TASK_TOKEN"
+)
+
+// InitState is the first state of every compiled pipeline: it moves the
+// execution input under "params" and starts an empty "steps" object.
+const InitState = "lakekit:init"
+
+type obj = map[string]any
+
+type compiler struct {
+	p    *Pipeline
+	opts CompileOptions
+	// owner maps every generated state name to its step.
+	owner map[string]string
+	// succeed holds Succeed states a guard of a level's last step needs.
+	succeed map[string]bool
+}
+
+// Compile turns a pipeline into an Amazon States Language definition. The
+// same pipeline and options always give the same bytes.
+//
+// The mapping:
+//
+//   - The state is {"params": <execution input>, "steps": {<key>: result}}:
+//     each step writes its result under $.steps.<Key(name)> (ResultPath).
+//   - The DAG becomes a chain in a stable topological order (the order
+//     steps were added, among those whose dependencies are done). Fan-in
+//     needs no join state; independent steps run one after the other on
+//     AWS (use a Parallel step to run branches at once). A step that may
+//     not run (a choice target, a catch handler, a dependent of either or
+//     of a step with a catch) is preceded by a Choice state "if:<name>"
+//     that checks its dependencies' results and skips it otherwise.
+//   - Go steps: ecs:runTask.sync (or .waitForTaskToken) with the pipeline
+//     and step in the container's command and the state in LAKEKIT_STATE,
+//     or lambda:invoke with {"pipeline","step","state"} as the payload; a
+//     Lambda result is kept as {"output": <payload>}.
+//   - SQL steps: athena:startQueryExecution.sync; Glue jobs:
+//     glue:startJobRun.sync; crawlers: aws-sdk:glue:startCrawler, then a
+//     loop "wait:<name>" → aws-sdk:glue:getCrawler ("poll:<name>") → Choice
+//     on $.steps.<key>.Crawler.State ("check:<name>") until READY.
+//   - Map: a Map state over the array at the items path of the producing
+//     step's result, ItemProcessor INLINE running the Go function per item
+//     ("item:<name>"), MaxConcurrency; Parallel: a Parallel state, each
+//     branch compiled the same way and ending in a Pass state returning its
+//     $.steps.
+//   - Choice: a Choice state whose rules go to Pass states
+//     "chose:<name>:<target>" recording {"next": target}.
+//   - Retry and Catch become Retry and Catch (a caught error is stored as
+//     the step's result {"Error","Cause"}); Timeout becomes TimeoutSeconds.
+//     Intervals and timeouts round up to whole seconds.
+func Compile(p *Pipeline, opts *CompileOptions) ([]byte, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	c := &compiler{p: p, owner: map[string]string{}, succeed: map[string]bool{}}
+	if opts != nil {
+		c.opts = *opts
+	}
+	if c.opts.ECS != nil && c.opts.Lambda != nil {
+		return nil, fmt.Errorf("%w: pipeline %q: set either ECS or Lambda options, not both", ErrInvalidPipeline, p.Name())
+	}
+	states := obj{}
+	start, err := c.chain(p, states, "")
+	if err != nil {
+		return nil, err
+	}
+	states[InitState] = obj{"Type": "Pass", "Parameters": obj{"params.$": "$", "steps": obj{}}, "Next": start}
+	def := obj{"Comment": "lakekit pipeline " + p.Name(), "StartAt": InitState, "States": states}
+	return json.MarshalIndent(def, "", "  ")
+}
+
+// StateOwners maps each state name of the compiled pipeline to the step it
+// belongs to (guard states "if:..." and the init state are left out).
+func StateOwners(p *Pipeline, opts *CompileOptions) (map[string]string, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	c := &compiler{p: p, owner: map[string]string{}, succeed: map[string]bool{}}
+	if opts != nil {
+		c.opts = *opts
+	}
+	if _, err := c.chain(p, obj{}, ""); err != nil {
+		return nil, err
+	}
+	return c.owner, nil
+}
+
+// genName makes a generated state name: prefix + name, shortened with a
+// hash to Step Functions' 80 characters. The ':' in every prefix keeps them
+// apart from step names, which may not contain one.
+func genName(prefix, name string) string {
+	s := prefix + name
+	if len([]rune(s)) <= MaxNameLength {
+		return s
+	}
+	h := sha256.Sum256([]byte(s))
+	r := []rune(s)
+	return string(r[:MaxNameLength-9]) + "~" + hex.EncodeToString(h[:4])
+}
+
+func slot(name string) string { return "$.steps." + Key(name) }
+
+// outputPath is where the value the local runner calls a step's output
+// lives in the state.
+func (c *compiler) outputPath(s *Step) string {
+	if s.Kind == KindGo {
+		return slot(s.Name) + ".output"
+	}
+	return slot(s.Name)
+}
+
+// chain compiles one level (the pipeline or a Parallel branch) into states
+// and returns the name of its first state. end is the state after the last
+// step ("" for End).
+func (c *compiler) chain(p *Pipeline, states obj, end string) (string, error) {
+	g, err := newGraph(p)
+	if err != nil {
+		return "", err
+	}
+	cond := make([]bool, len(g.steps))
+	for _, i := range g.order {
+		_, handler := g.sources[i]
+		_, target := g.choiceOf[i]
+		cond[i] = handler || target
+		for _, d := range g.deps[i] {
+			if cond[d] || len(g.steps[d].Catches) > 0 {
+				cond[i] = true
+			}
+		}
+	}
+	entry := func(k int) string { // entry state of the k-th step in order
+		if k >= len(g.order) {
+			return end
+		}
+		i := g.order[k]
+		if cond[i] {
+			return genName("if:", g.steps[i].Name)
+		}
+		return g.steps[i].Name
+	}
+	for k, i := range g.order {
+		s := g.steps[i]
+		next := entry(k + 1)
+		if cond[i] {
+			states[entry(k)] = c.guard(g, i, next)
+		}
+		if err := c.step(g, s, states, next); err != nil {
+			return "", err
+		}
+	}
+	return entry(0), nil
+}
+
+func setNext(st obj, next string) {
+	if next == "" {
+		st["End"] = true
+	} else {
+		st["Next"] = next
+	}
+}
+
+// ran is the list of conditions under which step d produced a result.
+func (c *compiler) ran(g *graph, d int) []any {
+	s := g.steps[d]
+	if s.Kind == KindWait { // a Wait state writes nothing: it ran if its own inputs did
+		var out []any
+		for _, dd := range g.deps[d] {
+			out = append(out, c.ran(g, dd)...)
+		}
+		if z, ok := g.choiceOf[d]; ok {
+			out = append(out, obj{"Variable": slot(g.steps[z].Name) + ".next", "StringEquals": s.Name})
+		}
+		return out
+	}
+	out := []any{obj{"Variable": slot(s.Name), "IsPresent": true}}
+	if len(s.Catches) > 0 {
+		out = append(out, obj{"Not": obj{"Variable": slot(s.Name) + ".Error", "IsPresent": true}})
+	}
+	return out
+}
+
+func (c *compiler) guard(g *graph, i int, skip string) obj {
+	s := g.steps[i]
+	var conds []any
+	if srcs, ok := g.sources[i]; ok {
+		for _, src := range srcs {
+			conds = append(conds, obj{"Variable": slot(g.steps[src].Name) + ".Error", "IsPresent": true})
+		}
+		if len(conds) > 1 {
+			conds = []any{obj{"Or": conds}}
+		}
+	} else {
+		for _, d := range g.deps[i] {
+			conds = append(conds, c.ran(g, d)...)
+		}
+		if z, ok := g.choiceOf[i]; ok {
+			conds = append(conds, obj{"Variable": slot(g.steps[z].Name) + ".next", "StringEquals": s.Name})
+		}
+	}
+	rule := obj{}
+	if len(conds) == 1 {
+		rule = conds[0].(obj)
+	} else {
+		rule["And"] = conds
+	}
+	rule["Next"] = s.Name
+	st := obj{"Type": "Choice", "Choices": []any{rule}}
+	if skip == "" {
+		skip = genName("skip:", s.Name)
+		// A Choice cannot end an execution: a Succeed state does.
+		c.succeed[skip] = true
+	}
+	st["Default"] = skip
+	return st
+}
+
+func seconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+func (c *compiler) retries(s *Step) []any {
+	var out []any
+	for _, r := range s.Retries {
+		n := r.norm()
+		rr := obj{"ErrorEquals": r.ErrorEquals, "IntervalSeconds": seconds(n.Interval), "BackoffRate": n.BackoffRate,
+			"MaxAttempts": n.MaxAttempts}
+		if n.MaxDelay > 0 {
+			rr["MaxDelaySeconds"] = seconds(n.MaxDelay)
+		}
+		if n.Jitter {
+			rr["JitterStrategy"] = "FULL"
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+// decorate adds Retry, Catch and TimeoutSeconds to a Task, Map or Parallel
+// state. A caught error goes to the next state in the chain (the handler's
+// guard sees it).
+func (c *compiler) decorate(s *Step, st obj, next string, timeout bool) {
+	if r := c.retries(s); len(r) > 0 {
+		st["Retry"] = r
+	}
+	if len(s.Catches) > 0 {
+		var cs []any
+		for _, h := range s.Catches {
+			cs = append(cs, obj{"ErrorEquals": h.ErrorEquals, "Next": next, "ResultPath": slot(s.Name)})
+		}
+		st["Catch"] = cs
+	}
+	if timeout && s.Timeout > 0 {
+		st["TimeoutSeconds"] = seconds(s.Timeout)
+	}
+}
+
+func (c *compiler) goTask(p *Pipeline, s *Step) (obj, error) {
+	switch {
+	case c.opts.Lambda != nil:
+		if c.opts.Lambda.FunctionName == "" {
+			return nil, fmt.Errorf("%w: step %q: LambdaOptions.FunctionName is empty", ErrInvalidPipeline, s.Name)
+		}
+		return obj{"Type": "Task", "Resource": ResourceLambda,
+			"Parameters": obj{"FunctionName": c.opts.Lambda.FunctionName,
+				"Payload": obj{"pipeline": c.p.Name(), "step": s.Name, "state.$": "$"}},
+			"ResultSelector": obj{"output.$": "$.Payload"}}, nil
+	case c.opts.ECS != nil:
+		e := c.opts.ECS
+		if e.Cluster == "" || e.TaskDefinition == "" || e.ContainerName == "" {
+			return nil, fmt.Errorf("%w: step %q: ECSOptions needs Cluster, TaskDefinition and ContainerName", ErrInvalidPipeline, s.Name)
+		}
+		env := []any{obj{"Name": EnvState, "Value.$": "States.JsonToString($)"}}
+		res := ResourceECSSync
+		if e.WaitForTaskToken {
+			res = ResourceECSToken
+			env = append(env, obj{"Name": EnvTaskToken, "Value.$": "$$.Task.Token"})
+		}
+		params := obj{"LaunchType": "FARGATE", "Cluster": e.Cluster, "TaskDefinition": e.TaskDefinition,
+			"Overrides": obj{"ContainerOverrides": []any{obj{"Name": e.ContainerName,
+				"Command":     []any{"-lakekit-pipeline", c.p.Name(), "-lakekit-step", s.Name},
+				"Environment": env}}}}
+		if len(e.Subnets) > 0 || len(e.SecurityGroups) > 0 {
+			aws := obj{"Subnets": e.Subnets, "AssignPublicIp": "DISABLED"}
+			if e.AssignPublicIP {
+				aws["AssignPublicIp"] = "ENABLED"
+			}
+			if len(e.SecurityGroups) > 0 {
+				aws["SecurityGroups"] = e.SecurityGroups
+			}
+			params["NetworkConfiguration"] = obj{"AwsvpcConfiguration": aws}
+		}
+		st := obj{"Type": "Task", "Resource": res, "Parameters": params}
+		if e.WaitForTaskToken {
+			st["ResultSelector"] = obj{"output.$": "$"}
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("%w: step %q is a Go step: CompileOptions needs ECS or Lambda settings", ErrInvalidPipeline, s.Name)
+}
+
+func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
+	c.owner[s.Name] = s.Name
+	var st obj
+	switch s.Kind {
+	case KindGo:
+		t, err := c.goTask(g.p, s)
+		if err != nil {
+			return err
+		}
+		st = t
+		st["ResultPath"] = slot(s.Name)
+		c.decorate(s, st, next, true)
+	case KindPass:
+		var v any
+		json.Unmarshal(s.Result, &v)
+		st = obj{"Type": "Pass", "Result": v, "ResultPath": slot(s.Name)}
+	case KindWait:
+		st = obj{"Type": "Wait", "Seconds": int(math.Ceil(s.Wait.Seconds()))}
+	case KindSQL:
+		params := obj{"QueryString": s.SQL.Query}
+		db, wg, loc := firstNonEmpty(s.SQL.Database, c.opts.AthenaDatabase), firstNonEmpty(s.SQL.WorkGroup, c.opts.AthenaWorkGroup),
+			firstNonEmpty(s.SQL.OutputLocation, c.opts.AthenaOutputLocation)
+		if db != "" {
+			params["QueryExecutionContext"] = obj{"Database": db}
+		}
+		if wg != "" {
+			params["WorkGroup"] = wg
+		}
+		if loc != "" {
+			params["ResultConfiguration"] = obj{"OutputLocation": loc}
+		}
+		if len(s.SQL.Params) > 0 {
+			params["ExecutionParameters"] = s.SQL.Params
+		}
+		st = obj{"Type": "Task", "Resource": ResourceAthenaSync, "Parameters": params,
+			"ResultSelector": obj{"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId", "State.$": "$.QueryExecution.Status.State"},
+			"ResultPath":     slot(s.Name)}
+		c.decorate(s, st, next, true)
+	case KindGlueJob:
+		params := obj{"JobName": s.Glue.JobName}
+		if len(s.Glue.Arguments) > 0 {
+			params["Arguments"] = s.Glue.Arguments
+		}
+		st = obj{"Type": "Task", "Resource": ResourceGlueJobSync, "Parameters": params,
+			"ResultSelector": obj{"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
+			"ResultPath":     slot(s.Name)}
+		c.decorate(s, st, next, true)
+	case KindCrawler:
+		return c.crawler(s, states, next)
+	case KindChoice:
+		return c.choice(g, s, states, next)
+	case KindMap:
+		src, _ := g.p.find(s.Map.ItemsFrom)
+		items := c.outputPath(src)
+		if s.Map.ItemsPath != "" {
+			items += "." + s.Map.ItemsPath
+		}
+		inner := genName("item:", s.Name)
+		c.owner[inner] = s.Name
+		t, err := c.goTask(g.p, s)
+		if err != nil {
+			return err
+		}
+		t["OutputPath"] = "$.output"
+		if _, ok := t["ResultSelector"]; !ok { // ECS .sync: keep ECS's result
+			t["OutputPath"] = "$"
+		}
+		t["End"] = true
+		if r := c.retries(s); len(r) > 0 {
+			t["Retry"] = r
+		}
+		if s.Timeout > 0 {
+			t["TimeoutSeconds"] = seconds(s.Timeout)
+		}
+		st = obj{"Type": "Map", "ItemsPath": items,
+			"ItemSelector": obj{"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "params.$": "$.params", "steps.$": "$.steps"},
+			"ItemProcessor": obj{"ProcessorConfig": obj{"Mode": "INLINE"}, "StartAt": inner, "States": obj{inner: t}},
+			"ResultPath":    slot(s.Name)}
+		if s.Map.MaxConcurrency > 0 {
+			st["MaxConcurrency"] = s.Map.MaxConcurrency
+		}
+		if len(s.Catches) > 0 {
+			c.decorate(&Step{Name: s.Name, Catches: s.Catches}, st, next, false)
+		}
+	case KindParallel:
+		var branches []any
+		for k, b := range s.Branches {
+			bs := obj{}
+			endName := genName("end:", fmt.Sprintf("%s/%d", s.Name, k))
+			start, err := c.chain(b, bs, endName)
+			if err != nil {
+				return err
+			}
+			bs[endName] = obj{"Type": "Pass", "InputPath": "$.steps", "End": true}
+			c.flushSucceed(bs)
+			branches = append(branches, obj{"StartAt": start, "States": bs})
+		}
+		st = obj{"Type": "Parallel", "Branches": branches, "ResultPath": slot(s.Name)}
+		c.decorate(s, st, next, true)
+	default:
+		return fmt.Errorf("%w: step %q: kind %v", ErrInvalidPipeline, s.Name, s.Kind)
+	}
+	if s.Comment != "" && s.Kind != KindPass {
+		st["Comment"] = s.Comment
+	}
+	setNext(st, next)
+	states[s.Name] = st
+	c.flushSucceed(states)
+	return nil
+}
+
+func (c *compiler) flushSucceed(states obj) {
+	for name := range c.succeed {
+		states[name] = obj{"Type": "Succeed"}
+		delete(c.succeed, name)
+	}
+}
+
+func (c *compiler) crawler(s *Step, states obj, next string) error {
+	wait, poll, check := genName("wait:", s.Name), genName("poll:", s.Name), genName("check:", s.Name)
+	c.owner[wait], c.owner[poll], c.owner[check] = s.Name, s.Name, s.Name
+	pause := c.opts.CrawlerPoll
+	if pause <= 0 {
+		pause = 30 * time.Second
+	}
+	start := obj{"Type": "Task", "Resource": ResourceStartCrawler, "Parameters": obj{"Name": s.Crawler}, "ResultPath": nil, "Next": wait}
+	c.decorate(s, start, next, true)
+	// A crawl already running is waited for, not an error.
+	start["Catch"] = append([]any{obj{"ErrorEquals": []string{"Glue.CrawlerRunningException"}, "Next": wait, "ResultPath": nil}},
+		catchOrNil(start["Catch"])...)
+	states[s.Name] = start
+	states[wait] = obj{"Type": "Wait", "Seconds": seconds(pause), "Next": poll}
+	p := obj{"Type": "Task", "Resource": ResourceGetCrawler, "Parameters": obj{"Name": s.Crawler}, "ResultPath": slot(s.Name), "Next": check}
+	c.decorate(&Step{Name: s.Name, Retries: s.Retries, Catches: s.Catches}, p, next, false)
+	states[poll] = p
+	ch := obj{"Type": "Choice", "Choices": []any{obj{"Variable": slot(s.Name) + ".Crawler.State", "StringEquals": "READY", "Next": "__next"}},
+		"Default": wait}
+	if next == "" {
+		done := genName("done:", s.Name)
+		c.owner[done] = s.Name
+		states[done] = obj{"Type": "Succeed"}
+		ch["Choices"].([]any)[0].(obj)["Next"] = done
+	} else {
+		ch["Choices"].([]any)[0].(obj)["Next"] = next
+	}
+	states[check] = ch
+	return nil
+}
+
+func catchOrNil(v any) []any {
+	if v == nil {
+		return nil
+	}
+	return v.([]any)
+}
+
+func (c *compiler) choice(g *graph, s *Step, states obj, next string) error {
+	var rules []any
+	chose := func(target string) string {
+		name := genName("chose:", s.Name+":"+target)
+		if _, ok := states[name]; !ok {
+			c.owner[name] = s.Name
+			st := obj{"Type": "Pass", "Result": obj{"next": target}, "ResultPath": slot(s.Name)}
+			setNext(st, next)
+			states[name] = st
+		}
+		return name
+	}
+	for _, r := range s.Rules {
+		src, _ := g.p.find(r.Step)
+		v := c.outputPath(src)
+		if r.Field != "" {
+			v += "." + r.Field
+		}
+		rule := obj{"Variable": v, "Next": chose(r.Next)}
+		switch r.Op {
+		case IsPresent, BooleanEquals, StringEquals:
+			rule[string(r.Op)] = r.Value
+		default:
+			f, _ := toFloat(r.Value)
+			rule[string(r.Op)] = f
+		}
+		rules = append(rules, rule)
+	}
+	st := obj{"Type": "Choice", "Choices": rules}
+	if s.Default != "" {
+		st["Default"] = chose(s.Default)
+	}
+	if s.Comment != "" {
+		st["Comment"] = s.Comment
+	}
+	states[s.Name] = st
+	return nil
+}
+
+func firstNonEmpty(a ...string) string {
+	for _, s := range a {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,235 @@
+package orchestrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+)
+
+// WaitOptions shape a waiter: it polls first after MinDelay, then backs off
+// doubling up to MaxDelay, and gives up after MaxWait (ErrWaitTimeout) or
+// when the context ends. A nil *WaitOptions means MinDelay 1s, MaxDelay
+// 30s, MaxWait 1h.
+type WaitOptions struct {
+	MinDelay time.Duration
+	MaxDelay time.Duration
+	MaxWait  time.Duration
+}
+
+func (o *WaitOptions) norm() WaitOptions {
+	w := WaitOptions{MinDelay: time.Second, MaxDelay: 30 * time.Second, MaxWait: time.Hour}
+	if o != nil {
+		if o.MinDelay > 0 {
+			w.MinDelay = o.MinDelay
+		}
+		if o.MaxDelay > 0 {
+			w.MaxDelay = o.MaxDelay
+		}
+		if o.MaxWait > 0 {
+			w.MaxWait = o.MaxWait
+		}
+	}
+	w.MaxDelay = max(w.MaxDelay, w.MinDelay)
+	return w
+}
+
+// poll calls check until it reports done, sleeping between calls as the
+// options say.
+func poll(ctx context.Context, o *WaitOptions, what string, check func(ctx context.Context) (bool, error)) error {
+	w := o.norm()
+	deadline := time.Now().Add(w.MaxWait)
+	delay := w.MinDelay
+	for {
+		done, err := check(ctx)
+		if err != nil || done {
+			return err
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return fmt.Errorf("%w: %s still running after %v", ErrWaitTimeout, what, w.MaxWait)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("orchestrate: waiting for %s: %w", what, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, w.MaxDelay)
+	}
+}
+
+// glueAPI lists the Glue calls this package makes.
+type glueAPI interface {
+	StartJobRun(context.Context, *glue.StartJobRunInput, ...func(*glue.Options)) (*glue.StartJobRunOutput, error)
+	GetJobRun(context.Context, *glue.GetJobRunInput, ...func(*glue.Options)) (*glue.GetJobRunOutput, error)
+	StartCrawler(context.Context, *glue.StartCrawlerInput, ...func(*glue.Options)) (*glue.StartCrawlerOutput, error)
+	GetCrawler(context.Context, *glue.GetCrawlerInput, ...func(*glue.Options)) (*glue.GetCrawlerOutput, error)
+}
+
+var _ glueAPI = (*glue.Client)(nil)
+
+// Glue starts and waits for AWS Glue job runs and crawls.
+type Glue struct {
+	c    glueAPI
+	wait *WaitOptions
+}
+
+// NewGlue returns a Glue over a client built from cfg. wait shapes the
+// waiters of RunJob and RunCrawler (nil: defaults).
+func NewGlue(cfg aws.Config, wait *WaitOptions, optFns ...func(*glue.Options)) *Glue {
+	return &Glue{c: glue.NewFromConfig(cfg, optFns...), wait: wait}
+}
+
+// As exposes the *glue.Client.
+func (g *Glue) As(i any) bool {
+	p, ok := i.(**glue.Client)
+	if !ok {
+		return false
+	}
+	c, ok := g.c.(*glue.Client)
+	if ok {
+		*p = c
+	}
+	return ok
+}
+
+// JobRun is the state of a Glue job run.
+type JobRun struct {
+	JobName string
+	ID      string
+	State   string
+	Error   string
+}
+
+func glueErr(op, name string, err error) error {
+	var nf *gluetypes.EntityNotFoundException
+	if errors.As(err, &nf) {
+		return fmt.Errorf("orchestrate: glue %s %q: %w: %w", op, name, ErrNotFound, err)
+	}
+	return fmt.Errorf("orchestrate: glue %s %q: %w", op, name, err)
+}
+
+// StartJobRun starts a run of a Glue job and returns its id.
+func (g *Glue) StartJobRun(ctx context.Context, job string, args map[string]string) (string, error) {
+	out, err := g.c.StartJobRun(ctx, &glue.StartJobRunInput{JobName: aws.String(job), Arguments: args})
+	if err != nil {
+		return "", glueErr("StartJobRun", job, err)
+	}
+	return aws.ToString(out.JobRunId), nil
+}
+
+// GetJobRun returns the state of a job run.
+func (g *Glue) GetJobRun(ctx context.Context, job, runID string) (*JobRun, error) {
+	out, err := g.c.GetJobRun(ctx, &glue.GetJobRunInput{JobName: aws.String(job), RunId: aws.String(runID)})
+	if err != nil {
+		return nil, glueErr("GetJobRun", job+"/"+runID, err)
+	}
+	jr := &JobRun{JobName: job, ID: runID}
+	if out.JobRun != nil {
+		jr.State = string(out.JobRun.JobRunState)
+		jr.Error = aws.ToString(out.JobRun.ErrorMessage)
+	}
+	return jr, nil
+}
+
+// WaitJobRun polls a job run until it ends. A run ending other than
+// SUCCEEDED returns the run and an error wrapping ErrExecutionFailed.
+func (g *Glue) WaitJobRun(ctx context.Context, job, runID string, o *WaitOptions) (*JobRun, error) {
+	if o == nil {
+		o = g.wait
+	}
+	var jr *JobRun
+	err := poll(ctx, o, "glue job run "+job+"/"+runID, func(ctx context.Context) (bool, error) {
+		var err error
+		jr, err = g.GetJobRun(ctx, job, runID)
+		if err != nil {
+			return false, err
+		}
+		switch gluetypes.JobRunState(jr.State) {
+		case gluetypes.JobRunStateSucceeded:
+			return true, nil
+		case gluetypes.JobRunStateFailed, gluetypes.JobRunStateStopped, gluetypes.JobRunStateTimeout,
+			gluetypes.JobRunStateError, gluetypes.JobRunStateExpired:
+			return true, fmt.Errorf("%w: glue job run %s/%s ended %s: %s", ErrExecutionFailed, job, runID, jr.State, jr.Error)
+		}
+		return false, nil
+	})
+	return jr, err
+}
+
+// RunJob starts a job run and waits for it to end.
+func (g *Glue) RunJob(ctx context.Context, job string, args map[string]string, o *WaitOptions) (*JobRun, error) {
+	id, err := g.StartJobRun(ctx, job, args)
+	if err != nil {
+		return nil, err
+	}
+	return g.WaitJobRun(ctx, job, id, o)
+}
+
+// StartCrawler starts a crawl. A crawler that is already running is not an
+// error: waiting for it waits for that crawl.
+func (g *Glue) StartCrawler(ctx context.Context, name string) error {
+	_, err := g.c.StartCrawler(ctx, &glue.StartCrawlerInput{Name: aws.String(name)})
+	var running *gluetypes.CrawlerRunningException
+	if err != nil && !errors.As(err, &running) {
+		return glueErr("StartCrawler", name, err)
+	}
+	return nil
+}
+
+// CrawlerState returns the crawler's state (READY, RUNNING, STOPPING) and
+// the status of its last crawl (SUCCEEDED, CANCELLED, FAILED).
+func (g *Glue) CrawlerState(ctx context.Context, name string) (state, last string, err error) {
+	out, err := g.c.GetCrawler(ctx, &glue.GetCrawlerInput{Name: aws.String(name)})
+	if err != nil {
+		return "", "", glueErr("GetCrawler", name, err)
+	}
+	if out.Crawler == nil {
+		return "", "", fmt.Errorf("orchestrate: glue GetCrawler %q: %w", name, ErrNotFound)
+	}
+	if out.Crawler.LastCrawl != nil {
+		last = string(out.Crawler.LastCrawl.Status)
+		if out.Crawler.LastCrawl.Status == gluetypes.LastCrawlStatusFailed {
+			last += ": " + aws.ToString(out.Crawler.LastCrawl.ErrorMessage)
+		}
+	}
+	return string(out.Crawler.State), last, nil
+}
+
+// WaitCrawler polls until the crawler is READY again and returns the
+// status of its last crawl; a FAILED or CANCELLED crawl is an error
+// wrapping ErrExecutionFailed.
+func (g *Glue) WaitCrawler(ctx context.Context, name string, o *WaitOptions) (string, error) {
+	if o == nil {
+		o = g.wait
+	}
+	var last string
+	err := poll(ctx, o, "glue crawler "+name, func(ctx context.Context) (bool, error) {
+		state, l, err := g.CrawlerState(ctx, name)
+		if err != nil {
+			return false, err
+		}
+		last = l
+		if gluetypes.CrawlerState(state) != gluetypes.CrawlerStateReady {
+			return false, nil
+		}
+		if l != "" && l != string(gluetypes.LastCrawlStatusSucceeded) {
+			return true, fmt.Errorf("%w: glue crawler %s: last crawl %s", ErrExecutionFailed, name, l)
+		}
+		return true, nil
+	})
+	return last, err
+}
+
+// RunCrawler starts a crawl and waits for it.
+func (g *Glue) RunCrawler(ctx context.Context, name string, o *WaitOptions) (string, error) {
+	if err := g.StartCrawler(ctx, name); err != nil {
+		return "", err
+	}
+	return g.WaitCrawler(ctx, name, o)
+}

@@ -643,8 +643,9 @@ func (b *Buffer) wait(ctx context.Context, target uint64, op string) error {
 // everything the buffer holds, waiting for failed flushes to be retried, and
 // stops the background work. If ctx ends first, Close gives up and returns
 // an error saying how many records could not be landed, wrapping ctx's error
-// and the last flush error; nothing was silently dropped. Later calls return
-// the first call's result.
+// and the last flush error; nothing was silently dropped. Give ctx a
+// deadline: with a store that keeps failing, Close waits as long as ctx
+// allows. Later calls return the first call's result.
 func (b *Buffer) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		b.mu.Lock()

@@ -84,10 +84,10 @@ func bufferCheckExactlyOnce(t *testing.T, lk *lake.Lake, source, dataset string,
 	return objs
 }
 
-// 10,000 records from 16 goroutines land exactly once each, on memory and
-// on files, through many small flushes running concurrently.
+// 10,000 records from 16 goroutines land exactly once each, on memory,
+// files and S3, through many small flushes running concurrently.
 func TestBufferConcurrentExactlyOnce(t *testing.T) {
-	for _, st := range rawLakes[:2] {
+	for _, st := range rawLakes {
 		t.Run(st.name, func(t *testing.T) {
 			ctx := context.Background()
 			lk := st.open(t)

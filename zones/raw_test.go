@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -382,5 +384,75 @@ func TestRawContentType(t *testing.T) {
 		if got := zones.RawContentType(name); got != want {
 			t.Errorf("RawContentType(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// Four OS processes land the same file into one file lake at once: the
+// checksum index's create-if-absent is atomic across processes, so exactly
+// one object results.
+func TestLandConcurrentProcesses(t *testing.T) {
+	if dir := os.Getenv("LAKEKIT_RAW_LAND_DIR"); dir != "" {
+		rawLandHelper(dir)
+		return
+	}
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	const procs = 4
+	cmds := make([]*exec.Cmd, procs)
+	outs := make([]*bytes.Buffer, procs)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^TestLandConcurrentProcesses$", "-test.count=1")
+		cmds[i].Env = append(os.Environ(), "LAKEKIT_RAW_LAND_DIR="+dir)
+		outs[i] = new(bytes.Buffer)
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	landed := 0
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("process %d: %v\n%s", i, err, outs[i])
+		}
+		switch {
+		case strings.Contains(outs[i].String(), "RESULT landed"):
+			landed++
+		case strings.Contains(outs[i].String(), "RESULT duplicate"):
+		default:
+			t.Fatalf("process %d said:\n%s", i, outs[i])
+		}
+	}
+	lk, err := lake.Open(context.Background(), "file://"+dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	objs := rawKeys(t, lk, "raw/")
+	if len(objs) != 1 || landed == 0 {
+		t.Fatalf("%d processes reported a landing; raw zone holds %v, want exactly one object", landed, objs)
+	}
+}
+
+func rawLandHelper(dir string) {
+	ctx := context.Background()
+	lk, err := lake.Open(ctx, "file://"+dir, nil)
+	if err != nil {
+		fmt.Println("RESULT error", err)
+		os.Exit(1)
+	}
+	defer lk.Close()
+	// start together: wait for the next 200ms boundary
+	time.Sleep(time.Until(time.Now().Truncate(200 * time.Millisecond).Add(200 * time.Millisecond)))
+	body := bytes.Repeat([]byte("k,v\n1,shared\n"), 5000)
+	_, err = zones.Land(ctx, lk, "partner", "drop", fmt.Sprintf("copy-%d.csv", os.Getpid()), bytes.NewReader(body), nil)
+	switch {
+	case err == nil:
+		fmt.Println("RESULT landed")
+	case errors.Is(err, zones.ErrDuplicate):
+		fmt.Println("RESULT duplicate")
+	default:
+		fmt.Println("RESULT error", err)
 	}
 }

@@ -48,6 +48,10 @@ func TestConformance(t *testing.T) {
 	t.Run("LocalFile", func(t *testing.T) {
 		catalogtest.RunConformance(t, func(t *testing.T) catalog.Catalog { return fileCatalog(t) }, nil)
 	})
+	t.Run("GlueMoto", func(t *testing.T) {
+		g, _ := motoGlue(t)
+		catalogtest.RunConformance(t, func(t *testing.T) catalog.Catalog { return g }, nil)
+	})
 }
 
 var _ = context.Background

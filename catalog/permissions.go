@@ -1,0 +1,308 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	gtypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+	"github.com/aws/aws-sdk-go-v2/service/lakeformation"
+	lftypes "github.com/aws/aws-sdk-go-v2/service/lakeformation/types"
+)
+
+// Permissions is implemented by catalogs that govern access (Glue with
+// Lake Formation). Grants are SELECT on a whole table or on some of its
+// columns.
+type Permissions interface {
+	// GrantSelect lets principal (an IAM role or user ARN, or a Lake
+	// Formation principal) SELECT from the table; with columns, only from
+	// those columns.
+	GrantSelect(ctx context.Context, principal, database, table string, columns []string) error
+	// RevokeSelect takes a grant made by GrantSelect back; the columns must
+	// be the ones granted.
+	RevokeSelect(ctx context.Context, principal, database, table string, columns []string) error
+	// ListPermissions lists the grants on a table (table- and column-level).
+	ListPermissions(ctx context.Context, database, table string) ([]Grant, error)
+}
+
+// Grant is one principal's permissions on a table.
+type Grant struct {
+	Principal string
+	Database  string
+	Table     string
+	// Columns limits the grant to these columns; nil means the whole table.
+	Columns     []string
+	Permissions []string // "SELECT", ...
+}
+
+// lakeFormationAPI lists the Lake Formation calls used; a
+// *lakeformation.Client has them.
+type lakeFormationAPI interface {
+	GrantPermissions(context.Context, *lakeformation.GrantPermissionsInput, ...func(*lakeformation.Options)) (*lakeformation.GrantPermissionsOutput, error)
+	RevokePermissions(context.Context, *lakeformation.RevokePermissionsInput, ...func(*lakeformation.Options)) (*lakeformation.RevokePermissionsOutput, error)
+	ListPermissions(context.Context, *lakeformation.ListPermissionsInput, ...func(*lakeformation.Options)) (*lakeformation.ListPermissionsOutput, error)
+}
+
+var _ lakeFormationAPI = (*lakeformation.Client)(nil)
+
+// ErrNoLakeFormation: a permissions call on a Glue catalog made without a
+// Lake Formation client.
+var ErrNoLakeFormation = errors.New("catalog: no Lake Formation client configured (GlueOptions.LakeFormation)")
+
+func (g *Glue) lfResource(database, table string, columns []string) (*lftypes.Resource, error) {
+	if err := nameErr("database name", database); err != nil {
+		return nil, err
+	}
+	if err := nameErr("table name", table); err != nil {
+		return nil, err
+	}
+	if len(columns) == 0 {
+		return &lftypes.Resource{Table: &lftypes.TableResource{CatalogId: g.catalogID(), DatabaseName: aws.String(database), Name: aws.String(table)}}, nil
+	}
+	for _, c := range columns {
+		if err := nameErr("column name", c); err != nil {
+			return nil, err
+		}
+	}
+	return &lftypes.Resource{TableWithColumns: &lftypes.TableWithColumnsResource{
+		CatalogId: g.catalogID(), DatabaseName: aws.String(database), Name: aws.String(table), ColumnNames: slices.Clone(columns),
+	}}, nil
+}
+
+func (g *Glue) checkGrant(ctx context.Context, principal, database, table string, columns []string) (*lftypes.Resource, error) {
+	if g.lf == nil {
+		return nil, ErrNoLakeFormation
+	}
+	if strings.TrimSpace(principal) == "" {
+		return nil, invalidf("empty principal")
+	}
+	res, err := g.lfResource(database, table, columns)
+	if err != nil {
+		return nil, err
+	}
+	t, err := g.GetTable(ctx, database, table)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range columns {
+		if !slices.ContainsFunc(append(slices.Clone(t.Schema.Columns), t.Schema.PartitionKeys...), func(x Column) bool { return x.Name == c }) {
+			return nil, invalidf("table %s.%s has no column %q", database, table, c)
+		}
+	}
+	return res, nil
+}
+
+// GrantSelect implements Permissions with Lake Formation GrantPermissions.
+func (g *Glue) GrantSelect(ctx context.Context, principal, database, table string, columns []string) error {
+	res, err := g.checkGrant(ctx, principal, database, table, columns)
+	if err != nil {
+		return err
+	}
+	_, err = g.lf.GrantPermissions(ctx, &lakeformation.GrantPermissionsInput{
+		CatalogId:   g.catalogID(),
+		Principal:   &lftypes.DataLakePrincipal{DataLakePrincipalIdentifier: aws.String(principal)},
+		Resource:    res,
+		Permissions: []lftypes.Permission{lftypes.PermissionSelect},
+	})
+	return lfErr(err, "grant select on "+database+"."+table)
+}
+
+// RevokeSelect implements Permissions with Lake Formation RevokePermissions.
+func (g *Glue) RevokeSelect(ctx context.Context, principal, database, table string, columns []string) error {
+	res, err := g.checkGrant(ctx, principal, database, table, columns)
+	if err != nil {
+		return err
+	}
+	_, err = g.lf.RevokePermissions(ctx, &lakeformation.RevokePermissionsInput{
+		CatalogId:   g.catalogID(),
+		Principal:   &lftypes.DataLakePrincipal{DataLakePrincipalIdentifier: aws.String(principal)},
+		Resource:    res,
+		Permissions: []lftypes.Permission{lftypes.PermissionSelect},
+	})
+	return lfErr(err, "revoke select on "+database+"."+table)
+}
+
+// ListPermissions implements Permissions with Lake Formation
+// ListPermissions, keeping the grants on this table (whole or columns).
+func (g *Glue) ListPermissions(ctx context.Context, database, table string) ([]Grant, error) {
+	if g.lf == nil {
+		return nil, ErrNoLakeFormation
+	}
+	if _, err := g.GetTable(ctx, database, table); err != nil {
+		return nil, err
+	}
+	var out []Grant
+	seen := map[string]bool{}
+	for _, res := range []*lftypes.Resource{
+		{Table: &lftypes.TableResource{CatalogId: g.catalogID(), DatabaseName: aws.String(database), Name: aws.String(table)}},
+		{TableWithColumns: &lftypes.TableWithColumnsResource{CatalogId: g.catalogID(), DatabaseName: aws.String(database), Name: aws.String(table)}},
+	} {
+		p := lakeformation.NewListPermissionsPaginator(g.lf, &lakeformation.ListPermissionsInput{CatalogId: g.catalogID(), Resource: res})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, lfErr(err, "list permissions on "+database+"."+table)
+			}
+			for _, prp := range page.PrincipalResourcePermissions {
+				gr, ok := grantOf(prp, database, table)
+				if !ok {
+					continue
+				}
+				k := fmt.Sprint(gr)
+				if !seen[k] {
+					seen[k] = true
+					out = append(out, gr)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Grant) int {
+		if c := strings.Compare(a.Principal, b.Principal); c != 0 {
+			return c
+		}
+		return strings.Compare(strings.Join(a.Columns, ","), strings.Join(b.Columns, ","))
+	})
+	return out, nil
+}
+
+func grantOf(p lftypes.PrincipalResourcePermissions, database, table string) (Grant, bool) {
+	if p.Principal == nil || p.Resource == nil {
+		return Grant{}, false
+	}
+	g := Grant{Principal: aws.ToString(p.Principal.DataLakePrincipalIdentifier), Database: database, Table: table}
+	switch r := p.Resource; {
+	case r.Table != nil:
+		if aws.ToString(r.Table.DatabaseName) != database || aws.ToString(r.Table.Name) != table {
+			return Grant{}, false
+		}
+	case r.TableWithColumns != nil:
+		if aws.ToString(r.TableWithColumns.DatabaseName) != database || aws.ToString(r.TableWithColumns.Name) != table {
+			return Grant{}, false
+		}
+		g.Columns = slices.Clone(r.TableWithColumns.ColumnNames)
+		slices.Sort(g.Columns)
+	default:
+		return Grant{}, false
+	}
+	for _, perm := range p.Permissions {
+		g.Permissions = append(g.Permissions, string(perm))
+	}
+	slices.Sort(g.Permissions)
+	return g, len(g.Permissions) > 0
+}
+
+func lfErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	switch apiCode(err) {
+	case "EntityNotFoundException":
+		return fmt.Errorf("catalog: lakeformation %s: %w: %w", what, ErrNoSuchTable, err)
+	case "InvalidInputException":
+		return fmt.Errorf("catalog: lakeformation %s: %w: %w", what, ErrInvalid, err)
+	case "ConcurrentModificationException":
+		return fmt.Errorf("catalog: lakeformation %s: %w: %w", what, ErrConflict, err)
+	}
+	return fmt.Errorf("catalog: lakeformation %s: %w", what, err)
+}
+
+// Crawlers is implemented by catalogs that run crawlers (Glue).
+type Crawlers interface {
+	// StartCrawler starts a crawler; ErrConflict if it is already running.
+	StartCrawler(ctx context.Context, name string) error
+	// WaitCrawler waits until the crawler is idle again and reports how
+	// its last crawl ended: nil when it succeeded, ErrCrawlFailed with
+	// the crawler's message otherwise.
+	WaitCrawler(ctx context.Context, name string, opts *WaitOptions) (*CrawlResult, error)
+}
+
+// ErrCrawlFailed: the crawler's last crawl failed or was cancelled.
+var ErrCrawlFailed = errors.New("catalog: crawl failed")
+
+// ErrWaitTimeout: MaxWait passed before the crawler finished.
+var ErrWaitTimeout = errors.New("catalog: wait timed out")
+
+// WaitOptions shape the polling of WaitCrawler, like the AWS SDK's
+// waiters: the first poll is immediate, then delays grow from MinDelay to
+// MaxDelay with jitter, and MaxWait bounds the whole wait (the context can
+// end it sooner). A nil *WaitOptions means MinDelay 5 s, MaxDelay 60 s,
+// MaxWait 1 h.
+type WaitOptions struct {
+	MinDelay, MaxDelay, MaxWait time.Duration
+}
+
+// CrawlResult is how a crawl ended.
+type CrawlResult struct {
+	Status       string // SUCCEEDED, FAILED, CANCELLED
+	ErrorMessage string
+	StartTime    time.Time
+}
+
+// StartCrawler implements Crawlers.
+func (g *Glue) StartCrawler(ctx context.Context, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return invalidf("empty crawler name")
+	}
+	_, err := g.c.StartCrawler(ctx, &glue.StartCrawlerInput{Name: aws.String(name)})
+	if apiCode(err) == "CrawlerRunningException" {
+		return fmt.Errorf("catalog: glue start crawler %s: %w: %w", name, ErrConflict, err)
+	}
+	return glueErr(err, "start crawler "+name, ErrNoSuchTable)
+}
+
+// WaitCrawler implements Crawlers by polling GetCrawler.
+func (g *Glue) WaitCrawler(ctx context.Context, name string, opts *WaitOptions) (*CrawlResult, error) {
+	o := WaitOptions{MinDelay: 5 * time.Second, MaxDelay: 60 * time.Second, MaxWait: time.Hour}
+	if opts != nil {
+		if opts.MinDelay > 0 {
+			o.MinDelay = opts.MinDelay
+		}
+		if opts.MaxDelay > 0 {
+			o.MaxDelay = opts.MaxDelay
+		}
+		if opts.MaxWait > 0 {
+			o.MaxWait = opts.MaxWait
+		}
+	}
+	o.MaxDelay = max(o.MaxDelay, o.MinDelay)
+	deadline := time.Now().Add(o.MaxWait)
+	delay := o.MinDelay
+	for {
+		out, err := g.c.GetCrawler(ctx, &glue.GetCrawlerInput{Name: aws.String(name)})
+		if err != nil {
+			return nil, glueErr(err, "get crawler "+name, nil)
+		}
+		c := out.Crawler
+		if c != nil && c.State == gtypes.CrawlerStateReady {
+			if c.LastCrawl == nil {
+				return nil, fmt.Errorf("catalog: crawler %s is idle and has never run", name)
+			}
+			r := &CrawlResult{Status: string(c.LastCrawl.Status), ErrorMessage: aws.ToString(c.LastCrawl.ErrorMessage)}
+			if c.LastCrawl.StartTime != nil {
+				r.StartTime = *c.LastCrawl.StartTime
+			}
+			if c.LastCrawl.Status != gtypes.LastCrawlStatusSucceeded {
+				return r, fmt.Errorf("catalog: crawler %s: %s: %s: %w", name, r.Status, r.ErrorMessage, ErrCrawlFailed)
+			}
+			return r, nil
+		}
+		wait := delay/2 + time.Duration(mrand.Int64N(int64(delay/2)+1))
+		if time.Now().Add(wait).After(deadline) {
+			return nil, fmt.Errorf("catalog: crawler %s still %s after %v: %w", name, c.State, o.MaxWait, ErrWaitTimeout)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		delay = min(delay*2, o.MaxDelay)
+	}
+}

@@ -47,10 +47,11 @@ func All[T any](ctx context.Context, e Engine, sql string, params ...any) ([]T, 
 
 // ScanRows yields the rows of res scanned into T.
 //
-// A struct field takes the column named by its `db` tag; without one, by
-// its `parquet` tag (the name before the comma); without either, the column
-// whose name equals the field's name case-insensitively. A tag of "-" skips
-// the field; embedded structs contribute their fields. Every field must find
+// A struct field takes the column named by its `db` tag; without one, a
+// lakekit partition field (`lakekit:"partition,name=dt"`) takes its
+// partition key; then the `parquet` tag (the name before the comma);
+// without any, the column whose name equals the field's name
+// case-insensitively. A db or parquet tag of "-" skips the field; embedded structs contribute their fields. Every field must find
 // a column (else an error naming the field and the columns there are);
 // extra columns are ignored.
 //
@@ -167,13 +168,42 @@ func fieldColumn(f reflect.StructField) (string, bool) {
 			return name, true
 		}
 	}
-	if tag, ok := f.Tag.Lookup("parquet"); ok {
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" {
+	pq, hasPQ := f.Tag.Lookup("parquet")
+	pqName, _, _ := strings.Cut(pq, ",")
+	if tag, ok := f.Tag.Lookup("lakekit"); ok {
+		// a lakekit partition field: not in the files (often parquet:"-"),
+		// but a column of every engine's view of the table
+		opts := strings.Split(tag, ",")
+		isPart := false
+		for _, o := range opts {
+			if strings.HasPrefix(o, "comment=") {
+				break
+			}
+			if o == "partition" {
+				isPart = true
+			}
+		}
+		if isPart {
+			for _, o := range opts {
+				if strings.HasPrefix(o, "comment=") {
+					break
+				}
+				if n, ok := strings.CutPrefix(o, "name="); ok && n != "" {
+					return n, true
+				}
+			}
+			if pqName != "" && pqName != "-" {
+				return pqName, true
+			}
+			return f.Name, true
+		}
+	}
+	if hasPQ {
+		if pqName == "-" {
 			return "", false
 		}
-		if name != "" {
-			return name, true
+		if pqName != "" {
+			return pqName, true
 		}
 	}
 	return f.Name, true

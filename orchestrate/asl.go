@@ -435,7 +435,7 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 			t["TimeoutSeconds"] = seconds(s.Timeout)
 		}
 		st = obj{"Type": "Map", "ItemsPath": items,
-			"ItemSelector": obj{"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "params.$": "$.params", "steps.$": "$.steps"},
+			"ItemSelector":  obj{"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "params.$": "$.params", "steps.$": "$.steps"},
 			"ItemProcessor": obj{"ProcessorConfig": obj{"Mode": "INLINE"}, "StartAt": inner, "States": obj{inner: t}},
 			"ResultPath":    slot(s.Name)}
 		if s.Map.MaxConcurrency > 0 {

@@ -71,6 +71,7 @@ func aslCases() []struct {
 func TestCompileLint(t *testing.T) {
 	for _, c := range aslCases() {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			def, err := Compile(c.p, c.opts)
 			if err != nil {
 				t.Fatal(err)

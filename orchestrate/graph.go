@@ -13,11 +13,11 @@ type graph struct {
 	p        *Pipeline
 	steps    []*Step
 	idx      map[string]int
-	deps     [][]int          // explicit and implied dependencies
-	choiceOf map[int]int      // choice target -> the choice that gates it
-	sources  map[int][]int    // catch handler -> the steps whose errors it takes
-	order    []int            // a stable topological order over all edges
-	succ     map[int][]int    // all edges, for pictures and ordering
+	deps     [][]int           // explicit and implied dependencies
+	choiceOf map[int]int       // choice target -> the choice that gates it
+	sources  map[int][]int     // catch handler -> the steps whose errors it takes
+	order    []int             // a stable topological order over all edges
+	succ     map[int][]int     // all edges, for pictures and ordering
 	labels   map[[2]int]string // edge labels (choice rules, catch)
 }
 

@@ -212,6 +212,16 @@ type execution struct {
 
 func (r *Runner) execute(ctx context.Context, p *Pipeline, run *Run) (*Run, error) {
 	e := &execution{r: r, p: p, run: run}
+	var walk func(*Pipeline)
+	walk = func(q *Pipeline) {
+		for _, s := range q.steps {
+			e.step(s.Name)
+			for _, b := range s.Branches {
+				walk(b)
+			}
+		}
+	}
+	walk(p)
 	if err := e.save(ctx); err != nil {
 		return nil, err
 	}
@@ -223,6 +233,11 @@ func (r *Runner) execute(ctx context.Context, p *Pipeline, run *Run) (*Run, erro
 		run.State, run.Error = StateFailed, runErr.Error()
 	} else {
 		run.State = StateSucceeded
+		for _, sr := range run.Steps {
+			if sr.State == StatePending { // inside a skipped Parallel step
+				sr.State = StateSkipped
+			}
+		}
 	}
 	e.mu.Unlock()
 	// Save even when ctx was cancelled: the history must say what happened.

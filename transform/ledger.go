@@ -101,39 +101,52 @@ func (e *LedgerEntry) metadata() (map[string]string, error) {
 // back from the output table's commit history.
 type Ledger struct {
 	Transform string
-	// Entries are the live entries, oldest first (entries undone by a
-	// rewind are gone).
+	// Entries are the live entries, oldest first: those on the path from
+	// the newest version back through the history, where a rewind to
+	// version v continues at v (entries it undid are gone).
 	Entries []LedgerEntry
 	// Epoch counts rewinds.
 	Epoch int
 	// Version is the output table version the ledger was read up to.
 	Version int64
-	// consumed is the newest entry's input per key.
+
+	// nodes holds the versions that matter (a ledger entry or a rewind);
+	// any other version's parent is the version before it.
+	nodes map[int64]*ledgerNode
+	// consumed is the newest live entry's input per key.
 	consumed map[string]InputFile
-	// parts is the newest entry per input partition unit.
+	// parts is the newest live entry per input partition unit.
 	parts map[string]*LedgerEntry
 }
 
+// ledgerNode is one commit of the transform: an entry (Parent is the
+// version before) or a rewind (Parent is the version rewound to).
+type ledgerNode struct {
+	Version int64        `json:"version"`
+	Parent  int64        `json:"parent"`
+	Rewind  bool         `json:"rewind,omitempty"`
+	Entry   *LedgerEntry `json:"entry,omitempty"`
+	Time    time.Time    `json:"time"`
+}
+
 func newLedger(name string) *Ledger {
-	return &Ledger{Transform: name, consumed: map[string]InputFile{}, parts: map[string]*LedgerEntry{}}
+	return &Ledger{Transform: name, nodes: map[int64]*ledgerNode{}, consumed: map[string]InputFile{}, parts: map[string]*LedgerEntry{}}
 }
 
 // apply moves the ledger forward by one commit of the output table.
+// finish must be called after the last one.
 func (l *Ledger) apply(c *zones.Commit) error {
 	l.Version = c.Version
-	if c.Metadata == nil {
+	if c.Metadata == nil || c.Metadata[MetaTransform] != l.Transform {
 		return nil
 	}
-	if v, ok := c.Metadata[MetaRewind]; ok && c.Metadata[MetaTransform] == l.Transform {
+	if v, ok := c.Metadata[MetaRewind]; ok {
 		to, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
+		if err != nil || to < 0 || to >= c.Version {
 			return fmt.Errorf("transform %s: commit %d: rewind marker %q: %w", l.Transform, c.Version, v, ErrLedger)
 		}
-		l.rewind(to)
+		l.nodes[c.Version] = &ledgerNode{Version: c.Version, Parent: to, Rewind: true, Time: c.Timestamp}
 		l.Epoch++
-		return nil
-	}
-	if c.Metadata[MetaTransform] != l.Transform {
 		return nil
 	}
 	raw, ok := c.Metadata[MetaLedger]
@@ -145,29 +158,47 @@ func (l *Ledger) apply(c *zones.Commit) error {
 		return fmt.Errorf("transform %s: commit %d: ledger entry: %v: %w", l.Transform, c.Version, err, ErrLedger)
 	}
 	e.Version, e.CommitTime = c.Version, c.Timestamp
-	l.add(e)
+	l.nodes[c.Version] = &ledgerNode{Version: c.Version, Parent: c.Version - 1, Entry: &e, Time: c.Timestamp}
 	return nil
 }
 
-func (l *Ledger) add(e LedgerEntry) {
-	l.Entries = append(l.Entries, e)
-	for _, f := range e.Inputs {
-		l.consumed[f.Key] = f
-	}
-	if strings.HasPrefix(e.Unit, "partition:") {
-		l.parts[e.Unit] = &l.Entries[len(l.Entries)-1]
-	}
-}
-
-// rewind drops entries of commits after version to.
-func (l *Ledger) rewind(to int64) {
-	old := l.Entries
+// finish computes the live entries: the path from Version back to 0.
+func (l *Ledger) finish() {
 	l.Entries = nil
 	l.consumed = map[string]InputFile{}
 	l.parts = map[string]*LedgerEntry{}
-	for _, e := range old {
-		if e.Version <= to {
-			l.add(e)
+	versions := make([]int64, 0, len(l.nodes))
+	for v := range l.nodes {
+		versions = append(versions, v)
+	}
+	sort.Slice(versions, func(i, j int) bool { return versions[i] < versions[j] })
+	var path []*LedgerEntry
+	for v := l.Version; v > 0; {
+		n, ok := l.nodes[v]
+		if !ok {
+			// not the transform's commit: go down to the nearest one
+			i := sort.Search(len(versions), func(i int) bool { return versions[i] > v })
+			if i == 0 {
+				break
+			}
+			v = versions[i-1]
+			continue
+		}
+		if n.Entry != nil {
+			path = append(path, n.Entry)
+		}
+		v = n.Parent
+	}
+	for i := len(path) - 1; i >= 0; i-- {
+		l.Entries = append(l.Entries, *path[i])
+	}
+	for i := range l.Entries {
+		e := &l.Entries[i]
+		for _, f := range e.Inputs {
+			l.consumed[f.Key] = f
+		}
+		if strings.HasPrefix(e.Unit, "partition:") {
+			l.parts[e.Unit] = e
 		}
 	}
 }
@@ -198,9 +229,9 @@ func (l *Ledger) partitionDone(unit string, files []InputFile) bool {
 	return true
 }
 
-// ledgerCache is the hint object: the ledger as of a version of the output
-// table, so a run reads only the commits after it. It is checked against
-// the commit it names and ignored when it does not match.
+// ledgerCache is the hint object: the ledger's nodes as of a version of
+// the output table, so a run reads only the commits after it. It is
+// checked against the commit it names and ignored when it does not match.
 type ledgerCache struct {
 	Transform string        `json:"transform"`
 	Table     string        `json:"table"`
@@ -208,19 +239,14 @@ type ledgerCache struct {
 	CommitKey string        `json:"commit_key"` // idempotency key of that version
 	CommitAt  time.Time     `json:"commit_at"`
 	Epoch     int           `json:"epoch"`
-	Entries   []cachedEntry `json:"entries"`
-}
-
-type cachedEntry struct {
-	LedgerEntry
-	Version    int64     `json:"version"`
-	CommitTime time.Time `json:"commit_time"`
+	Nodes     []*ledgerNode `json:"nodes"`
 }
 
 func ledgerCacheKey(name string) string { return name + "/ledger.json" }
 
 // loadLedger reads a transform's ledger from the output table's commits,
-// starting from the cache object in sys when it is still valid.
+// starting from the cache object in sys when it is still valid. It reads
+// commit log entries only, never data files.
 func loadLedger(ctx context.Context, name string, table *zones.Table, sys *lake.Store) (*Ledger, error) {
 	l := newLedger(name)
 	snap, err := table.Snapshot(ctx, 0)
@@ -233,10 +259,11 @@ func loadLedger(ctx context.Context, name string, table *zones.Table, sys *lake.
 	from := int64(1)
 	if c := readLedgerCache(ctx, name, table, sys); c != nil && c.Version <= snap.Version {
 		if cm, err := table.Commit(ctx, c.Version); err == nil && cm.IdempotencyKey == c.CommitKey && cm.Timestamp.Equal(c.CommitAt) {
-			for _, ce := range c.Entries {
-				e := ce.LedgerEntry
-				e.Version, e.CommitTime = ce.Version, ce.CommitTime
-				l.add(e)
+			for _, n := range c.Nodes {
+				if n.Entry != nil {
+					n.Entry.Version, n.Entry.CommitTime = n.Version, n.Time
+				}
+				l.nodes[n.Version] = n
 			}
 			l.Epoch = c.Epoch
 			l.Version = c.Version
@@ -253,11 +280,14 @@ func loadLedger(ctx context.Context, name string, table *zones.Table, sys *lake.
 		}
 	}
 	l.Version = snap.Version
+	l.finish()
 	if from <= snap.Version {
 		writeLedgerCache(ctx, l, table, sys)
 	}
 	return l, nil
 }
+
+func tableID(table *zones.Table) string { return string(table.Zone().Name()) + "/" + table.Prefix() }
 
 func readLedgerCache(ctx context.Context, name string, table *zones.Table, sys *lake.Store) *ledgerCache {
 	if sys == nil {
@@ -268,7 +298,7 @@ func readLedgerCache(ctx context.Context, name string, table *zones.Table, sys *
 		return nil
 	}
 	var c ledgerCache
-	if json.Unmarshal(b, &c) != nil || c.Transform != name || c.Table != string(table.Zone().Name())+"/"+table.Prefix() {
+	if json.Unmarshal(b, &c) != nil || c.Transform != name || c.Table != tableID(table) {
 		return nil
 	}
 	return &c
@@ -282,11 +312,12 @@ func writeLedgerCache(ctx context.Context, l *Ledger, table *zones.Table, sys *l
 	if err != nil {
 		return
 	}
-	c := ledgerCache{Transform: l.Transform, Table: string(table.Zone().Name()) + "/" + table.Prefix(),
-		Version: l.Version, CommitKey: cm.IdempotencyKey, CommitAt: cm.Timestamp, Epoch: l.Epoch}
-	for _, e := range l.Entries {
-		c.Entries = append(c.Entries, cachedEntry{LedgerEntry: e, Version: e.Version, CommitTime: e.CommitTime})
+	c := ledgerCache{Transform: l.Transform, Table: tableID(table), Version: l.Version,
+		CommitKey: cm.IdempotencyKey, CommitAt: cm.Timestamp, Epoch: l.Epoch}
+	for _, n := range l.nodes {
+		c.Nodes = append(c.Nodes, n)
 	}
+	sort.Slice(c.Nodes, func(i, j int) bool { return c.Nodes[i].Version < c.Nodes[j].Version })
 	b, err := json.Marshal(&c)
 	if err != nil {
 		return

@@ -460,20 +460,9 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 // output with the ledger entry in the same commit.
 func (r *unitRun[In, Out]) commit(ctx context.Context) (*Result, error) {
 	if len(r.q) > 0 {
-		qw, err := r.t.qds.NewWriter(ctx, &zones.WriterOptions{IdempotencyKey: r.key + "-quarantine",
-			Metadata: map[string]string{MetaTransform: r.t.name, "lakekit.transform.unit": r.u.name}, Caller: r.t.opts.Caller})
-		if err != nil {
+		if err := writeQuarantine(ctx, r.t.qds, r.key, r.t.name, r.u.name, r.t.opts.Caller, r.q); err != nil {
 			r.abort(ctx)
-			return nil, fmt.Errorf("quarantine: %w", err)
-		}
-		if err := qw.Write(ctx, r.q); err != nil {
-			qw.Abort(context.WithoutCancel(ctx))
-			r.abort(ctx)
-			return nil, fmt.Errorf("quarantine: %w", err)
-		}
-		if _, err := qw.Commit(ctx); err != nil {
-			r.abort(ctx)
-			return nil, fmt.Errorf("quarantine: %w", err)
+			return nil, err
 		}
 	}
 	r.entry.RowsIn, r.entry.RowsOut, r.entry.Rejected = r.res.RowsIn, r.res.RowsOut, r.res.Rejected

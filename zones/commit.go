@@ -259,49 +259,12 @@ func checkColumns(old, cur []Column) error {
 	return checkEvolution(toCat(old), toCat(cur))
 }
 
-// widenings lists the type changes the evolution rules allow.
-var widenings = map[[2]string]bool{
-	{"tinyint", "smallint"}: true, {"tinyint", "int"}: true, {"tinyint", "bigint"}: true,
-	{"smallint", "int"}: true, {"smallint", "bigint"}: true, {"int", "bigint"}: true,
-	{"float", "double"}: true, {"int", "double"}: true,
-}
-
-// checkEvolution is the one place the schema-evolution rules are applied to
-// a schema change: columns may be added (nullable) and widened; dropping,
-// renaming, narrowing or changing a column's type is refused naming the
-// column.
+// checkEvolution is the one place the schema-evolution rules are applied
+// to a schema change (catalog.CheckEvolution): columns may be added
+// (nullable) and widened; dropping, renaming, narrowing or changing a
+// column's type is refused naming the column.
 func checkEvolution(old, cur catalog.Schema) error {
-	have := map[string]catalog.Column{}
-	for _, c := range cur.Columns {
-		have[c.Name] = c
-	}
-	was := map[string]bool{}
-	for _, o := range old.Columns {
-		was[o.Name] = true
-		n, ok := have[o.Name]
-		if !ok {
-			return fmt.Errorf("column %q was dropped (or renamed): %w", o.Name, catalog.ErrIncompatibleSchema)
-		}
-		if n.Type != o.Type && !widenings[[2]string{o.Type, n.Type}] {
-			return fmt.Errorf("column %q changes type from %s to %s: %w", o.Name, o.Type, n.Type, catalog.ErrIncompatibleSchema)
-		}
-	}
-	for _, n := range cur.Columns {
-		if !was[n.Name] && n.Required {
-			return fmt.Errorf("new column %q is required; added columns must be nullable (a pointer or `parquet:\",optional\"`): %w", n.Name, catalog.ErrIncompatibleSchema)
-		}
-	}
-	if len(old.PartitionKeys) > 0 {
-		if len(old.PartitionKeys) != len(cur.PartitionKeys) {
-			return fmt.Errorf("partition keys change from %d to %d keys: %w", len(old.PartitionKeys), len(cur.PartitionKeys), catalog.ErrIncompatibleSchema)
-		}
-		for i := range old.PartitionKeys {
-			if old.PartitionKeys[i].Name != cur.PartitionKeys[i].Name {
-				return fmt.Errorf("partition key %d changes from %q to %q: %w", i, old.PartitionKeys[i].Name, cur.PartitionKeys[i].Name, catalog.ErrIncompatibleSchema)
-			}
-		}
-	}
-	return nil
+	return catalog.CheckEvolution(old, cur, false)
 }
 
 func resultOf(c *Commit, dup bool, attempts int) *CommitResult {

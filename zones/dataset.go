@@ -86,20 +86,21 @@ type Dataset[T any] struct {
 	opts  Options[T]
 
 	partKeys   []string
-	partFields []partField     // tagged partition fields (nil with PartitionBy)
+	partFields []partField            // tagged partition fields (nil with PartitionBy)
 	tagOpts    []parquet.SchemaOption // StructTag replacements: partition fields, timestamps
-	schema     *parquet.Schema // of the stored columns
+	schema     *parquet.Schema        // of the stored columns
 	columns    []Column
-	partCols   []catalog.Column
+	catSchema  catalog.Schema
 	codec      compress.Codec
 	logger     *slog.Logger
 }
 
 type partField struct {
-	key   string // partition key (column name)
+	key    string // partition key (column name)
 	goName string
-	index []int
-	typ   reflect.Type
+	index  []int
+	typ    reflect.Type
+	cat    catalog.PartitionField
 }
 
 // NewDataset describes the table database.table in zone, holding rows of T.
@@ -185,13 +186,32 @@ func (d *Dataset[T]) deriveSchema() (err error) {
 	if rt.Kind() != reflect.Struct {
 		return fmt.Errorf("row type %v is not a struct: %w", rt, ErrInvalid)
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("row type %v: parquet tags do not parse: %v: %w", rt, r, ErrInvalid)
+		}
+	}()
+	cs, err := catalogSchemaOf(rt)
+	if err != nil {
+		return fmt.Errorf("row type %v: %w: %w", rt, ErrInvalid, err)
+	}
+	pfs, err := catalog.PartitionFields(rt)
+	if err != nil {
+		return fmt.Errorf("row type %v: %w: %w", rt, ErrInvalid, err)
+	}
+	if d.opts.PartitionBy != nil && len(pfs) > 0 {
+		return fmt.Errorf("row type %v tags partition fields but Options.PartitionBy is set; use one or the other: %w", rt, ErrInvalid)
+	}
+	for _, pf := range pfs {
+		f := rt.FieldByIndex(pf.Index)
+		d.partFields = append(d.partFields, partField{key: pf.Name, goName: f.Name, index: pf.Index, typ: f.Type, cat: pf})
+		d.partKeys = append(d.partKeys, pf.Name)
+		d.tagOpts = append(d.tagOpts, parquet.StructTag(`parquet:"-"`, f.Name))
+	}
 	timeType := reflect.TypeOf(time.Time{})
 	for i := 0; i < rt.NumField(); i++ {
 		f := rt.Field(i)
 		if !f.IsExported() || f.Anonymous {
-			if tag, ok := f.Tag.Lookup("lakekit"); ok && tag != "" {
-				return fmt.Errorf("field %s: lakekit tag on an unexported or embedded field: %w", f.Name, ErrInvalid)
-			}
 			continue
 		}
 		ptag := f.Tag.Get("parquet")
@@ -202,52 +222,36 @@ func (d *Dataset[T]) deriveSchema() (err error) {
 		if name == "" {
 			name = f.Name
 		}
-		if lt, ok := f.Tag.Lookup("lakekit"); ok {
-			if lt != "partition" {
-				return fmt.Errorf("field %s: unknown lakekit tag %q (want `lakekit:\"partition\"`): %w", f.Name, lt, ErrInvalid)
-			}
-			if d.opts.PartitionBy != nil {
-				return fmt.Errorf("field %s is tagged as a partition but Options.PartitionBy is set; use one or the other: %w", f.Name, ErrInvalid)
-			}
-			if err := lake.ValidateName(lake.KindPartition, name); err != nil {
-				return fmt.Errorf("field %s: %w: %w", f.Name, ErrInvalid, err)
-			}
-			if !partitionKindOK(f.Type) {
-				return fmt.Errorf("partition field %s has type %v; partition fields must be strings, integers or bools (derive others with Options.PartitionBy): %w", f.Name, f.Type, ErrInvalid)
-			}
-			d.partFields = append(d.partFields, partField{key: name, goName: f.Name, index: f.Index, typ: f.Type})
-			d.partKeys = append(d.partKeys, name)
-			d.tagOpts = append(d.tagOpts, parquet.StructTag(`parquet:"-"`, f.Name))
-			continue
-		}
-		if err := lake.ValidateName(lake.KindColumn, name); err != nil {
-			return fmt.Errorf("field %s: %w: %w (set the column name with a parquet tag)", f.Name, ErrInvalid, err)
+		isPart := false
+		for _, pf := range d.partFields {
+			isPart = isPart || pf.goName == f.Name
 		}
 		ft := f.Type
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
-		if ft == timeType {
-			var opts []string
-			hasTS := false
-			for _, o := range strings.Split(rest, ",") {
-				if o == "" {
-					continue
-				}
-				if strings.HasPrefix(o, "timestamp") {
-					if o != "timestamp" && o != "timestamp(microsecond)" {
-						return fmt.Errorf("field %s: tag option %q: lakekit stores every time.Time as timestamp(microsecond) adjusted to UTC, so that engines never mix encodings: %w", f.Name, o, ErrInvalid)
-					}
-					hasTS = true
-					o = "timestamp(microsecond)"
-				}
-				opts = append(opts, o)
-			}
-			if !hasTS {
-				opts = append(opts, "timestamp(microsecond)")
-			}
-			d.tagOpts = append(d.tagOpts, parquet.StructTag(reflect.StructTag(`parquet:"`+name+","+strings.Join(opts, ",")+`"`), f.Name))
+		if isPart || ft != timeType {
+			continue
 		}
+		var opts []string
+		hasTS := false
+		for _, o := range strings.Split(rest, ",") {
+			if o == "" {
+				continue
+			}
+			if strings.HasPrefix(o, "timestamp") {
+				if o != "timestamp" && o != "timestamp(microsecond)" {
+					return fmt.Errorf("field %s: tag option %q: lakekit stores every time.Time as timestamp(microsecond) adjusted to UTC, so that engines never mix encodings: %w", f.Name, o, ErrInvalid)
+				}
+				hasTS = true
+				o = "timestamp(microsecond)"
+			}
+			opts = append(opts, o)
+		}
+		if !hasTS {
+			opts = append(opts, "timestamp(microsecond)")
+		}
+		d.tagOpts = append(d.tagOpts, parquet.StructTag(reflect.StructTag(`parquet:"`+name+","+strings.Join(opts, ",")+`"`), f.Name))
 	}
 	if d.opts.PartitionBy != nil {
 		if len(d.opts.PartitionKeys) == 0 {
@@ -257,16 +261,12 @@ func (d *Dataset[T]) deriveSchema() (err error) {
 			if err := lake.ValidateName(lake.KindPartition, k); err != nil {
 				return fmt.Errorf("%w: %w", ErrInvalid, err)
 			}
+			cs.PartitionKeys = append(cs.PartitionKeys, catalog.Column{Name: k, Type: "string", Required: true})
 		}
 		d.partKeys = append([]string(nil), d.opts.PartitionKeys...)
 	} else if len(d.opts.PartitionKeys) > 0 {
 		return fmt.Errorf("Options.PartitionKeys is only used with Options.PartitionBy (tag fields with `lakekit:\"partition\"` instead): %w", ErrInvalid)
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("row type %v: parquet tags do not parse: %v: %w", rt, r, ErrInvalid)
-		}
-	}()
 	var zero T
 	d.schema = parquet.SchemaOf(zero, d.tagOpts...)
 	if len(d.schema.Fields()) == 0 {
@@ -274,19 +274,17 @@ func (d *Dataset[T]) deriveSchema() (err error) {
 	}
 	// Build a writer once, so tag errors surface now and not at Write.
 	_ = parquet.NewGenericWriter[T](discard{}, d.writerOptions(nil)...)
-	for _, f := range d.schema.Fields() {
-		d.columns = append(d.columns, Column{Name: f.Name(), Type: glueType(f), Required: f.Required()})
-	}
-	for _, k := range d.partKeys {
-		typ := "string"
-		for _, pf := range d.partFields {
-			if pf.key == k {
-				typ = goGlueType(pf.typ)
-			}
-		}
-		d.partCols = append(d.partCols, catalog.Column{Name: k, Type: typ, Required: true})
+	d.catSchema = cs
+	for _, c := range cs.Columns {
+		d.columns = append(d.columns, Column{Name: c.Name, Type: c.Type, Required: c.Required})
 	}
 	return nil
+}
+
+// catalogSchemaOf is the one place the dataset's schema is derived for the
+// catalog (and the commit log's column list).
+func catalogSchemaOf(rt reflect.Type) (catalog.Schema, error) {
+	return catalog.SchemaOfType(rt, nil)
 }
 
 type discard struct{}
@@ -307,34 +305,6 @@ func (d *Dataset[T]) writerOptions(pool parquet.BufferPool) []parquet.WriterOpti
 		opts = append(opts, o)
 	}
 	return opts
-}
-
-func partitionKindOK(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.String, reflect.Bool,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return true
-	}
-	return false
-}
-
-func goGlueType(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int8:
-		return "tinyint"
-	case reflect.Int16:
-		return "smallint"
-	case reflect.Int32:
-		return "int"
-	case reflect.Int, reflect.Int64, reflect.Uint8, reflect.Uint16, reflect.Uint32:
-		return "bigint"
-	case reflect.Uint, reflect.Uint64:
-		return "decimal(20,0)"
-	}
-	return "string"
 }
 
 // logical returns a node's logical type value (*format.StringType, ...) or nil.
@@ -432,13 +402,11 @@ func glueLeaf(n parquet.Node) string {
 	return "binary"
 }
 
-// catalogSchema is the table's schema as the catalog wants it. It is the one
-// place the dataset's schema is translated for the catalog.
+// catalogSchema is the table's schema as the catalog wants it.
 func (d *Dataset[T]) catalogSchema() catalog.Schema {
-	s := catalog.Schema{PartitionKeys: append([]catalog.Column(nil), d.partCols...)}
-	for _, c := range d.columns {
-		s.Columns = append(s.Columns, catalog.Column{Name: c.Name, Type: c.Type, Required: c.Required})
-	}
+	s := d.catSchema
+	s.Columns = append([]catalog.Column(nil), s.Columns...)
+	s.PartitionKeys = append([]catalog.Column(nil), s.PartitionKeys...)
 	return s
 }
 
@@ -453,28 +421,26 @@ func (d *Dataset[T]) partitionOf(row *T) (lake.Partition, error) {
 	v := reflect.ValueOf(row).Elem()
 	p := make(lake.Partition, len(d.partFields))
 	for i, pf := range d.partFields {
-		p[i] = lake.KV{Key: pf.key, Value: formatPartitionValue(v.FieldByIndex(pf.index))}
+		s, err := pf.cat.Value(v)
+		if err != nil {
+			return nil, err
+		}
+		p[i] = lake.KV{Key: pf.key, Value: s}
 	}
 	return p, nil
-}
-
-func formatPartitionValue(v reflect.Value) string {
-	switch v.Kind() {
-	case reflect.String:
-		return v.String()
-	case reflect.Bool:
-		return strconv.FormatBool(v.Bool())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.FormatInt(v.Int(), 10)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return strconv.FormatUint(v.Uint(), 10)
-	}
-	return fmt.Sprint(v.Interface())
 }
 
 // parsePartitionValue turns a partition value back into a field's type.
 func parsePartitionValue(t reflect.Type, s string) (reflect.Value, error) {
 	v := reflect.New(t).Elem()
+	if t == reflect.TypeOf(time.Time{}) {
+		tm, err := time.ParseInLocation(time.DateOnly, s, time.UTC)
+		if err != nil {
+			return v, err
+		}
+		v.Set(reflect.ValueOf(tm))
+		return v, nil
+	}
 	switch t.Kind() {
 	case reflect.String:
 		v.SetString(s)

@@ -154,6 +154,10 @@ func renderScalar(kind string, v scalar) string {
 func toScalar(kind string, x any) (scalar, error) {
 	var v scalar
 	if t, ok := x.(time.Time); ok {
+		if kind == kindString {
+			v.s = t.UTC().Format(time.DateOnly) // date partitions
+			return v, nil
+		}
 		if kind != kindTimestamp {
 			return v, fmt.Errorf("a time.Time compared with a %s column", kind)
 		}

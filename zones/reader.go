@@ -8,6 +8,7 @@ import (
 	"iter"
 	"reflect"
 	"runtime"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -38,6 +39,9 @@ type ReadOptions struct {
 	Parallelism int
 	// BatchSize is the number of rows per batch (default 4096).
 	BatchSize int
+	// Files, when set, keeps only the data files for which it returns true
+	// (a transform reading just the files it has not consumed yet).
+	Files func(DataFile) bool
 }
 
 // PartitionIn keeps partitions whose key has one of values.
@@ -93,6 +97,9 @@ func (d *Dataset[T]) columnsOf() map[string]colInfo {
 			if pf.key == k {
 				ci.goName, ci.index = pf.goName, pf.index
 				ci.kind = partKind(pf.typ)
+				if pf.typ == reflect.TypeOf(time.Time{}) {
+					ci.kind = kindString // a date partition: YYYY-MM-DD compares as text
+				}
 			}
 		}
 		m[k] = ci
@@ -199,6 +206,9 @@ func (d *Dataset[T]) plan(ctx context.Context, opts *ReadOptions) (*plan, error)
 	}
 	for _, f := range st.sortedFiles() {
 		if o.Partitions != nil && !o.Partitions(f.Partition) {
+			continue
+		}
+		if o.Files != nil && !o.Files(f) {
 			continue
 		}
 		if !partitionMatches(f.Partition, partPreds) {

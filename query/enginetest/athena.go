@@ -1,0 +1,228 @@
+package enginetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/lakekit/lakekit/internal/testaws"
+)
+
+// Request is one API call a peer received.
+type Request struct {
+	// Target is the operation ("StartQueryExecution", "ExecuteStatement").
+	Target string
+	Body   map[string]any
+	Raw    []byte
+}
+
+// AthenaPeer is moto_server's Athena behind a recording proxy that adds
+// what moto lacks: GetQueryResults paging (moto returns every row at once),
+// FAILED executions with a reason, DataScannedInBytes, and a hook run on
+// StartQueryExecution (to play Athena's part of an UNLOAD, say). Everything
+// else is moto's own answer.
+type AthenaPeer struct {
+	Moto     *testaws.Moto
+	Endpoint string // the proxy
+
+	mu       sync.Mutex
+	requests []Request
+	// Fail maps a substring of a query to the StateChangeReason its
+	// execution fails with.
+	Fail map[string]string
+	// Scanned is reported as DataScannedInBytes of every execution.
+	Scanned int64
+	// OnStart runs before StartQueryExecution reaches moto.
+	OnStart func(query string)
+}
+
+// StartAthena starts moto_server and the proxy; it skips (fails in CI)
+// when moto_server is missing.
+func StartAthena(t testing.TB) *AthenaPeer {
+	t.Helper()
+	p := &AthenaPeer{Moto: testaws.StartMoto(t), Fail: map[string]string{}}
+	srv := httptest.NewServer(http.HandlerFunc(p.serve))
+	t.Cleanup(srv.Close)
+	p.Endpoint = srv.URL
+	return p
+}
+
+// Config returns an aws.Config that talks to the proxy.
+func (p *AthenaPeer) Config(t testing.TB) aws.Config { return testaws.Config(t, p.Endpoint) }
+
+// Requests returns the calls received so far with the given target ("" for all).
+func (p *AthenaPeer) Requests(target string) []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Request
+	for _, r := range p.requests {
+		if target == "" || r.Target == target {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Column is a column of a seeded result.
+type Column struct {
+	Name string
+	// Type is Athena's type name: bigint, integer, varchar, double,
+	// boolean, date, timestamp, decimal, array, map, row, varbinary, json.
+	Type      string
+	Precision int
+	Scale     int
+}
+
+// Seed queues one result in moto (POST /moto-api/static/athena/query-results):
+// the next started query gets it. Rows are Athena's text values, nil for
+// NULL; the header row Athena sends first is added.
+func (p *AthenaPeer) Seed(t testing.TB, cols []Column, rows [][]*string) {
+	t.Helper()
+	var info []map[string]any
+	header := []map[string]any{}
+	for _, c := range cols {
+		info = append(info, map[string]any{
+			"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": c.Name, "Label": c.Name,
+			"Type": c.Type, "Precision": c.Precision, "Scale": c.Scale, "Nullable": "UNKNOWN", "CaseSensitive": c.Type == "varchar",
+		})
+		header = append(header, map[string]any{"VarCharValue": c.Name})
+	}
+	data := []map[string]any{{"Data": header}}
+	for _, r := range rows {
+		var d []map[string]any
+		for _, v := range r {
+			if v == nil {
+				d = append(d, map[string]any{})
+			} else {
+				d = append(d, map[string]any{"VarCharValue": *v})
+			}
+		}
+		data = append(data, map[string]any{"Data": d})
+	}
+	body, _ := json.Marshal(map[string]any{"results": []any{map[string]any{"rows": data, "column_info": info}}})
+	p.Moto.Post(t, "/moto-api/static/athena/query-results", string(body))
+}
+
+// HoldRunning keeps new executions QUEUED/RUNNING until Release (moto's
+// manual state transitions), for cancellation tests.
+func (p *AthenaPeer) HoldRunning(t testing.TB) {
+	p.Moto.Post(t, "/moto-api/state-manager/set-transition", `{"model_name": "athena::execution", "transition": {"progression": "manual", "times": 1000000}}`)
+}
+
+// Release undoes HoldRunning.
+func (p *AthenaPeer) Release(t testing.TB) {
+	p.Moto.Post(t, "/moto-api/state-manager/unset-transition", `{"model_name": "athena::execution"}`)
+}
+
+func (p *AthenaPeer) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	target := r.Header.Get("X-Amz-Target")
+	if i := strings.LastIndexByte(target, '.'); i >= 0 {
+		target = target[i+1:]
+	}
+	var body map[string]any
+	json.Unmarshal(raw, &body)
+	p.mu.Lock()
+	p.requests = append(p.requests, Request{Target: target, Body: body, Raw: raw})
+	onStart := p.OnStart
+	p.mu.Unlock()
+	if target == "StartQueryExecution" && onStart != nil {
+		q, _ := body["QueryString"].(string)
+		onStart(q)
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.Moto.Endpoint+r.URL.RequestURI(), bytes.NewReader(raw))
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	req.Header = r.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), 502)
+		return
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 200 {
+		switch target {
+		case "GetQueryResults":
+			out = p.page(out, body)
+		case "GetQueryExecution":
+			out = p.patchExecution(out)
+		}
+	}
+	for k, vs := range resp.Header {
+		if k == "Content-Length" {
+			continue
+		}
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(out)
+}
+
+// page slices moto's complete result to MaxResults rows from NextToken.
+func (p *AthenaPeer) page(out []byte, req map[string]any) []byte {
+	var res map[string]any
+	if json.Unmarshal(out, &res) != nil {
+		return out
+	}
+	rs, _ := res["ResultSet"].(map[string]any)
+	rows, _ := rs["Rows"].([]any)
+	max := 1000
+	if m, ok := req["MaxResults"].(float64); ok && m > 0 {
+		max = int(m)
+	}
+	off := 0
+	if tok, ok := req["NextToken"].(string); ok {
+		off, _ = strconv.Atoi(tok)
+	}
+	end := min(off+max, len(rows))
+	if off > len(rows) {
+		off = len(rows)
+	}
+	rs["Rows"] = rows[off:end]
+	if end < len(rows) {
+		res["NextToken"] = strconv.Itoa(end)
+	}
+	b, _ := json.Marshal(res)
+	return b
+}
+
+func (p *AthenaPeer) patchExecution(out []byte) []byte {
+	var res map[string]any
+	if json.Unmarshal(out, &res) != nil {
+		return out
+	}
+	qe, _ := res["QueryExecution"].(map[string]any)
+	if qe == nil {
+		return out
+	}
+	q, _ := qe["Query"].(string)
+	st, _ := qe["Status"].(map[string]any)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for sub, reason := range p.Fail {
+		if strings.Contains(q, sub) && st != nil && st["State"] == "SUCCEEDED" {
+			st["State"] = "FAILED"
+			st["StateChangeReason"] = reason
+			st["AthenaError"] = map[string]any{"ErrorCategory": 2, "ErrorType": 1301, "Retryable": false, "ErrorMessage": reason}
+		}
+	}
+	if stats, ok := qe["Statistics"].(map[string]any); ok && p.Scanned > 0 {
+		stats["DataScannedInBytes"] = p.Scanned
+		stats["EngineExecutionTimeInMillis"] = 1234
+	}
+	b, _ := json.Marshal(res)
+	return b
+}

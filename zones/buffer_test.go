@@ -361,13 +361,18 @@ func TestBufferCloseReportsUnflushed(t *testing.T) {
 	ctx := context.Background()
 	lk, fd := rawFaultLake(t)
 	fd.setFail(1<<30, false)
-	b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{FlushRecords: 25, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 25; i++ {
 		if err := b.Add(ctx, bufferRecord(0, i)); err != nil {
 			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); b.Stats().FlushErrors == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no flush attempt within 10s")
 		}
 	}
 	flushCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)

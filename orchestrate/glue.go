@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -218,7 +219,7 @@ func (g *Glue) WaitCrawler(ctx context.Context, name string, o *WaitOptions) (st
 		if gluetypes.CrawlerState(state) != gluetypes.CrawlerStateReady {
 			return false, nil
 		}
-		if l != "" && l != string(gluetypes.LastCrawlStatusSucceeded) {
+		if strings.HasPrefix(l, string(gluetypes.LastCrawlStatusFailed)) || l == string(gluetypes.LastCrawlStatusCancelled) {
 			return true, fmt.Errorf("%w: glue crawler %s: last crawl %s", ErrExecutionFailed, name, l)
 		}
 		return true, nil

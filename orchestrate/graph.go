@@ -156,6 +156,14 @@ func (g *graph) cycleError(done []bool) error {
 		if at, ok := seen[cur]; ok {
 			cyc := path[at:]
 			slices.Reverse(cyc)
+			// Start at the earliest-added step, so the message is stable.
+			m := 0
+			for k := range cyc {
+				if cyc[k] < cyc[m] {
+					m = k
+				}
+			}
+			cyc = append(slices.Clone(cyc[m:]), cyc[:m]...)
 			names := make([]string, 0, len(cyc)+1)
 			for _, c := range cyc {
 				names = append(names, g.steps[c].Name)

@@ -502,4 +502,3 @@ func (r *unitRun[In, Out]) abort(ctx context.Context) {
 		r.w.Abort(context.WithoutCancel(ctx))
 	}
 }
-

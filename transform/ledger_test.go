@@ -1,0 +1,210 @@
+package transform
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/zones"
+)
+
+type lrow struct {
+	ID  int64  `json:"id" parquet:"id"`
+	Day string `json:"day" parquet:"day" lakekit:"partition"`
+}
+
+func memLake(t *testing.T) *lake.Lake {
+	t.Helper()
+	lk, err := lake.Open(context.Background(), "mem://", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lk.Close() })
+	return lk
+}
+
+func landRows(t *testing.T, lk *lake.Lake, name string, ids ...int64) {
+	t.Helper()
+	var b bytes.Buffer
+	for _, id := range ids {
+		fmt.Fprintf(&b, `{"id":%d,"day":"d%d"}`+"\n", id, id%2)
+	}
+	if _, err := zones.Land(context.Background(), lk, "src", "rows", name, &b, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newLTransform(t *testing.T, lk *lake.Lake) (*Transform[lrow, lrow], *zones.Dataset[lrow]) {
+	t.Helper()
+	out, err := zones.NewDataset[lrow](lk, lake.Cleaned, "db", "rows", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New("rows", FromRaw(lk, "src", "rows", JSONLines[lrow](nil)), Identity[lrow](), out, &Options[lrow]{FilesPerUnit: 1, Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, out
+}
+
+func count(t *testing.T, ds *zones.Dataset[lrow]) map[int64]int {
+	t.Helper()
+	rows, err := ds.ReadAll(context.Background(), nil)
+	if err != nil && !isNoTable(err) {
+		t.Fatal(err)
+	}
+	m := map[int64]int{}
+	for _, r := range rows {
+		m[r.ID]++
+	}
+	return m
+}
+
+// A unit retried after its commit landed (the crash came after the commit,
+// before the process learned of it) gets zones' existing commit back:
+// nothing is written twice.
+func TestRetriedUnitIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	lk := memLake(t)
+	landRows(t, lk, "a.jsonl", 1, 2, 3)
+	tr, out := newLTransform(t, lk)
+	l, _ := tr.Ledger(ctx)
+	units, err := tr.src.plan(ctx, l, planOptions{filesPerUnit: 1})
+	if err != nil || len(units) != 1 {
+		t.Fatalf("plan: %v %v", units, err)
+	}
+	r1, err := tr.runUnit(ctx, l.Epoch, units[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := tr.runUnit(ctx, l.Epoch, units[0], nil) // the retry, planned from the old ledger
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.DuplicateCommits != 0 || r2.DuplicateCommits != 1 || r2.Versions[0] != r1.Versions[0] {
+		t.Fatalf("first %+v, retry %+v", r1, r2)
+	}
+	if got := count(t, out); len(got) != 3 || got[1] != 1 || got[2] != 1 || got[3] != 1 {
+		t.Fatalf("rows after retry: %v", got)
+	}
+}
+
+// Rewind to a middle version, run, and rewind again to a version before
+// the first rewind: the ledger follows the table's content each time.
+func TestRewindChain(t *testing.T) {
+	ctx := context.Background()
+	lk := memLake(t)
+	tr, out := newLTransform(t, lk)
+	landRows(t, lk, "a.jsonl", 1, 2)
+	mustRun(t, tr)
+	v1 := version(t, out)
+	landRows(t, lk, "b.jsonl", 3, 4)
+	mustRun(t, tr)
+	v2 := version(t, out)
+	landRows(t, lk, "c.jsonl", 5)
+	mustRun(t, tr)
+
+	if _, err := tr.Rewind(ctx, v2); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, out); len(got) != 4 || got[5] != 0 {
+		t.Fatalf("after rewind to v%d: %v", v2, got)
+	}
+	l, _ := tr.Ledger(ctx)
+	if len(l.Entries) != 2 || l.Epoch != 1 {
+		t.Fatalf("ledger after rewind: %d entries, epoch %d", len(l.Entries), l.Epoch)
+	}
+	res := mustRun(t, tr) // redoes c only
+	if res.Units != 1 || res.RowsOut != 1 {
+		t.Fatalf("run after rewind: %+v", res)
+	}
+	if got := count(t, out); len(got) != 5 {
+		t.Fatalf("after rerun: %v", got)
+	}
+	// rewind to v2 again, whose content included b's rows: the ledger must
+	// know b was consumed (it was undone by nothing on the path to v2)
+	if _, err := tr.Rewind(ctx, v1); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, out); len(got) != 2 {
+		t.Fatalf("after rewind to v%d: %v", v1, got)
+	}
+	mustRun(t, tr)
+	got := count(t, out)
+	for id := int64(1); id <= 5; id++ {
+		if got[id] != 1 {
+			t.Fatalf("after rewinds and reruns: %v", got)
+		}
+	}
+	if _, err := tr.Rewind(ctx, 10_000); err == nil {
+		t.Fatal("rewind past the newest version accepted")
+	}
+}
+
+// The ledger cache is only a hint: a cache naming a commit that is not in
+// the table (the table was deleted and rebuilt) is ignored.
+func TestLedgerCacheIsAHint(t *testing.T) {
+	ctx := context.Background()
+	lk := memLake(t)
+	tr, out := newLTransform(t, lk)
+	landRows(t, lk, "a.jsonl", 1, 2)
+	landRows(t, lk, "b.jsonl", 3)
+	mustRun(t, tr)
+	sys, _ := lk.System("transform")
+	if ok, _ := sys.Exists(ctx, ledgerCacheKey("rows")); !ok {
+		t.Fatal("no ledger cache written")
+	}
+	// delete the output table from under the transform
+	z := lk.MustZone(lake.Cleaned).Store()
+	ents, _ := z.ListAll(ctx, "db/rows/", nil)
+	var keys []string
+	for _, e := range ents {
+		keys = append(keys, e.Key)
+	}
+	z.DeleteMany(ctx, keys)
+	// a stale cache for a table rebuilt with one commit by someone else
+	out2, _ := zones.NewDataset[lrow](lk, lake.Cleaned, "db", "rows", nil)
+	for i := 0; i < 3; i++ { // versions 1..3: the cache's version 2 exists, but is another commit
+		w, _ := out2.NewWriter(ctx, nil)
+		w.Write(ctx, []lrow{{ID: int64(97 + i), Day: "d1"}})
+		if _, err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr2, out3 := newLTransform(t, lk)
+	l, err := tr2.Ledger(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != 0 {
+		t.Fatalf("stale cache trusted: %d entries", len(l.Entries))
+	}
+	res := mustRun(t, tr2)
+	if res.Units != 2 {
+		t.Fatalf("rerun after table loss did %d units", res.Units)
+	}
+	if got := count(t, out3); len(got) != 6 {
+		t.Fatalf("rows %v", got)
+	}
+	_ = out
+}
+
+func mustRun[In, Out any](t *testing.T, tr *Transform[In, Out]) *Result {
+	t.Helper()
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func version(t *testing.T, ds *zones.Dataset[lrow]) int64 {
+	t.Helper()
+	s, err := ds.Snapshot(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Version
+}

@@ -287,12 +287,17 @@ func TestBufferBackPressure(t *testing.T) {
 	copy(r[6:], "99999")
 	want[string(r)] = true
 	go func() { done <- b.Add(ctx, r) }()
+	for deadline := time.Now().Add(10 * time.Second); b.Stats().Waits < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second Add never waited")
+		}
+	}
 	select {
 	case err := <-done:
 		t.Fatalf("Add returned (%v) while the buffer was full", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	if s := b.Stats(); s.BufferedBytes > 3000 || s.Waits < 2 {
+	if s := b.Stats(); s.BufferedBytes > 3000 || s.Waits != 2 {
 		t.Fatalf("stats %+v: held more than MaxBufferedBytes or no wait counted", s)
 	}
 	close(stall) // the store recovers

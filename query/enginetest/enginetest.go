@@ -33,7 +33,7 @@ type Order struct {
 	Customer string    `parquet:"customer"`
 	Amount   float64   `parquet:"amount"`
 	Paid     bool      `parquet:"paid"`
-	At       time.Time `parquet:"at,timestamp(microsecond)"`
+	At       time.Time `parquet:"placed_at,timestamp(microsecond)"`
 	Region   string    `parquet:"-" lakekit:"partition,name=region"`
 }
 
@@ -137,9 +137,9 @@ func Cases() []Case {
 		}
 	}
 	cases = append(cases, Case{Name: "bound_filter",
-		SQL:     `SELECT order_id, paid, at FROM shop.orders WHERE region = ? AND amount > ? ORDER BY order_id`,
+		SQL:     `SELECT order_id, paid, placed_at FROM shop.orders WHERE region = ? AND amount > ? ORDER BY order_id`,
 		Params:  []any{"eu", 50.0},
-		Columns: []ColumnSpec{{"order_id", "bigint"}, {"paid", "boolean"}, {"at", "timestamp"}}, Rows: rows})
+		Columns: []ColumnSpec{{"order_id", "bigint"}, {"paid", "boolean"}, {"placed_at", "timestamp"}}, Rows: rows})
 
 	cases = append(cases, Case{Name: "hostile_parameter",
 		SQL:     `SELECT count(*) AS n FROM shop.orders WHERE customer = ?`,

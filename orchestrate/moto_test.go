@@ -118,6 +118,44 @@ func TestStepFunctionsOnMoto(t *testing.T) {
 	if got["incremental"] != StateSucceeded || got["full"] != StateSkipped || got["report"] != StateSkipped {
 		t.Fatalf("states %v", got)
 	}
+
+	// A failing task (a Lambda that does not exist) maps back as failed;
+	// a caught one runs its handler.
+	for _, caught := range []bool{false, true} {
+		m.Reset(t)
+		m.SetConfig(t, `{"stepfunctions": {"execute_state_machine": true}}`)
+		call := GoStep("call", nop).After("prepare")
+		if caught {
+			call.Catch("recover")
+		}
+		p3 := New("moto-fail", PassStep("prepare", 1), call, PassStep("after", 2).After("call"), PassStep("recover", "handled"))
+		opts := &CompileOptions{Lambda: &LambdaOptions{FunctionName: "arn:aws:lambda:us-east-1:123456789012:function:missing"}}
+		arn, err = s.Deploy(ctx, p3, testRole, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec, err = s.Start(ctx, arn, "run-3", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, werr := s.Wait(ctx, exec, wait)
+		run, err = s.History(ctx, p3, exec, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = run.StepStates()
+		if caught {
+			if werr != nil || run.State != StateSucceeded || got["prepare"] != StateSucceeded || got["call"] != StateFailed ||
+				got["recover"] != StateSucceeded || got["after"] != StateSkipped {
+				t.Fatalf("caught: wait %v, run %s, states %v", werr, run.State, got)
+			}
+		} else {
+			if !errors.Is(werr, ErrExecutionFailed) || run.State != StateFailed || got["prepare"] != StateSucceeded ||
+				got["call"] != StateFailed || got["after"] != StateSkipped || run.Steps["call"].Error == nil {
+				t.Fatalf("uncaught: wait %v, run %s, states %v", werr, run.State, got)
+			}
+		}
+	}
 }
 
 func TestGlueJobOnMoto(t *testing.T) {

@@ -525,7 +525,11 @@ func TestBufferAfterClose(t *testing.T) {
 	}
 	blocked := make(chan error, 1)
 	go func() { blocked <- b.Add(ctx, []byte(`{"second":1}`)) }()
-	time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); b.Stats().Waits < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second Add never waited")
+		}
+	}
 	closed := make(chan error, 1)
 	go func() { closed <- b.Close(ctx) }()
 	select {

@@ -24,7 +24,7 @@ type audit struct {
 
 // everyType has a field of every supported kind.
 type everyType struct {
-	audit                                                // embedded: flattened like parquet-go does
+	audit                         // embedded: flattened like parquet-go does
 	I64      int64                `parquet:"i64"`
 	I        int                  `parquet:"i"`
 	I32      int32                `parquet:"i32"`

@@ -41,7 +41,9 @@ func picturePipeline(fail bool) *Pipeline {
 		return Output(`"loaded"`), nil
 	}
 	return New("nightly",
-		GoStep("list", func(ctx context.Context, in Input) (Output, error) { return Output(`{"parts":["a","b"],"rows":2}`), nil }),
+		GoStep("list", func(ctx context.Context, in Input) (Output, error) {
+			return Output(`{"parts":["a","b"],"rows":2}`), nil
+		}),
 		MapStep("clean", "list", "parts", nop).MaxConcurrency(4),
 		ChoiceStep("any-rows", "", Rule{Step: "list", Field: "rows", Op: NumericGreaterThan, Value: 0, Next: "publish"}),
 		ParallelStep("publish", New("to-athena", GoStep("load", load).Catch("notify"), GoStep("notify", nop)), New("to-crawler", WaitStep("settle", time.Millisecond), CrawlerStep("crawl", "curated").After("settle"))).After("clean"),

@@ -1,0 +1,85 @@
+// Package orchestrate runs data-lake pipelines: DAGs of named steps with
+// retries, catch handlers and timeouts, run in-process by a Runner or
+// compiled to an AWS Step Functions state machine whose Go steps run the
+// same binary as Fargate tasks or Lambda functions.
+//
+// # Pipelines
+//
+// A Pipeline is a set of steps and their dependencies. Step kinds:
+//
+//   - GoStep: a Func(ctx, Input) (Output, error) with JSON input and output
+//     (Typed adapts a typed function). Transforms plug in as Go steps.
+//   - SQLStep: a statement run by a SQLRunner locally (any query engine)
+//     and by Athena on AWS.
+//   - GlueJobStep, CrawlerStep: an AWS Glue job run or crawl, waited for.
+//   - WaitStep, PassStep: a pause; a fixed value.
+//   - ChoiceStep: rules over an earlier step's output pick the next step;
+//     the targets not chosen, and what depends on them, are skipped.
+//   - MapStep: a Go function over each item of a JSON array that an
+//     earlier step produced, at most MaxConcurrency at once.
+//   - ParallelStep: branches, each a Pipeline, run at the same time.
+//
+// Each step may have RetryPolicy values (error matchers, interval,
+// backoff rate, max attempts, max delay, jitter), CatchHandler values (the
+// named step runs with the error in Input.Error; the failed step's
+// dependents are skipped) and a timeout per attempt. Error names follow
+// the Amazon States Language: States.ALL, States.TaskFailed (anything but
+// a timeout), States.Timeout, or a custom name carried by NewError.
+//
+// Validate refuses cycles, unknown dependencies, duplicate names, names
+// Step Functions refuses (more than 80 characters, whitespace, brackets,
+// wildcards, " # % \ ^ | ~ $ & , ; : / and control characters), a Map
+// without an items source, and steps that can never run (needing two
+// branches of one choice, or a step's success and its catch handler). Each
+// error names the step and wraps ErrInvalidPipeline.
+//
+// # Running locally
+//
+// Runner.Run runs a pipeline with bounded parallelism (errgroup), honours
+// retries, catches, timeouts and context cancellation, and records the run
+// (id, step states, attempts, timings, errors, outputs) as JSON in the
+// lake under _lakekit/runs/<pipeline>/<run id>.json after every step.
+// After an uncaught failure no new step starts; Runner.Resume runs the
+// steps that did not succeed again, feeding them the recorded outputs of
+// the ones that did.
+//
+// # Running on AWS
+//
+// Compile turns a pipeline into an Amazon States Language definition,
+// byte-identical for the same pipeline; see Compile for the mapping (a DAG
+// becomes a topological chain with guard states where steps may be
+// skipped). SFN deploys it (Create/UpdateStateMachine), starts named
+// executions idempotently, waits for them, and maps their history back to
+// step states (a Run, which the pictures can draw). A Worker serves the Go
+// steps: Worker.Run for ECS tasks (pass os.Args[1:] and os.Environ()),
+// Worker.HandleLambda for lambda.Start; IsInvocation tells a main function
+// which role it was started in. Glue starts and waits for job runs and
+// crawls. ScheduleRule and S3EventRule render EventBridge rules that start
+// a pipeline on a schedule or when objects land in S3.
+//
+// Data between steps: locally a step's Input.Deps hold its dependencies'
+// outputs. On AWS the state is {"params": ..., "steps": {<Key(name)>:
+// result}}; a Lambda step's result is {"output": <its output>}, which the
+// worker unwraps, so the same Go code sees the same Input. A runTask.sync
+// ECS step's result is ECS's task description (the output is only logged):
+// set ECSOptions.WaitForTaskToken to return outputs through
+// SendTaskSuccess instead. A Parallel step's output is one object per
+// branch mapping step keys to outputs (on AWS each branch object also
+// holds the results of the steps before the Parallel).
+//
+// # Pictures
+//
+// Mermaid and DOT draw a pipeline; MermaidRun and DOTRun colour each step
+// by its state in a run (succeeded, failed, running, skipped, pending).
+//
+// # Errors
+//
+// Errors wrap the package's sentinels (ErrInvalidPipeline, ErrRunFailed,
+// ErrStepFailed, ErrNoSuchRun, ErrBadInput, ErrNotConfigured,
+// ErrExecutionExists, ErrExecutionFailed, ErrWaitTimeout, ErrNotFound,
+// ErrInvalidRule); AWS errors stay reachable with errors.As.
+//
+// # As
+//
+// SFN.As exposes a **sfn.Client and Glue.As a **glue.Client.
+package orchestrate

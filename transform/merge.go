@@ -223,7 +223,7 @@ func (m *Merger[C, T, K, O]) Run(ctx context.Context) (*Result, error) {
 	entry := &LedgerEntry{Transform: m.name, Epoch: l.Epoch, Unit: "merge:" + hex.EncodeToString(h.Sum(nil)[:12]), Inputs: inputs}
 	key := entry.idempotencyKey()
 	if len(q) > 0 {
-		if err := writeQuarantine(ctx, m.qds, key, m.name, entry.Unit, m.opts.Caller, q); err != nil {
+		if err := writeQuarantine(ctx, m.qds, m.name, inputs, m.opts.Caller, q); err != nil {
 			return res, err
 		}
 	}
@@ -334,18 +334,43 @@ func (m *Merger[C, T, K, O]) Run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
-func writeQuarantine(ctx context.Context, qds *zones.Dataset[Quarantine], key, name, unit, caller string, q []Quarantine) error {
-	qw, err := qds.NewWriter(ctx, &zones.WriterOptions{IdempotencyKey: key + "-quarantine",
-		Metadata: map[string]string{MetaTransform: name, "lakekit.transform.unit": unit}, Caller: caller})
-	if err != nil {
-		return fmt.Errorf("quarantine: %w", err)
+// writeQuarantine commits the rejects of a unit to the quarantine table:
+// one commit per input file with rejects, keyed by the transform and the
+// file (key, size, ETag) only. A retried unit, or a replay that groups the
+// files differently, rejects the same records again and zones returns the
+// earlier commit: they are not recorded twice.
+func writeQuarantine(ctx context.Context, qds *zones.Dataset[Quarantine], name string, inputs []InputFile, caller string, q []Quarantine) error {
+	bySource := map[string][]Quarantine{}
+	var order []string
+	for _, r := range q {
+		if _, ok := bySource[r.Source]; !ok {
+			order = append(order, r.Source)
+		}
+		bySource[r.Source] = append(bySource[r.Source], r)
 	}
-	if err := qw.Write(ctx, q); err != nil {
-		qw.Abort(context.WithoutCancel(ctx))
-		return fmt.Errorf("quarantine: %w", err)
+	files := map[string]InputFile{}
+	for _, f := range inputs {
+		files[f.Key] = f
 	}
-	if _, err := qw.Commit(ctx); err != nil && !errors.Is(err, zones.ErrCatalog) {
-		return fmt.Errorf("quarantine: %w", err)
+	sort.Strings(order)
+	for _, src := range order {
+		f, ok := files[src]
+		if !ok {
+			f = InputFile{Key: src}
+		}
+		e := LedgerEntry{Transform: name, Unit: "quarantine:" + src, Inputs: []InputFile{f}}
+		qw, err := qds.NewWriter(ctx, &zones.WriterOptions{IdempotencyKey: e.idempotencyKey() + "-quarantine",
+			Metadata: map[string]string{MetaTransform: name, "lakekit.transform.source": src}, Caller: caller})
+		if err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+		if err := qw.Write(ctx, bySource[src]); err != nil {
+			qw.Abort(context.WithoutCancel(ctx))
+			return fmt.Errorf("quarantine: %w", err)
+		}
+		if _, err := qw.Commit(ctx); err != nil && !errors.Is(err, zones.ErrCatalog) {
+			return fmt.Errorf("quarantine: %w", err)
+		}
 	}
 	return nil
 }

@@ -460,7 +460,7 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 // output with the ledger entry in the same commit.
 func (r *unitRun[In, Out]) commit(ctx context.Context) (*Result, error) {
 	if len(r.q) > 0 {
-		if err := writeQuarantine(ctx, r.t.qds, r.key, r.t.name, r.u.name, r.t.opts.Caller, r.q); err != nil {
+		if err := writeQuarantine(ctx, r.t.qds, r.t.name, r.u.inputs, r.t.opts.Caller, r.q); err != nil {
 			r.abort(ctx)
 			return nil, err
 		}

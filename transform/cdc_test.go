@@ -164,7 +164,7 @@ func TestMergeRewritesOnlyAffectedPartitions(t *testing.T) {
 	res = e.apply(t, []Change{
 		{Op: "U", ID: 1, Seq: 10, Name: "b2", Region: "us"},
 		{Op: "U", ID: 4, Seq: 3, Name: "stale", Region: "us"}, // older than the stored seq 4
-		{Op: "X", ID: 4, Seq: 11, Region: "us"},                // bad op: quarantined
+		{Op: "X", ID: 4, Seq: 11, Region: "us"},               // bad op: quarantined
 	})
 	if res.Merge.Updated != 1 || res.Merge.Stale != 1 || res.Rejected != 1 {
 		t.Fatalf("second merge %+v", res)

@@ -408,8 +408,14 @@ func (e *Engine) viewBody(ctx context.Context, tv *tableView, snap *zones.Snapsh
 			hiveOK = false
 		}
 	}
+	// union_by_name makes DuckDB read every file's footer at each bind;
+	// only files written under different schema versions need it
+	byName := ""
+	if !uniformSchema(snap) {
+		byName = ", union_by_name = true"
+	}
 	if len(keys) == 0 {
-		return "SELECT * FROM read_parquet(" + pathList(paths) + ", hive_partitioning = false, union_by_name = true)", nil
+		return "SELECT * FROM read_parquet(" + pathList(paths) + ", hive_partitioning = false" + byName + ")", nil
 	}
 	if hiveOK {
 		// DuckDB reads the partition values from the paths and prunes files
@@ -419,7 +425,7 @@ func (e *Engine) viewBody(ctx context.Context, tv *tableView, snap *zones.Snapsh
 			types = append(types, sqlString(k)+": "+sqlString(typeOf(k)))
 		}
 		return "SELECT * FROM read_parquet(" + pathList(paths) + ", hive_partitioning = true, hive_types_autocast = false, hive_types = {" +
-			strings.Join(types, ", ") + "}, union_by_name = true)", nil
+			strings.Join(types, ", ") + "}" + byName + ")", nil
 	}
 	// values the paths cannot carry faithfully: one branch per partition
 	// with the values as typed constants (DuckDB prunes a branch whose
@@ -548,4 +554,28 @@ func duckTypeOf(t *catalog.Type) string {
 		return "STRUCT(" + strings.Join(fs, ", ") + ")"
 	}
 	return "VARCHAR"
+}
+
+// uniformSchema reports whether every file of the snapshot has the same
+// columns: the table never changed its schema, or each file's column
+// statistics name exactly the current columns.
+func uniformSchema(snap *zones.Snapshot) bool {
+	if snap.SchemaVersion <= 1 {
+		return true
+	}
+	want := map[string]bool{}
+	for _, c := range snap.Schema {
+		want[c.Name] = true
+	}
+	for _, f := range snap.Files {
+		if len(f.Stats) != len(want) {
+			return false
+		}
+		for _, st := range f.Stats {
+			if !want[st.Column] {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -300,6 +300,7 @@ func TestAtomicityPollingReader(t *testing.T) {
 				fullReads.Add(1)
 			} else {
 				snapshots.Add(1)
+				time.Sleep(time.Millisecond)
 			}
 			if !sums[n] {
 				mu.Lock()

@@ -364,7 +364,7 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}
 	defer r.Close()
-	f, err := parquet.OpenFile(r, r.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(256<<10))
+	f, err := parquet.OpenFile(r, r.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}

@@ -494,3 +494,46 @@ func TestGlueCrawlerFinishes(t *testing.T) {
 		})
 	}
 }
+
+// TestGlueSegments reads partitions in parallel segments (moto ignores
+// Segment, so a Glue JSON server answers each segment with its share).
+func TestGlueSegments(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	srv := glueJSONServer(t, func(op string, body map[string]any) (int, string) {
+		switch op {
+		case "GetTable":
+			return 200, `{"Table": {"Name": "events", "DatabaseName": "db", "VersionId": "1",
+				"PartitionKeys": [{"Name": "hour", "Type": "int"}],
+				"StorageDescriptor": {"Location": "s3://b/events/", "Columns": [{"Name": "id", "Type": "bigint"}]}}}`
+		case "GetPartitions":
+			seg, _ := body["Segment"].(map[string]any)
+			mu.Lock()
+			seen[fmt.Sprint(seg["SegmentNumber"], "/", seg["TotalSegments"], " ", body["Expression"])] = true
+			mu.Unlock()
+			n := int(seg["SegmentNumber"].(float64))
+			// segment n holds hours n, n+3, n+6, ...; the first page of
+			// each segment points to a second one
+			if body["NextToken"] == nil {
+				return 200, fmt.Sprintf(`{"Partitions": [{"Values": ["%d"], "StorageDescriptor": {"Location": "s3://b/events/hour=%d/"}}], "NextToken": "more"}`, n, n)
+			}
+			return 200, fmt.Sprintf(`{"Partitions": [{"Values": ["%d"]}, {"Values": ["%d"]}]}`, n+3, n+6)
+		}
+		return 400, `{"__type": "InvalidInputException", "Message": "unexpected"}`
+	})
+	g, _ := countingGlue(t, srv.URL, &catalog.GlueOptions{Segments: 3})
+	var got []string
+	for p, err := range g.Partitions(context.Background(), "db", "events", "hour >= 0") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Values[0])
+	}
+	if d := cmp.Diff([]string{"0", "1", "2", "3", "4", "5", "6", "7", "8"}, got); d != "" {
+		t.Errorf("segmented Partitions (-want +got):\n%s", d)
+	}
+	want := map[string]bool{"0/3 hour >= 0": true, "1/3 hour >= 0": true, "2/3 hour >= 0": true}
+	if d := cmp.Diff(want, seen); d != "" {
+		t.Errorf("segments requested (-want +got):\n%s", d)
+	}
+}

@@ -297,6 +297,24 @@ func assign(dst reflect.Value, src any) error {
 		}
 		return fmt.Errorf("NULL cannot be stored in %v (use a pointer, or sql.Null*)", dt)
 	}
+	if dt == typeBigRat {
+		switch x := src.(type) {
+		case Decimal:
+			dst.Set(reflect.ValueOf(x.Rat()))
+			return nil
+		case float64:
+			r := new(big.Rat)
+			if r.SetFloat64(x) == nil {
+				return fmt.Errorf("%v has no exact value", x)
+			}
+			dst.Set(reflect.ValueOf(r))
+			return nil
+		}
+		if n, ok := toBigInt(src); ok {
+			dst.Set(reflect.ValueOf(new(big.Rat).SetInt(n)))
+			return nil
+		}
+	}
 	switch dt.Kind() {
 	case reflect.Pointer:
 		nv := reflect.New(dt.Elem())

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/lakekit/lakekit/catalog"
@@ -54,15 +55,15 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 			return nil, fmt.Errorf("zones: commit %s: catalog: %w", t.prefix, err)
 		}
 	}
-	host, _ := os.Hostname()
-	audit := Audit{Host: host, PID: os.Getpid(), User: currentUser(), Caller: w.opts.Caller}
+	audit := processAudit()
+	audit.Caller = w.opts.Caller
 	checked := w.base.Version // commits up to here were checked for conflicts
 	for attempt := 1; ; attempt++ {
 		st, err := t.refresh(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if v, ok := st.Keys[w.opts.IdempotencyKey]; ok {
+		if v, ok := st.key(w.opts.IdempotencyKey); ok {
 			c, err := t.readCommit(ctx, v)
 			if err != nil {
 				return nil, err
@@ -121,12 +122,15 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 	}
 }
 
-func currentUser() string {
+// processAudit returns the host, pid and user of this process (looked up once).
+var processAudit = sync.OnceValue(func() Audit {
+	host, _ := os.Hostname()
+	name := os.Getenv("USER")
 	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
+		name = u.Username
 	}
-	return os.Getenv("USER")
-}
+	return Audit{Host: host, PID: os.Getpid(), User: name}
+})
 
 // conflicts reports whether a commit made after this writer started
 // collides with it.

@@ -255,7 +255,7 @@ func countingLake(t testing.TB, d driver.Driver) (*lake.Lake, *countingDriver) {
 func TestAtomicityPollingReader(t *testing.T) {
 	ctx := context.Background()
 	lk := memLake(t)
-	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 7})
+	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 7, InMemoryBuffers: true})
 	// commit i adds 20+i rows over several partitions and files
 	sums := map[int64]bool{0: true}
 	var total int64
@@ -347,7 +347,7 @@ func TestConcurrentWriters(t *testing.T) {
 			defer wg.Done()
 			// each writer has its own lake and dataset, as separate services would
 			lk := fileLake(t, dir)
-			ds, err := zones.NewDataset[event](lk, lake.Curated, "sales", "events", nil)
+			ds, err := zones.NewDataset[event](lk, lake.Curated, "sales", "events", &zones.Options[event]{InMemoryBuffers: true})
 			if err != nil {
 				errs <- err
 				return
@@ -435,7 +435,7 @@ func childAppend() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ds, err := zones.NewDataset[event](lk, lake.Curated, "sales", "events", nil)
+	ds, err := zones.NewDataset[event](lk, lake.Curated, "sales", "events", &zones.Options[event]{InMemoryBuffers: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

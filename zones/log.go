@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lakekit/lakekit/lake"
@@ -218,10 +219,28 @@ type state struct {
 	Timestamp     time.Time         `json:"timestamp"`
 
 	files map[string]DataFile // by key; FileList is only used in JSON
+	// keys indexes idempotency keys; Keys is only used in JSON. The index is
+	// shared by the states of one lineage (it only grows), so a commit does
+	// not copy every key ever seen; lookups ignore versions past the state.
+	keys *keyIndex
+}
+
+type keyIndex struct {
+	mu sync.RWMutex
+	m  map[string]int64
 }
 
 func newState() *state {
-	return &state{Locations: map[string]string{}, Keys: map[string]int64{}, files: map[string]DataFile{}}
+	return &state{Locations: map[string]string{}, files: map[string]DataFile{}, keys: &keyIndex{m: map[string]int64{}}}
+}
+
+// key returns the version that committed an idempotency key, if it is at
+// or below the state's version.
+func (s *state) key(k string) (int64, bool) {
+	s.keys.mu.RLock()
+	v, ok := s.keys.m[k]
+	s.keys.mu.RUnlock()
+	return v, ok && v <= s.Version
 }
 
 func (s *state) clone() *state {
@@ -233,10 +252,6 @@ func (s *state) clone() *state {
 	c.Locations = make(map[string]string, len(s.Locations))
 	for k, v := range s.Locations {
 		c.Locations[k] = v
-	}
-	c.Keys = make(map[string]int64, len(s.Keys))
-	for k, v := range s.Keys {
-		c.Keys[k] = v
 	}
 	c.Tombstones = append([]tombstone(nil), s.Tombstones...)
 	c.FileList = nil
@@ -274,7 +289,11 @@ func (s *state) apply(c *Commit) error {
 		s.Locations[partPath(l.Partition)] = l.Prefix
 	}
 	if c.IdempotencyKey != "" {
-		s.Keys[c.IdempotencyKey] = c.Version
+		s.keys.mu.Lock()
+		if old, ok := s.keys.m[c.IdempotencyKey]; !ok || old > c.Version {
+			s.keys.m[c.IdempotencyKey] = c.Version
+		}
+		s.keys.mu.Unlock()
 	}
 	return nil
 }
@@ -282,6 +301,14 @@ func (s *state) apply(c *Commit) error {
 func (s *state) marshal() ([]byte, error) {
 	c := *s
 	c.FileList = s.sortedFiles()
+	c.Keys = map[string]int64{}
+	s.keys.mu.RLock()
+	for k, v := range s.keys.m {
+		if v <= s.Version {
+			c.Keys[k] = v
+		}
+	}
+	s.keys.mu.RUnlock()
 	return json.Marshal(&c)
 }
 
@@ -293,9 +320,10 @@ func unmarshalState(b []byte) (*state, error) {
 	if s.Locations == nil {
 		s.Locations = map[string]string{}
 	}
-	if s.Keys == nil {
-		s.Keys = map[string]int64{}
+	for k, v := range s.Keys {
+		s.keys.m[k] = v
 	}
+	s.Keys = nil
 	for _, f := range s.FileList {
 		s.files[f.Key] = f
 	}

@@ -125,7 +125,7 @@ func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Write
 	}
 	w.base = st
 	w.gen = fmt.Sprintf("_g%d-%s", st.Version+1, w.id)
-	if v, ok := st.Keys[w.opts.IdempotencyKey]; ok {
+	if v, ok := st.key(w.opts.IdempotencyKey); ok {
 		c, err := d.table.readCommit(ctx, v)
 		if err != nil {
 			return nil, err

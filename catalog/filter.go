@@ -24,7 +24,51 @@ import (
 type Filter struct {
 	expr string
 	keys []Column
+	toks []token
 	eval func(values []string) bool
+}
+
+// Expression returns the filter in a canonical spelling for Glue's
+// GetPartitions: bare key names as declared, keywords in upper case, <>
+// for !=, strings in single quotes with ” for a quote. "" for an empty
+// filter.
+func (f *Filter) Expression() string {
+	if f == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, t := range f.toks {
+		var s string
+		switch t.kind {
+		case tkEOF:
+			continue
+		case tkString:
+			s = "'" + strings.ReplaceAll(t.text, "'", "''") + "'"
+		case tkIdent:
+			s = t.text
+			if reserved[strings.ToLower(t.raw)] {
+				s = strings.ToUpper(t.raw)
+			} else {
+				for _, k := range f.keys {
+					if strings.EqualFold(k.Name, t.text) {
+						s = k.Name
+					}
+				}
+			}
+		case tkOp:
+			s = t.text
+			if s == "!=" {
+				s = "<>"
+			}
+		default:
+			s = t.raw
+		}
+		if b.Len() > 0 && t.kind != tkRParen && t.kind != tkComma && !strings.HasSuffix(b.String(), "(") {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
 }
 
 // String returns the expression as written.
@@ -60,7 +104,7 @@ func CompileFilter(expr string, keys []Column) (*Filter, error) {
 	if t := p.peek(); t.kind != tkEOF {
 		return nil, p.errAt(t, "unexpected %s", t)
 	}
-	f.eval = ev
+	f.eval, f.toks = ev, toks
 	return f, nil
 }
 

@@ -106,3 +106,23 @@ func TestCompileFilterErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestFilterExpression(t *testing.T) {
+	keys := []catalog.Column{{Name: "region", Type: "string"}, {Name: "hour", Type: "int"}}
+	cases := map[string]string{
+		"":                                      "",
+		"region='eu'":                           "region = 'eu'",
+		"`REGION` != 'o''hare' and not(hour<3)": "region <> 'o''hare' AND NOT (hour < 3)",
+		"region in ('a','b') or hour between 1 and 2": "region IN ('a', 'b') OR hour BETWEEN 1 AND 2",
+		"region like 'e%'":                            "region LIKE 'e%'",
+	}
+	for in, want := range cases {
+		f, err := catalog.CompileFilter(in, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Expression(); got != want {
+			t.Errorf("Expression(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -836,9 +836,11 @@ func (g *Glue) DeletePartitions(ctx context.Context, database, table string, val
 
 // Partitions implements Catalog with GetPartitions. The filter is checked
 // locally first (bad expressions fail with ErrInvalid before any call),
-// sent to Glue as the Expression so Glue prunes server-side, and applied
-// again to the results (so emulators with partial expression support
-// still give exact answers). With GlueOptions.Segments > 1 the segments
+// sent to Glue in canonical form (Filter.Expression) so Glue prunes
+// server-side, and applied again to the results, so the answer is exact
+// even where the service's expression support differs; if the service
+// refuses an expression lakekit accepts (InvalidInputException), the
+// partitions are listed without it and filtered here. With GlueOptions.Segments > 1 the segments
 // are read in parallel.
 func (g *Glue) Partitions(ctx context.Context, database, table, filter string) iter.Seq2[Partition, error] {
 	return func(yield func(Partition, error) bool) {
@@ -852,49 +854,16 @@ func (g *Glue) Partitions(ctx context.Context, database, table, filter string) i
 			yield(Partition{}, err)
 			return
 		}
-		segments := max(1, min(g.opts.Segments, 10))
-		results := make([][]Partition, segments)
-		eg, ectx := errgroup.WithContext(ctx)
-		for seg := range segments {
-			eg.Go(func() error {
-				in := &glue.GetPartitionsInput{
-					CatalogId: g.catalogID(), DatabaseName: aws.String(database), TableName: aws.String(table),
-					ExcludeColumnSchema: aws.Bool(true),
-				}
-				if strings.TrimSpace(filter) != "" {
-					in.Expression = aws.String(filter)
-				}
-				if segments > 1 {
-					in.Segment = &types.Segment{SegmentNumber: int32(seg), TotalSegments: aws.Int32(int32(segments))}
-				}
-				p := glue.NewGetPartitionsPaginator(g.c, in)
-				for p.HasMorePages() {
-					page, err := p.NextPage(ectx)
-					if err != nil {
-						return glueErr(err, "get partitions of "+database+"."+table, ErrNoSuchTable)
-					}
-					for _, gp := range page.Partitions {
-						results[seg] = append(results[seg], fromGluePartition(gp))
-					}
-				}
-				return nil
-			})
+		ps, err := g.listPartitions(ctx, database, table, f, false)
+		if err != nil && errors.Is(err, ErrInvalid) && f.Expression() != "" {
+			// The service refused an expression lakekit understands (an
+			// emulator with partial support): list everything and filter
+			// here instead.
+			ps, err = g.listPartitions(ctx, database, table, f, true)
 		}
-		if err := eg.Wait(); err != nil {
+		if err != nil {
 			yield(Partition{}, err)
 			return
-		}
-		seen := map[string]bool{}
-		var ps []Partition
-		for _, r := range results {
-			for _, p := range r {
-				k := partitionKey(p.Values)
-				if seen[k] || !f.Match(p.Values) {
-					continue
-				}
-				seen[k] = true
-				ps = append(ps, p)
-			}
 		}
 		sortPartitions(t.Schema.PartitionKeys, ps)
 		for _, p := range ps {
@@ -903,6 +872,53 @@ func (g *Glue) Partitions(ctx context.Context, database, table, filter string) i
 			}
 		}
 	}
+}
+
+func (g *Glue) listPartitions(ctx context.Context, database, table string, f *Filter, noExpr bool) ([]Partition, error) {
+	segments := max(1, min(g.opts.Segments, 10))
+	results := make([][]Partition, segments)
+	eg, ectx := errgroup.WithContext(ctx)
+	for seg := range segments {
+		eg.Go(func() error {
+			in := &glue.GetPartitionsInput{
+				CatalogId: g.catalogID(), DatabaseName: aws.String(database), TableName: aws.String(table),
+				ExcludeColumnSchema: aws.Bool(true),
+			}
+			if expr := f.Expression(); expr != "" && !noExpr {
+				in.Expression = aws.String(expr)
+			}
+			if segments > 1 {
+				in.Segment = &types.Segment{SegmentNumber: int32(seg), TotalSegments: aws.Int32(int32(segments))}
+			}
+			p := glue.NewGetPartitionsPaginator(g.c, in)
+			for p.HasMorePages() {
+				page, err := p.NextPage(ectx)
+				if err != nil {
+					return glueErr(err, "get partitions of "+database+"."+table, ErrNoSuchTable)
+				}
+				for _, gp := range page.Partitions {
+					results[seg] = append(results[seg], fromGluePartition(gp))
+				}
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var ps []Partition
+	for _, r := range results {
+		for _, p := range r {
+			k := partitionKey(p.Values)
+			if seen[k] || !f.Match(p.Values) {
+				continue
+			}
+			seen[k] = true
+			ps = append(ps, p)
+		}
+	}
+	return ps, nil
 }
 
 // ---- search ----

@@ -537,3 +537,41 @@ func TestGlueSegments(t *testing.T) {
 		t.Errorf("segments requested (-want +got):\n%s", d)
 	}
 }
+
+// TestGlueExpressionFallback: when the service refuses an expression
+// lakekit accepts, Partitions lists without it and filters locally.
+func TestGlueExpressionFallback(t *testing.T) {
+	var exprs []string
+	var mu sync.Mutex
+	srv := glueJSONServer(t, func(op string, body map[string]any) (int, string) {
+		switch op {
+		case "GetTable":
+			return 200, `{"Table": {"Name": "events", "DatabaseName": "db", "VersionId": "1",
+				"PartitionKeys": [{"Name": "region", "Type": "string"}],
+				"StorageDescriptor": {"Location": "s3://b/events/", "Columns": [{"Name": "id", "Type": "bigint"}]}}}`
+		case "GetPartitions":
+			mu.Lock()
+			exprs = append(exprs, fmt.Sprint(body["Expression"]))
+			mu.Unlock()
+			if body["Expression"] != nil {
+				return 400, `{"__type": "InvalidInputException", "Message": "Unsupported expression"}`
+			}
+			return 200, `{"Partitions": [{"Values": ["eu"]}, {"Values": ["us"]}, {"Values": ["ap"]}]}`
+		}
+		return 400, `{"__type": "InvalidInputException", "Message": "unexpected"}`
+	})
+	g, _ := countingGlue(t, srv.URL, nil)
+	var got []string
+	for p, err := range g.Partitions(context.Background(), "db", "events", "NOT region = 'eu' AND region != 'ap'") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Values[0])
+	}
+	if d := cmp.Diff([]string{"us"}, got); d != "" {
+		t.Errorf("Partitions (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"NOT region = 'eu' AND region <> 'ap'", "<nil>"}, exprs); d != "" {
+		t.Errorf("expressions sent (-want +got):\n%s", d)
+	}
+}

@@ -20,8 +20,9 @@ import (
 //	partition              the field is a partition key (a Hive path segment, not a column)
 //	pii                    Column.Classification = "PII"
 //	classification=NAME    Column.Classification = NAME ("confidential", ...)
-//	comment=TEXT           Column.Comment = TEXT; must come last, TEXT runs to
-//	                       the end of the tag and may contain commas
+//	comment=TEXT           Column.Comment = TEXT; TEXT runs to the next option
+//	                       (or the end), so it may contain commas that are not
+//	                       followed by an option name
 //
 // Example:
 //
@@ -55,29 +56,31 @@ func parseLakekitTag(field reflect.StructField) (lakekitTag, error) {
 	if !ok {
 		return t, nil
 	}
-	for s != "" {
-		if strings.HasPrefix(s, "comment=") {
-			t.comment = strings.TrimPrefix(s, "comment=")
-			break
-		}
-		opt, rest, _ := strings.Cut(s, ",")
-		s = rest
-		opt = strings.TrimSpace(opt)
-		key, val, hasVal := strings.Cut(opt, "=")
+	inComment := false
+	for _, opt := range strings.Split(s, ",") {
+		key, val, hasVal := strings.Cut(strings.TrimSpace(opt), "=")
 		switch {
-		case opt == "":
-		case opt == "partition":
+		case key == "partition" && !hasVal:
 			t.partition = true
-		case opt == "pii":
+		case key == "pii" && !hasVal:
 			t.classification = ClassificationPII
 		case key == "classification" && hasVal && val != "":
 			t.classification = val
-		case key == "name" && hasVal:
+		case key == "name" && hasVal && val != "":
 			t.name = val
+		case key == "comment" && hasVal:
+			t.comment, inComment = strings.TrimPrefix(strings.TrimLeft(opt, " "), "comment="), true
+			continue
+		case inComment:
+			// A comment runs on, commas included, up to the next option.
+			t.comment += "," + opt
+			continue
+		case strings.TrimSpace(opt) == "":
 		default:
 			return t, fmt.Errorf("%w: field %s: unknown %s tag option %q (known: partition, pii, classification=, name=, comment=)",
 				ErrInvalid, field.Name, TagName, opt)
 		}
+		inComment = false
 	}
 	return t, nil
 }

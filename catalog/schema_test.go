@@ -63,6 +63,7 @@ type everyType struct {
 	Nested   map[string][]address `parquet:"nested"`
 	Email    *string              `parquet:"email" lakekit:"pii,comment=customer e-mail, as typed"`
 	Secret   string               `parquet:"secret" lakekit:"classification=confidential"`
+	Phone    string               `parquet:"phone" lakekit:"comment=mobile, landline or fax,pii,classification=restricted"`
 	Skipped  string               `parquet:"-"`
 	internal string
 	Dt       time.Time `parquet:"-" lakekit:"partition,name=dt"`
@@ -117,6 +118,7 @@ func TestSchemaOfEveryType(t *testing.T) {
 			{Name: "nested", Type: "map<string,array<struct<city:string,zip:int>>>", Required: true},
 			{Name: "email", Type: "string", Comment: "customer e-mail, as typed", Classification: "PII"},
 			{Name: "secret", Type: "string", Required: true, Classification: "confidential"},
+			{Name: "phone", Type: "string", Required: true, Comment: "mobile, landline or fax", Classification: "restricted"},
 		},
 		PartitionKeys: []catalog.Column{
 			{Name: "dt", Type: "date", Required: true},

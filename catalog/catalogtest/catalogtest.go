@@ -534,6 +534,9 @@ func testPartitionFilters(t *testing.T, c catalog.Catalog, o Options) {
 		{"region IN ('us') AND (hour < 5 OR dt = '2024-02-01')", []string{"us/2024-01-30/2", "us/2024-02-01/2", "us/2024-02-01/10"}},
 		{"dt BETWEEN '2024-01-01' AND '2024-01-31' AND region = 'eu'", []string{"eu/2024-01-30/2", "eu/2024-01-30/10"}},
 		{"region = 'nowhere'", nil},
+		{"dt LIKE '2024-02%' AND NOT region = 'eu' AND hour != 2", []string{"us/2024-02-01/10"}},
+		{"region NOT IN ('eu') AND hour NOT BETWEEN 3 AND 20", []string{"us/2024-01-30/2", "us/2024-02-01/2"}},
+		{"`region` = 'us' AND \"hour\" = 10", []string{"us/2024-01-30/10", "us/2024-02-01/10"}},
 	}
 	for _, tc := range cases {
 		if d := cmp.Diff(tc.want, values(collect(t, c, db, "events", tc.filter)), cmpopts.EquateEmpty()); d != "" {

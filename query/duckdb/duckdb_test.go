@@ -321,3 +321,51 @@ func TestReadOnlyAndNoNetwork(t *testing.T) {
 		}
 	}
 }
+
+type eventV2 struct {
+	ID     int64     `parquet:"id"`
+	User   string    `parquet:"user"`
+	Amount float64   `parquet:"amount"`
+	At     time.Time `parquet:"at,timestamp(microsecond)"`
+	Note   *string   `parquet:"note,optional"`
+	Bucket int32     `parquet:"-" lakekit:"partition,name=bucket"`
+}
+
+// TestEvolvedSchema: files written before a nullable column was added read
+// as NULL in it (the view unions the files by column name).
+func TestEvolvedSchema(t *testing.T) {
+	ctx := context.Background()
+	lk, cat := fileLake(t)
+	writeEvents(t, lk, cat, events(10, 2, 0))
+	ds, err := zones.NewDataset[eventV2](lk, lake.Curated, "shop", "events", &zones.Options[eventV2]{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ds.NewWriter(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := "new"
+	if err := w.Write(ctx, []eventV2{{ID: 100, User: "x", Note: &note, Bucket: 1, At: time.Unix(0, 0).UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e, err := duckdb.Open(ctx, lk, cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	type row struct {
+		ID   int64
+		Note *string
+	}
+	got, err := query.All[row](ctx, e, `SELECT id, note FROM shop.events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 11 || got[0].Note != nil || got[10].Note == nil || *got[10].Note != "new" {
+		t.Fatalf("rows %+v", got)
+	}
+}

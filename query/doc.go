@@ -28,7 +28,8 @@
 // Write `?` for each parameter; the engine binds the values, they never
 // become SQL text. DuckDB binds its prepared-statement placeholders; Athena
 // receives ExecutionParameters (each value rendered as a typed literal by
-// SQLLiteral: 'it”s', DOUBLE '1.5', TIMESTAMP '...', DATE '...'), and the
+// SQLLiteral: quoted strings with inner quotes doubled, DOUBLE '1.5',
+// TIMESTAMP '...', DATE '...'), and the
 // Redshift engine rewrites ? as :p1, :p2 ... and sends Parameters.
 //
 // # Athena

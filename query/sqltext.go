@@ -7,7 +7,7 @@ import (
 )
 
 // placeholders returns the byte offsets of the positional `?` placeholders
-// in sql, skipping string literals ('...', with ” escapes), quoted
+// in sql, skipping string literals ('...', with doubled-quote escapes), quoted
 // identifiers ("..." and `...`), dollar-quoted strings ($$...$$), and
 // comments (-- to end of line, /* ... */).
 func placeholders(sql string) []int {
@@ -117,7 +117,7 @@ func QuoteQualified(parts ...string) (string, error) {
 	return strings.Join(q, "."), nil
 }
 
-// QuoteString renders s as a SQL string literal with ” escaping. It is for
+// QuoteString renders s as a SQL string literal with doubled-quote escaping. It is for
 // the parts of DDL and warehouse commands that cannot be parameters (S3
 // locations, role ARNs in COPY/UNLOAD), never for user values in queries.
 func QuoteString(s string) (string, error) {

@@ -215,7 +215,7 @@ func NormalizeParams(params []any) ([]any, error) {
 const timestampLayout = "2006-01-02 15:04:05.999999"
 
 // SQLLiteral renders a parameter value as a typed SQL literal of the
-// Trino/Athena dialect: 'it”s', 42, DOUBLE '1.5', REAL '1.5', TRUE,
+// Trino/Athena dialect: 42, DOUBLE '1.5', REAL '1.5', TRUE,
 // TIMESTAMP '2024-01-02 03:04:05.123', DATE '2024-01-02',
 // DECIMAL '12.34', X'00ff', NULL. Athena binds execution parameters given in
 // this form (the SQL text keeps its ?); it is not for building SQL text.

@@ -575,3 +575,83 @@ func TestGlueExpressionFallback(t *testing.T) {
 		t.Errorf("expressions sent (-want +got):\n%s", d)
 	}
 }
+
+// TestGlueTableInput checks what CreateTable sends: the Parquet storage
+// descriptor Athena expects and the business metadata.
+func TestGlueTableInput(t *testing.T) {
+	var sent atomic.Value
+	srv := glueJSONServer(t, func(op string, body map[string]any) (int, string) {
+		switch op {
+		case "CreateTable":
+			sent.Store(body)
+			return 200, `{}`
+		case "GetTable":
+			return 200, fakeGlueTable
+		}
+		return 400, `{"__type": "InvalidInputException", "Message": "unexpected"}`
+	})
+	g, _ := countingGlue(t, srv.URL, nil)
+	tb := &catalog.Table{Database: "db", Name: "orders", Location: "s3://b/orders/",
+		Schema: catalog.Schema{
+			Columns: []catalog.Column{
+				{Name: "id", Type: "BIGINT", Required: true, Comment: "key"},
+				{Name: "email", Type: "string", Classification: "PII", Parameters: map[string]string{"src": "crm"}},
+			},
+			PartitionKeys: []catalog.Column{{Name: "dt", Type: "date", Required: true}},
+		},
+		Description: "orders", Owner: "team", Steward: "alice", Parameters: map[string]string{"domain": "sales"},
+	}
+	if err := g.CreateTable(context.Background(), tb); err != nil {
+		t.Fatal(err)
+	}
+	body := sent.Load().(map[string]any)
+	ti := body["TableInput"].(map[string]any)
+	sd := ti["StorageDescriptor"].(map[string]any)
+	serde := sd["SerdeInfo"].(map[string]any)
+	params := ti["Parameters"].(map[string]any)
+	checks := map[string]any{
+		"DatabaseName":         body["DatabaseName"],
+		"Name":                 ti["Name"],
+		"TableType":            ti["TableType"],
+		"Description":          ti["Description"],
+		"Owner":                ti["Owner"],
+		"InputFormat":          sd["InputFormat"],
+		"OutputFormat":         sd["OutputFormat"],
+		"SerializationLibrary": serde["SerializationLibrary"],
+		"Location":             sd["Location"],
+		"classification":       params["classification"],
+		"EXTERNAL":             params["EXTERNAL"],
+		"domain":               params["domain"],
+		"steward":              params[catalog.ParamSteward],
+		"schema version":       params[catalog.ParamSchemaVersion],
+	}
+	want := map[string]any{
+		"DatabaseName":         "db",
+		"Name":                 "orders",
+		"TableType":            "EXTERNAL_TABLE",
+		"Description":          "orders",
+		"Owner":                "team",
+		"InputFormat":          "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+		"OutputFormat":         "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+		"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+		"Location":             "s3://b/orders/",
+		"classification":       "parquet",
+		"EXTERNAL":             "TRUE",
+		"domain":               "sales",
+		"steward":              "alice",
+		"schema version":       "1",
+	}
+	if d := cmp.Diff(want, checks); d != "" {
+		t.Errorf("TableInput (-want +got):\n%s", d)
+	}
+	cols, _ := json.Marshal(sd["Columns"])
+	wantCols := `[{"Comment":"key","Name":"id","Parameters":{"lakekit.required":"true"},"Type":"bigint"},` +
+		`{"Name":"email","Parameters":{"lakekit.classification":"PII","src":"crm"},"Type":"string"}]`
+	if string(cols) != wantCols {
+		t.Errorf("columns sent %s\nwant %s", cols, wantCols)
+	}
+	keys, _ := json.Marshal(ti["PartitionKeys"])
+	if string(keys) != `[{"Name":"dt","Parameters":{"lakekit.required":"true"},"Type":"date"}]` {
+		t.Errorf("partition keys sent %s", keys)
+	}
+}

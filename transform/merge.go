@@ -164,7 +164,7 @@ func (m *Merger[C, T, K, O]) Run(ctx context.Context) (*Result, error) {
 				}
 				in++
 				if d.Err != nil {
-					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, nil, "decode", "", d.Err.Error(), now))
+					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, nil, "decode", "", reasonOf(d.Err), now))
 					continue
 				}
 				if v := m.val.Check(&d.Row); v != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -327,7 +328,7 @@ func (r *unitRun[In, Out]) valid(ctx context.Context) iter.Seq2[Decoded[In], err
 			}
 			r.res.RowsIn++
 			if d.Err != nil {
-				r.reject(&d, nil, "decode", "", d.Err.Error())
+				r.reject(&d, nil, "decode", "", reasonOf(d.Err))
 				continue
 			}
 			if v := r.t.val.Check(&d.Row); v != nil {
@@ -501,4 +502,9 @@ func (r *unitRun[In, Out]) abort(ctx context.Context) {
 	if r.w != nil {
 		r.w.Abort(context.WithoutCancel(ctx))
 	}
+}
+
+// reasonOf is an error's message without the package's sentinel suffix.
+func reasonOf(err error) string {
+	return strings.TrimSuffix(err.Error(), ": "+ErrDecode.Error())
 }

@@ -377,7 +377,7 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 		json.Unmarshal(s.Result, &v)
 		st = obj{"Type": "Pass", "Result": v, "ResultPath": slot(s.Name)}
 	case KindWait:
-		st = obj{"Type": "Wait", "Seconds": int(math.Ceil(s.Wait.Seconds()))}
+		st = obj{"Type": "Wait", "Seconds": seconds(s.Wait)} // statelint wants at least 1
 	case KindSQL:
 		params := obj{"QueryString": s.SQL.Query}
 		db, wg, loc := firstNonEmpty(s.SQL.Database, c.opts.AthenaDatabase), firstNonEmpty(s.SQL.WorkGroup, c.opts.AthenaWorkGroup),
@@ -458,7 +458,7 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 			branches = append(branches, obj{"StartAt": start, "States": bs})
 		}
 		st = obj{"Type": "Parallel", "Branches": branches, "ResultPath": slot(s.Name)}
-		c.decorate(s, st, next, true)
+		c.decorate(s, st, next, false)
 	default:
 		return fmt.Errorf("%w: step %q: kind %v", ErrInvalidPipeline, s.Name, s.Kind)
 	}

@@ -64,26 +64,41 @@ func aslCases() []struct {
 		{"crawler", New("crawl", CrawlerStep("discover", "raw-crawler"), PassStep("done", true).After("discover")), &CompileOptions{CrawlerPoll: 10 * time.Second},
 			[]string{ResourceStartCrawler, ResourceGetCrawler, `.Crawler.State`, `"wait:discover"`}},
 		{"crawler-last", New("crawl2", CrawlerStep("discover", "raw-crawler")), nil, []string{`"done:discover"`}},
+		{"everything", picturePipeline(false), ecsOpts, []string{`"Type": "Parallel"`, `"poll:crawl"`, `"if:notify"`}},
+		{"nested-choice", New("nested", PassStep("cfg", map[string]bool{"on": true}), ParallelStep("par",
+			New("b1", PassStep("flag", map[string]bool{"on": true}), ChoiceStep("gate", "", Rule{Step: "flag", Field: "on", Op: BooleanEquals, Value: true, Next: "go-on"}), PassStep("go-on", 1),
+				PassStep("then", 2).After("go-on")),
+			New("b2", GoStep("fetch", nop).Retry(RetryPolicy{ErrorEquals: []string{ErrorTaskFailed}}).Catch("fallback"), GoStep("fallback", nop))).After("cfg"),
+			MapStep("each", "cfg", "", nop).After("par").Catch("last-resort"), GoStep("last-resort", nop)),
+			lambdaOpts, []string{`"BooleanEquals": true`, `"if:then"`}},
 		{"catch-last", New("cl", PassStep("a", 1), GoStep("b", nop).After("a").Catch("h"), GoStep("h", nop)), ecsOpts, []string{`"skip:h"`}},
 	}
 }
 
 func TestCompileLint(t *testing.T) {
+	t.Parallel()
+	defs := map[string][]byte{}
 	for _, c := range aslCases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			def, err := Compile(c.p, c.opts)
-			if err != nil {
-				t.Fatal(err)
+		def, err := Compile(c.p, c.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for _, w := range c.want {
+			if !bytes.Contains(def, []byte(w)) {
+				t.Errorf("%s: definition lacks %s:\n%s", c.name, w, def)
 			}
-			for _, w := range c.want {
-				if !bytes.Contains(def, []byte(w)) {
-					t.Errorf("definition lacks %s:\n%s", w, def)
-				}
-			}
-			lintASL(t, c.name, def)
-		})
+		}
+		defs[c.name] = def
 	}
+	// The pipelines the moto test deploys are linted too.
+	for name, p := range map[string]*Pipeline{"moto": motoPipeline(), "worker": workerPipeline()} {
+		def, err := Compile(p, lambdaOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defs[name] = def
+	}
+	lintASL(t, defs)
 }
 
 func TestCompileDeterministic(t *testing.T) {

@@ -1,9 +1,11 @@
 package orchestrate
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -58,20 +60,65 @@ func linters(t *testing.T) (aslValidator, statelint string) {
 	return lintBins[0], lintBins[1]
 }
 
-// lintASL runs both linters over a definition and fails the test with
-// their complaints.
-func lintASL(t *testing.T, name string, def []byte) {
+// lintASL runs both linters over definitions (name -> JSON) and fails the
+// test with their complaints, naming the definition.
+func lintASL(t *testing.T, defs map[string][]byte) {
+	t.Helper()
+	if len(lint(t, defs)) == 0 {
+		return
+	}
+	// One run over every file failed: lint each alone to say which.
+	for name, def := range defs {
+		for _, complaint := range lint(t, map[string][]byte{name: def}) {
+			t.Errorf("%s\ndefinition:\n%s", complaint, def)
+		}
+	}
+}
+
+// lint runs each linter once over all definitions and returns one
+// complaint per linter that rejects any of them.
+func lint(t *testing.T, defs map[string][]byte) []string {
 	t.Helper()
 	av, sl := linters(t)
-	f := filepath.Join(t.TempDir(), name+".asl.json")
-	if err := os.WriteFile(f, def, 0o644); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	var files []string
+	for name, def := range defs {
+		f := filepath.Join(dir, name+".asl.json")
+		if err := os.WriteFile(f, def, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
 	}
-	for _, cmd := range [][]string{{av, "--json-path", f}, {sl, f}} {
-		out, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput()
+	sort.Strings(files)
+	avArgs := []string{}
+	for _, f := range files {
+		avArgs = append(avArgs, "--json-path", f)
+	}
+	var complaints []string
+	for _, cmd := range []struct {
+		bin  string
+		args []string
+	}{{av, avArgs}, {sl, files}} {
+		out, err := exec.Command(cmd.bin, cmd.args...).CombinedOutput()
 		if err != nil {
-			t.Errorf("%s rejects the %s definition: %v\n%s\ndefinition:\n%s", filepath.Base(cmd[0]), name, err,
-				strings.TrimSpace(string(out)), def)
+			complaints = append(complaints, fmt.Sprintf("%s rejects it: %v\n%s", filepath.Base(cmd.bin), err,
+				strings.TrimSpace(string(out))))
+		}
+	}
+	return complaints
+}
+
+// The linters do reject broken definitions, each in its own way.
+func TestLintersReject(t *testing.T) {
+	t.Parallel()
+	bad := map[string]string{
+		"missing-target": `{"StartAt":"a","States":{"a":{"Type":"Pass","Next":"nowhere"}}}`,
+		"no-end":         `{"StartAt":"a","States":{"a":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke"}}}`,
+		"bad-path":       `{"StartAt":"a","States":{"a":{"Type":"Pass","ResultPath":"steps.a","End":true}}}`,
+	}
+	for name, def := range bad {
+		if c := lint(t, map[string][]byte{name: []byte(def)}); len(c) != 2 {
+			t.Errorf("%s: %d of 2 linters rejected it: %v", name, len(c), c)
 		}
 	}
 }

@@ -32,6 +32,7 @@ func motoPipeline() *Pipeline {
 }
 
 func TestStepFunctionsOnMoto(t *testing.T) {
+	t.Parallel()
 	m := testaws.StartMoto(t)
 	m.SetConfig(t, `{"stepfunctions": {"execute_state_machine": true}}`)
 	ctx := context.Background()
@@ -159,6 +160,7 @@ func TestStepFunctionsOnMoto(t *testing.T) {
 }
 
 func TestGlueJobOnMoto(t *testing.T) {
+	t.Parallel()
 	m := testaws.StartMoto(t)
 	ctx := context.Background()
 	cfg := m.Config(t)
@@ -213,6 +215,7 @@ func TestGlueJobOnMoto(t *testing.T) {
 }
 
 func TestCrawlerOnMoto(t *testing.T) {
+	t.Parallel()
 	m := testaws.StartMoto(t)
 	ctx := context.Background()
 	cfg := m.Config(t)

@@ -587,6 +587,9 @@ func (s *Step) validateKind(p *Pipeline, names, keys map[string]bool) error {
 		if len(s.Branches) == 0 {
 			return stepErr(s.Name, "Parallel without branches")
 		}
+		if len(s.Retries) > 0 || s.Timeout > 0 {
+			return stepErr(s.Name, "a Parallel step cannot have retry or timeout policies (give them to the steps in its branches)")
+		}
 		for i, b := range s.Branches {
 			if b == nil {
 				return stepErr(s.Name, "branch %d is nil", i)

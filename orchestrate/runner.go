@@ -724,7 +724,7 @@ func evalChoice(s *Step, in Input) (Output, error) {
 	for _, r := range s.Rules {
 		ok, err := evalRule(r, in.Deps[r.Step])
 		if err != nil {
-			return nil, fmt.Errorf("%w: step %q: %v", ErrBadInput, s.Name, err)
+			return nil, fmt.Errorf("%w: step %q: %w", ErrBadInput, s.Name, err)
 		}
 		if ok {
 			return json.Marshal(map[string]string{"next": r.Next})
@@ -742,7 +742,8 @@ func evalRule(r Rule, out json.RawMessage) (bool, error) {
 		return (err == nil) == r.Value.(bool), nil
 	}
 	if err != nil {
-		return false, nil // like ASL, a missing field compares false... but ASL fails; keep the run going
+		// As in Step Functions, a rule over a missing field is a runtime error.
+		return false, NewError("States.Runtime", fmt.Errorf("rule over %s.%s: %v", r.Step, r.Field, err))
 	}
 	var x any
 	d := json.NewDecoder(strings.NewReader(string(v)))

@@ -1,0 +1,40 @@
+// Command bench measures lakekit against the strongest peers on the same
+// generated rows, in one run, so a noisy machine cannot fool a comparison
+// made across runs.
+//
+//	go run ./internal/bench                    # every scenario, table + JSON lines
+//	go run ./internal/bench -json              # JSON lines only
+//	go run ./internal/bench -only read_pruned_bytes -reps 5
+//	go run ./internal/bench -short             # CI smoke run: tiny sizes, 1 rep
+//	go run ./internal/bench -out docs/bench    # also writes bench.svg, bench.json, bench.md
+//
+// Every scenario runs lakekit and its peer on the same rows
+// (internal/eventgen: 6 columns, -partitions daily partitions), -reps times
+// each, interleaved (lakekit then peer, then peer then lakekit, ...), and
+// reports the medians as one JSON object per line:
+//
+//	{"name", "unit", "lakekit", "peer", "peer_value", "ratio", "value", "target", "met", ...}
+//
+// ratio is lakekit / peer_value when higher is better for lakekit
+// (throughput) and peer_value / lakekit when lower is better (time, bytes,
+// requests, memory); unit says which, so a ratio above 1 always means
+// lakekit did better than its peer. value is the number the target is
+// stated on (a time ratio, a byte ratio, a request count), and target is
+// that condition as text, e.g. "<= 1.1"; met says whether it held.
+//
+// Scenarios (names are stable; -only takes one):
+//
+//	write_vs_parquetgo         zone writer, 100 partitions, zstd, file lake vs parquet-go GenericWriter into 100 files
+//	write_vs_duckdb            the same vs DuckDB COPY ... (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd)
+//	read_vs_parquetgo          typed read of the whole table vs GenericReader over the same files
+//	read_pruned_bytes          bytes read for a one-partition filter / that partition's bytes
+//	memory_10m                 peak RSS of a child process writing 10M rows, and its growth over 1M rows
+//	transform_rerun_reads      data-file reads of an incremental transform rerun with no new input
+//	query_vs_read_parquet      DuckDB engine over the catalog vs DuckDB read_parquet on the same files
+//	s3_gets_per_projected_read GET requests to read one column of one file through the S3 store (gofakes3)
+//	glue_calls_10k_partitions  Glue API calls to register 10,000 partitions (moto_server)
+//
+// A scenario whose peer is missing (moto_server) is skipped with a message
+// on stderr, except with CI=true, where that is a failure. The exit status
+// is non-zero when a scenario fails or produces no number.
+package main

@@ -67,6 +67,14 @@
 // branch mapping step keys to outputs (on AWS each branch object also
 // holds the results of the steps before the Parallel).
 //
+// Error names on AWS: Step Functions sees a Go step's custom error name
+// (NewError) when the worker reports it with SendTaskFailure (ECS with
+// WaitForTaskToken). A Lambda function's error is named by the Lambda
+// runtime after the error's Go type, and a runTask.sync task's failure is
+// States.TaskFailed, so Retry and Catch policies with custom names match
+// only locally and on the task-token path; States.ALL, States.TaskFailed
+// and States.Timeout match everywhere.
+//
 // # Pictures
 //
 // Mermaid and DOT draw a pipeline; MermaidRun and DOTRun colour each step

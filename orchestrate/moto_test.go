@@ -248,4 +248,14 @@ func TestCrawlerOnMoto(t *testing.T) {
 	if state != "READY" {
 		t.Fatalf("after wait: %s", state)
 	}
+
+	// The local runner runs a crawler step and waits for it.
+	r, _ := newRunner(t, &RunnerOptions{Glue: g})
+	run, err := r.Run(ctx, New("crawl-local", CrawlerStep("discover", "raw-crawler"), PassStep("done", true).After("discover")), nil)
+	if err != nil || run.StepStates()["done"] != StateSucceeded || !strings.Contains(string(run.Steps["discover"].Output), `"Crawler":"raw-crawler"`) {
+		t.Fatalf("%v %v %s", err, run.StepStates(), run.Steps["discover"].Output)
+	}
+	if _, err := r.Run(ctx, New("crawl-missing", CrawlerStep("discover", "nope")), nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown crawler: %v", err)
+	}
 }

@@ -308,3 +308,65 @@ type sqlFunc func(ctx context.Context, q string, params ...any) (json.RawMessage
 func (f sqlFunc) ExecSQL(ctx context.Context, q string, params ...any) (json.RawMessage, error) {
 	return f(ctx, q, params...)
 }
+
+func TestRetryDelay(t *testing.T) {
+	rp := RetryPolicy{Interval: 100 * time.Millisecond, BackoffRate: 3, MaxDelay: time.Second}.norm()
+	for i, want := range []time.Duration{100, 300, 900, 1000, 1000} {
+		if got := retryDelay(rp, i); got != want*time.Millisecond {
+			t.Errorf("retry %d: %v, want %v ms", i, got, want)
+		}
+	}
+	rp.Jitter = true
+	seen := map[time.Duration]bool{}
+	for i := 0; i < 50; i++ {
+		d := retryDelay(rp, 1)
+		if d < 0 || d > 300*time.Millisecond {
+			t.Fatalf("jittered delay %v outside [0, 300ms]", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 10 {
+		t.Fatalf("jitter gave only %d distinct delays", len(seen))
+	}
+	if n := (RetryPolicy{}).norm(); n.MaxAttempts != 3 || n.Interval != time.Second || n.BackoffRate != 2 {
+		t.Fatalf("defaults %+v", n)
+	}
+	if n := (RetryPolicy{MaxAttempts: -1}).norm(); n.MaxAttempts != 0 {
+		t.Fatalf("never retry: %+v", n)
+	}
+}
+
+func TestMapItemFailureCaught(t *testing.T) {
+	r, _ := newRunner(t, nil)
+	var tries atomic.Int32
+	p := New("map-fail",
+		PassStep("list", []int{1, 2, 3}),
+		MapStep("each", "list", "", func(ctx context.Context, in Input) (Output, error) {
+			var n int
+			in.Value(&n)
+			if n == 2 {
+				tries.Add(1)
+				return nil, NewError("BadItem", fmt.Errorf("item %d", n))
+			}
+			return json.Marshal(n * 10)
+		}).Retry(RetryPolicy{ErrorEquals: []string{"BadItem"}, Interval: time.Millisecond, MaxAttempts: 2}).Catch("report", "BadItem"),
+		GoStep("report", func(ctx context.Context, in Input) (Output, error) { return json.Marshal(in.Error) }),
+	)
+	run, err := r.Run(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tries.Load() != 3 {
+		t.Errorf("failing item tried %d times, want 3 (1 + 2 retries)", tries.Load())
+	}
+	var se StepError
+	json.Unmarshal(run.Steps["report"].Output, &se)
+	if se.Step != "each" || se.Name != "BadItem" || !strings.Contains(se.Cause, "item 2") {
+		t.Fatalf("handler saw %+v", se)
+	}
+	// Items that are not an array are refused, naming the step.
+	p = New("map-bad", PassStep("list", map[string]int{"n": 1}), MapStep("each", "list", "n", nop))
+	if _, err := r.Run(context.Background(), p, nil); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), `"each"`) {
+		t.Fatalf("got %v", err)
+	}
+}

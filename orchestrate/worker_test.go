@@ -180,3 +180,47 @@ func TestWorkerMatchesCompiledState(t *testing.T) {
 		t.Fatal("IsInvocation")
 	}
 }
+
+type tokenRecorder struct {
+	token, output, errName, cause string
+}
+
+func (r *tokenRecorder) SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error {
+	r.token, r.output = token, string(output)
+	return nil
+}
+
+func (r *tokenRecorder) SendTaskFailure(ctx context.Context, token, errorName, cause string) error {
+	r.token, r.errName, r.cause = token, errorName, cause
+	return nil
+}
+
+// With .waitForTaskToken the worker reports the result to Step Functions.
+func TestWorkerTaskToken(t *testing.T) {
+	rec := &tokenRecorder{}
+	var stdout bytes.Buffer
+	p := New("tok", GoStep("ok", func(ctx context.Context, in Input) (Output, error) { return Output(`{"n":1}`), nil }),
+		GoStep("bad", func(ctx context.Context, in Input) (Output, error) {
+			return nil, NewError("BadData", errors.New("row 3"))
+		}))
+	w := NewWorker(p)
+	w.Tokens, w.Stdout = rec, &stdout
+	env := []string{EnvPipeline + "=tok", EnvStep + "=ok", EnvTaskToken + "=tt-1", EnvState + `={"params":{}}`}
+	if err := w.Run(context.Background(), nil, env); err != nil {
+		t.Fatal(err)
+	}
+	if rec.token != "tt-1" || rec.output != `{"n":1}` || strings.TrimSpace(stdout.String()) != `{"n":1}` {
+		t.Fatalf("recorded %+v, stdout %q", rec, stdout.String())
+	}
+	env[1] = EnvStep + "=bad"
+	if err := w.Run(context.Background(), nil, env); err == nil {
+		t.Fatal("failing step reported success")
+	}
+	if rec.errName != "BadData" || !strings.Contains(rec.cause, "row 3") || !strings.Contains(rec.cause, `"bad"`) {
+		t.Fatalf("failure sent as %+v", rec)
+	}
+	w.Tokens = nil
+	if err := w.Run(context.Background(), nil, env); !errors.Is(err, ErrNotConfigured) {
+		t.Fatalf("token without a sender: %v", err)
+	}
+}

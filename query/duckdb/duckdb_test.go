@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -367,5 +369,65 @@ func TestEvolvedSchema(t *testing.T) {
 	}
 	if len(got) != 11 || got[0].Note != nil || got[10].Note == nil || *got[10].Note != "new" {
 		t.Fatalf("rows %+v", got)
+	}
+}
+
+// TestStagedCacheReused: a lake that is not on the file store is staged
+// into the cache once; a second engine reuses the copies (keyed by ETag).
+func TestStagedCacheReused(t *testing.T) {
+	ctx := context.Background()
+	lk, cat := openLake(t, "mem://duckdb-stage-cache")
+	ds := writeEvents(t, lk, cat, events(300, 3, 0))
+	cache := t.TempDir()
+	stat := func() map[string]time.Time {
+		out := map[string]time.Time{}
+		filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				info, _ := d.Info()
+				out[p] = info.ModTime()
+			}
+			return nil
+		})
+		return out
+	}
+	e1, err := duckdb.Open(ctx, lk, cat, &duckdb.Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1.Close()
+	first := stat()
+	if len(first) != 3 {
+		t.Fatalf("%d staged files, want 3", len(first))
+	}
+	for p := range first {
+		if !strings.Contains(p, "bucket=") {
+			t.Fatalf("staged path %s lost its partition directory", p)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	e2, err := duckdb.Open(ctx, lk, cat, &duckdb.Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	if d := cmp.Diff(first, stat()); d != "" {
+		t.Fatalf("second open re-staged files:\n%s", d)
+	}
+	w, _ := ds.NewWriter(ctx, nil)
+	if err := w.Write(ctx, events(30, 3, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(stat()); n != 6 {
+		t.Fatalf("%d staged files after an append, want 6", n)
+	}
+	c, err := query.All[int64](ctx, e2, `SELECT count(*) FROM shop.events`)
+	if err != nil || c[0] != 330 {
+		t.Fatalf("count %v, %v", c, err)
 	}
 }

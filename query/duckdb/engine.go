@@ -45,7 +45,10 @@ type Options struct {
 	Threads     int
 	MemoryLimit string
 	// Profile collects DuckDB's profile of every query, which gives
-	// Stats.BytesScanned and LastProfile. It costs a little per query.
+	// Stats.BytesScanned and LastProfile. It costs a little per query, and
+	// leaves DuckDB's configuration unlocked (profiling is switched on per
+	// query); a read-only engine still refuses SET, and external access
+	// cannot be switched back on.
 	Profile bool
 }
 

@@ -264,20 +264,30 @@ func (t *Table) loadNewestCheckpoint(ctx context.Context) (*state, error) {
 	} else if !errors.Is(err, lake.ErrNotFound) {
 		return nil, err
 	}
-	return t.loadCheckpointBelow(ctx, 1<<62)
+	return t.listCheckpointBelow(ctx, 1<<62)
 }
 
 // loadCheckpointBelow returns the newest checkpoint at or below version, or
 // the empty state.
 func (t *Table) loadCheckpointBelow(ctx context.Context, version int64) (*state, error) {
 	// The regular checkpoint is the first guess: one read.
-	if guess := version / CheckpointInterval * CheckpointInterval; guess > 0 {
-		if st, err := t.readCheckpoint(ctx, guess); err == nil {
-			return st, nil
-		} else if !errors.Is(err, lake.ErrNotFound) {
-			return nil, err
-		}
+	guess := version / CheckpointInterval * CheckpointInterval
+	if guess == 0 {
+		return newState(), nil
 	}
+	st, err := t.readCheckpoint(ctx, guess)
+	if err == nil {
+		return st, nil
+	} else if !errors.Is(err, lake.ErrNotFound) {
+		return nil, err
+	}
+	// Checkpoints are best effort: a writer may have died before writing it.
+	return t.listCheckpointBelow(ctx, version)
+}
+
+// listCheckpointBelow lists the checkpoints and reads the newest at or
+// below version (or returns the empty state).
+func (t *Table) listCheckpointBelow(ctx context.Context, version int64) (*state, error) {
 	var best int64
 	dir := t.prefix + "/" + checkpointDir
 	for e, err := range t.store.List(ctx, dir, nil) {

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -125,6 +126,10 @@ func Probe(ctx context.Context, lk *lake.Lake) error {
 	if err := sys.PutBytes(ctx, key, []byte("lakekit probe\n"), nil); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("lake %s did not answer within %v: %w", where, ProbeTimeout, err)
+		}
+		var nerr *net.OpError
+		if errors.As(err, &nerr) {
+			return fmt.Errorf("lake %s cannot be reached: %w", where, err)
 		}
 		return fmt.Errorf("lake %s is not writable: %w", where, err)
 	}

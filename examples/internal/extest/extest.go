@@ -1,0 +1,157 @@
+// Package extest holds what the examples' tests share: running an
+// example's main in a child process (the test binary re-executed), checking
+// its one-line errors, making a read-only directory, and reading Parquet
+// files with DuckDB independently of lakekit.
+package extest
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // the independent reader
+
+	"github.com/lakekit/lakekit/internal/testaws"
+)
+
+// EnvMain is set in a child process that must run the example's main.
+const EnvMain = "LAKEKIT_EXAMPLE_RUN_MAIN"
+
+// MaybeRunMain runs mainFn instead of the tests when the binary was started
+// by Command. Call it first thing in TestMain.
+func MaybeRunMain(mainFn func()) {
+	if os.Getenv(EnvMain) == "1" {
+		mainFn()
+		os.Exit(0)
+	}
+}
+
+// Command returns a command that runs the example's main (via the
+// re-executed test binary) with args and extra environment variables.
+func Command(ctx context.Context, args []string, env ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), EnvMain+"=1"), env...)
+	return cmd
+}
+
+// Result is what a finished child process printed.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Run runs the example's main with args and env and waits up to timeout.
+func Run(t testing.TB, timeout time.Duration, args []string, env ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := Command(ctx, args, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := Result{Stdout: out.String(), Stderr: errb.String()}
+	if ctx.Err() != nil {
+		t.Fatalf("%v did not finish within %v; stderr: %s", args, timeout, r.Stderr)
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.Code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// WantOneLineError checks that a run failed with exactly one line on
+// stderr, "name: ...", containing every one of wants, and no stack trace.
+func WantOneLineError(t testing.TB, r Result, name string, wants ...string) {
+	t.Helper()
+	if r.Code == 0 {
+		t.Fatalf("exit status 0, want non-zero; stdout: %s", r.Stdout)
+	}
+	msg := strings.TrimRight(r.Stderr, "\n")
+	if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, name+": ") {
+		t.Fatalf("stderr is not one line %q: %q", name+": ...", r.Stderr)
+	}
+	for _, bad := range []string{"goroutine ", "panic", ".go:"} {
+		if strings.Contains(msg, bad) {
+			t.Fatalf("stderr looks like a stack trace: %q", msg)
+		}
+	}
+	for _, w := range wants {
+		if !strings.Contains(msg, w) {
+			t.Fatalf("stderr %q does not say %q", msg, w)
+		}
+	}
+}
+
+// ReadOnlyDir makes a directory nobody can write into: mode 0555, and when
+// the tests run as root (who ignores modes) the immutable attribute via
+// chattr. It skips (fails in CI) where neither works.
+func ReadOnlyDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "readonly")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+			testaws.SkipOrFail(t, "running as root and chattr +i failed, so no directory is read-only: "+strings.TrimSpace(string(out)))
+		}
+		t.Cleanup(func() { exec.Command("chattr", "-i", dir).Run() })
+	}
+	if f, err := os.Create(filepath.Join(dir, "probe")); err == nil {
+		f.Close()
+		testaws.SkipOrFail(t, "could not make a read-only directory here")
+	}
+	return dir
+}
+
+// ClosedPort returns a loopback URL nobody listens on.
+func ClosedPort(t testing.TB) string {
+	return "http://127.0.0.1:" + strconv.Itoa(testaws.FreePort(t))
+}
+
+// DuckDB opens an in-memory DuckDB.
+func DuckDB(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Scan runs a query on DuckDB and scans its one row into dest.
+func Scan(t testing.TB, db *sql.DB, q string, dest ...any) {
+	t.Helper()
+	if err := db.QueryRow(q).Scan(dest...); err != nil {
+		t.Fatalf("duckdb: %s: %v", q, err)
+	}
+}
+
+// ParquetGlob is a DuckDB read_parquet over every Parquet file under dir
+// (hive partitioning on), quoted for SQL.
+func ParquetGlob(dir string) string {
+	return "read_parquet('" + strings.ReplaceAll(filepath.ToSlash(dir), "'", "''") + "/**/*.parquet', hive_partitioning = true)"
+}
+
+// ParquetFiles is a DuckDB read_parquet over exactly these files.
+func ParquetFiles(files []string) string {
+	q := make([]string, len(files))
+	for i, f := range files {
+		q[i] = "'" + strings.ReplaceAll(filepath.ToSlash(f), "'", "''") + "'"
+	}
+	return "read_parquet([" + strings.Join(q, ", ") + "], hive_partitioning = true)"
+}

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	mrand "math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lakekit/lakekit/lake"
@@ -51,13 +53,19 @@ import (
 type Local struct {
 	store *lake.Store
 	now   func() time.Time
+
+	// parts caches the partition state last read per partition directory.
+	// Log entries never change once created and a re-created table gets a
+	// new directory, so a cached state only ever needs the entries after it.
+	mu    sync.Mutex
+	parts map[string]*partState
 }
 
 var _ Catalog = (*Local)(nil)
 
 // NewLocal returns a local catalog kept in store (all keys relative to it).
 func NewLocal(store *lake.Store) *Local {
-	return &Local{store: store, now: func() time.Time { return time.Now().UTC() }}
+	return &Local{store: store, now: func() time.Time { return time.Now().UTC() }, parts: map[string]*partState{}}
 }
 
 // OpenLocal returns the local catalog of a lake, kept under
@@ -138,7 +146,7 @@ func (l *Local) CreateDatabase(ctx context.Context, db Database) error {
 	if err != nil {
 		return err
 	}
-	if err := l.store.Create(ctx, dbKey(db.Name), b, &lake.PutOptions{ContentType: "application/json"}); err != nil {
+	if err := l.store.Create(ctx, dbKey(db.Name), b, nil); err != nil {
 		if isExists(err) {
 			return fmt.Errorf("catalog: database %q: %w", db.Name, ErrExists)
 		}
@@ -333,7 +341,7 @@ func (l *Local) mutateTable(ctx context.Context, db, name string, fn func(cur *t
 		if err != nil {
 			return nil, err
 		}
-		err = l.store.Create(ctx, versionKey(db, name, next.Seq), b, &lake.PutOptions{ContentType: "application/json"})
+		err = l.store.Create(ctx, versionKey(db, name, next.Seq), b, nil)
 		if err == nil {
 			l.store.PutBytes(ctx, tableDir(db, name)+"latest", []byte(strconv.FormatInt(next.Seq, 10)), nil)
 			return next, nil
@@ -595,31 +603,26 @@ func (s *partState) apply(e *partLog) {
 	s.seq = e.Seq
 }
 
+func (s *partState) clone() *partState {
+	return &partState{seq: s.seq, snap: s.snap, parts: maps.Clone(s.parts)}
+}
+
 func (l *Local) readPartitions(ctx context.Context, dir string) (*partState, error) {
-	st := &partState{parts: map[string]Partition{}}
+	l.mu.Lock()
+	cached := l.parts[dir]
+	l.mu.Unlock()
+	var st *partState
 	var head partHead
-	err := l.getJSON(ctx, dir+"head", &head)
-	switch {
-	case isNotFound(err):
-		if head.Snap, err = l.maxSeq(ctx, dir+"snap/"); err != nil {
-			return nil, err
-		}
-	case err != nil:
-		return nil, err
-	}
-	if head.Snap > 0 {
-		var snap partSnap
-		err := l.getJSON(ctx, dir+"snap/"+seqName(head.Snap), &snap)
-		switch {
-		case err == nil:
-			for _, p := range snap.Parts {
-				st.parts[partitionKey(p.Values)] = p
-			}
-			st.seq, st.snap = snap.Seq, snap.Seq
-		case !isNotFound(err):
+	if cached != nil {
+		st = cached.clone()
+		head = partHead{Log: st.seq, Snap: st.snap}
+	} else {
+		var err error
+		if st, head, err = l.loadPartitions(ctx, dir); err != nil {
 			return nil, err
 		}
 	}
+	start := st.seq
 	for {
 		var e partLog
 		err := l.getJSON(ctx, dir+"log/"+seqName(st.seq+1), &e)
@@ -636,7 +639,50 @@ func (l *Local) readPartitions(ctx context.Context, dir string) (*partState, err
 		b, _ := json.Marshal(partHead{Log: st.seq, Snap: st.snap})
 		l.store.PutBytes(ctx, dir+"head", b, nil) // best effort
 	}
+	if cached == nil || st.seq != start {
+		l.remember(dir, st)
+	}
 	return st, nil
+}
+
+func (l *Local) remember(dir string, st *partState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur := l.parts[dir]; cur == nil || cur.seq < st.seq {
+		if len(l.parts) >= 256 {
+			clear(l.parts)
+		}
+		l.parts[dir] = st.clone()
+	}
+}
+
+// loadPartitions reads the newest snapshot the head hint names.
+func (l *Local) loadPartitions(ctx context.Context, dir string) (*partState, partHead, error) {
+	st := &partState{parts: map[string]Partition{}}
+	var head partHead
+	err := l.getJSON(ctx, dir+"head", &head)
+	switch {
+	case isNotFound(err):
+		if head.Snap, err = l.maxSeq(ctx, dir+"snap/"); err != nil {
+			return nil, head, err
+		}
+	case err != nil:
+		return nil, head, err
+	}
+	if head.Snap > 0 {
+		var snap partSnap
+		err := l.getJSON(ctx, dir+"snap/"+seqName(head.Snap), &snap)
+		switch {
+		case err == nil:
+			for _, p := range snap.Parts {
+				st.parts[partitionKey(p.Values)] = p
+			}
+			st.seq, st.snap = snap.Seq, snap.Seq
+		case !isNotFound(err):
+			return nil, head, err
+		}
+	}
+	return st, head, nil
 }
 
 // appendPartitions builds a log entry from the current state and appends
@@ -661,7 +707,7 @@ func (l *Local) appendPartitions(ctx context.Context, database, table string, bu
 		if err != nil {
 			return err
 		}
-		err = l.store.Create(ctx, dir+"log/"+seqName(e.Seq), b, &lake.PutOptions{ContentType: "application/json"})
+		err = l.store.Create(ctx, dir+"log/"+seqName(e.Seq), b, nil)
 		if err == nil {
 			st.apply(e)
 			if e.Seq%snapEvery == 0 {
@@ -679,6 +725,7 @@ func (l *Local) appendPartitions(ctx context.Context, database, table string, bu
 			}
 			hb, _ := json.Marshal(partHead{Log: st.seq, Snap: st.snap})
 			l.store.PutBytes(ctx, dir+"head", hb, nil) // best effort
+			l.remember(dir, st)
 			return nil
 		}
 		if !isExists(err) {

@@ -34,6 +34,17 @@
 // PartitionFields and PartitionField.Value give zone writers the partition
 // keys of a row.
 //
+// # For zone writers
+//
+// A zone writer with a catalog attached derives the table's schema with
+// SchemaOf (or SchemaOfType), routes rows with PartitionFields and
+// PartitionField.Value (the same `lakekit:"partition"` tag), and at commit
+// calls CheckEvolution(current, next, force) before UpdateTable (which
+// checks again), AddPartitions for new partitions and
+// UpdatePartitionLocations for the location swap of an overwrite.
+// UpdateTable fails with ErrConflict when another writer updated the table
+// since it was read: re-read with GetTable and retry.
+//
 // # Evolution
 //
 // UpdateTable checks a changed schema with CheckEvolution: adding nullable

@@ -276,31 +276,38 @@ func stepStates(p *Pipeline, owners map[string]string, events []sfntypes.History
 	for _, n := range all {
 		steps[n] = &StepRun{State: StatePending}
 	}
-	current := map[string]string{} // state name -> step, for failures
-	var last string
+	// Every event belongs to the step of the state it follows from: a
+	// StateEntered event names its state, the others chain back through
+	// PreviousEventId. That keeps interleaved Parallel branches apart.
+	byID := map[int64]string{}
 	for _, ev := range events {
 		ts := aws.ToTime(ev.Timestamp)
+		step := byID[ev.PreviousEventId]
+		if ev.StateEnteredEventDetails != nil {
+			step = owners[aws.ToString(ev.StateEnteredEventDetails.Name)]
+		}
+		if ev.StateExitedEventDetails != nil {
+			step = owners[aws.ToString(ev.StateExitedEventDetails.Name)]
+		}
+		byID[ev.Id] = step
+		if step == "" {
+			continue
+		}
+		sr := steps[step]
 		switch {
 		case ev.StateEnteredEventDetails != nil:
-			name := aws.ToString(ev.StateEnteredEventDetails.Name)
-			step, ok := owners[name]
-			if !ok || strings.HasPrefix(name, "item:") {
-				continue
+			if strings.HasPrefix(aws.ToString(ev.StateEnteredEventDetails.Name), "item:") {
+				continue // a Map iteration: the Map state's own events decide
 			}
-			sr := steps[step]
 			if sr.State != StateRunning {
 				sr.Started = ts
 			}
 			sr.State = StateRunning
-			current[name] = step
-			last = step
 		case ev.StateExitedEventDetails != nil:
 			name := aws.ToString(ev.StateExitedEventDetails.Name)
-			step, ok := owners[name]
-			if !ok || strings.HasPrefix(name, "item:") {
+			if strings.HasPrefix(name, "item:") {
 				continue
 			}
-			sr := steps[step]
 			if sr.Error == nil {
 				sr.State = StateSucceeded
 			} else {
@@ -315,27 +322,27 @@ func stepStates(p *Pipeline, owners map[string]string, events []sfntypes.History
 					sr.Output = state.Steps[Key(step)]
 				}
 			}
-		case ev.TaskFailedEventDetails != nil && last != "":
-			sr := steps[last]
-			sr.Error = &StepError{Step: last, Name: aws.ToString(ev.TaskFailedEventDetails.Error), Cause: aws.ToString(ev.TaskFailedEventDetails.Cause)}
+		case ev.TaskFailedEventDetails != nil:
+			sr.Error = &StepError{Step: step, Name: aws.ToString(ev.TaskFailedEventDetails.Error), Cause: aws.ToString(ev.TaskFailedEventDetails.Cause)}
 			sr.Attempts = append(sr.Attempts, Attempt{Ended: ts, Error: sr.Error.Name})
-		case ev.TaskSucceededEventDetails != nil && last != "":
-			sr := steps[last]
+		case ev.TaskTimedOutEventDetails != nil:
+			sr.Error = &StepError{Step: step, Name: ErrorTimeout, Cause: aws.ToString(ev.TaskTimedOutEventDetails.Cause)}
+			sr.Attempts = append(sr.Attempts, Attempt{Ended: ts, Error: ErrorTimeout})
+		case ev.TaskSucceededEventDetails != nil:
 			sr.Error = nil
 			sr.Attempts = append(sr.Attempts, Attempt{Ended: ts})
-		case ev.ExecutionFailedEventDetails != nil && last != "":
-			if sr := steps[last]; sr.State == StateRunning {
-				sr.State = StateFailed
-				sr.Error = &StepError{Step: last, Name: aws.ToString(ev.ExecutionFailedEventDetails.Error), Cause: aws.ToString(ev.ExecutionFailedEventDetails.Cause)}
+		case ev.ExecutionFailedEventDetails != nil:
+			if sr.State == StateRunning && sr.Error == nil {
+				sr.Error = &StepError{Step: step, Name: aws.ToString(ev.ExecutionFailedEventDetails.Error), Cause: aws.ToString(ev.ExecutionFailedEventDetails.Cause)}
 			}
 		}
 	}
 	if runState != StateRunning {
 		for _, sr := range steps {
-			if sr.State == StatePending {
+			switch sr.State {
+			case StatePending:
 				sr.State = StateSkipped
-			}
-			if sr.State == StateRunning && runState == StateFailed {
+			case StateRunning: // entered, never left: it failed (and was caught, if the run succeeded)
 				sr.State = StateFailed
 			}
 		}

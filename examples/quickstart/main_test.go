@@ -19,6 +19,7 @@ import (
 	"github.com/lakekit/lakekit/catalog"
 	"github.com/lakekit/lakekit/examples/internal/clickstream"
 	"github.com/lakekit/lakekit/examples/internal/extest"
+	"github.com/lakekit/lakekit/examples/internal/extest/duck"
 	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
 )
@@ -172,21 +173,21 @@ func checkSummary(t *testing.T, dir string, s Summary, rows int, good, bad int64
 	}
 
 	// Parquet: DuckDB reads the files itself
-	db := extest.DuckDB(t)
+	db := duck.Open(t)
 	var n, parts, daily int64
-	extest.Scan(t, db, "SELECT count(*), count(DISTINCT dt) FROM "+extest.ParquetGlob(filepath.Join(dir, "curated", "web", "page_views")), &n, &parts)
+	duck.Scan(t, db, "SELECT count(*), count(DISTINCT dt) FROM "+duck.ParquetGlob(filepath.Join(dir, "curated", "web", "page_views")), &n, &parts)
 	if n != s.CuratedRows || parts != int64(s.CuratedPartitions) {
 		t.Errorf("DuckDB counts %d curated rows in %d partitions; summary says %d in %d", n, parts, s.CuratedRows, s.CuratedPartitions)
 	}
-	extest.Scan(t, db, "SELECT count(*) FROM "+extest.ParquetGlob(filepath.Join(dir, "cleaned", "web", "clicks")), &n)
+	duck.Scan(t, db, "SELECT count(*) FROM "+duck.ParquetGlob(filepath.Join(dir, "cleaned", "web", "clicks")), &n)
 	if n != s.CleanedRows {
 		t.Errorf("DuckDB counts %d cleaned rows; summary says %d", n, s.CleanedRows)
 	}
-	extest.Scan(t, db, "SELECT count(*) FROM "+extest.ParquetGlob(filepath.Join(dir, "cleaned", "web", "clicks_quarantine")), &n)
+	duck.Scan(t, db, "SELECT count(*) FROM "+duck.ParquetGlob(filepath.Join(dir, "cleaned", "web", "clicks_quarantine")), &n)
 	if n != s.QuarantinedRows {
 		t.Errorf("DuckDB counts %d quarantined rows; summary says %d", n, s.QuarantinedRows)
 	}
-	extest.Scan(t, db, "SELECT count(*), sum(views) FROM "+extest.ParquetGlob(filepath.Join(dir, "curated", "web", "daily_pages")), &n, &daily)
+	duck.Scan(t, db, "SELECT count(*), sum(views) FROM "+duck.ParquetGlob(filepath.Join(dir, "curated", "web", "daily_pages")), &n, &daily)
 	if n != s.DailyRows || daily != s.CuratedRows {
 		t.Errorf("DuckDB: daily_pages has %d rows summing %d views; summary says %d rows, %d curated", n, daily, s.DailyRows, s.CuratedRows)
 	}
@@ -285,7 +286,7 @@ func TestQuickstartMoto(t *testing.T) {
 		t.Errorf("S3 raw objects hold %d lines, want %d", rawLines, rows)
 	}
 	var n, dts int64
-	extest.Scan(t, extest.DuckDB(t), "SELECT count(*), count(DISTINCT dt) FROM "+extest.ParquetGlob(local), &n, &dts)
+	duck.Scan(t, duck.Open(t), "SELECT count(*), count(DISTINCT dt) FROM "+duck.ParquetGlob(local), &n, &dts)
 	if n != s.CuratedRows || dts != int64(s.CuratedPartitions) {
 		t.Errorf("DuckDB counts %d rows in %d partitions in S3's curated files; summary says %d in %d", n, dts, s.CuratedRows, s.CuratedPartitions)
 	}

@@ -1,13 +1,12 @@
 // Package extest holds what the examples' tests share: running an
 // example's main in a child process (the test binary re-executed), checking
-// its one-line errors, making a read-only directory, and reading Parquet
-// files with DuckDB independently of lakekit.
+// its one-line errors, making a read-only directory. Package duck reads
+// Parquet files with DuckDB, independently of lakekit.
 package extest
 
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	_ "github.com/duckdb/duckdb-go/v2" // the independent reader
 
 	"github.com/lakekit/lakekit/internal/testaws"
 )
@@ -120,38 +117,4 @@ func ReadOnlyDir(t testing.TB) string {
 // ClosedPort returns a loopback URL nobody listens on.
 func ClosedPort(t testing.TB) string {
 	return "http://127.0.0.1:" + strconv.Itoa(testaws.FreePort(t))
-}
-
-// DuckDB opens an in-memory DuckDB.
-func DuckDB(t testing.TB) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// Scan runs a query on DuckDB and scans its one row into dest.
-func Scan(t testing.TB, db *sql.DB, q string, dest ...any) {
-	t.Helper()
-	if err := db.QueryRow(q).Scan(dest...); err != nil {
-		t.Fatalf("duckdb: %s: %v", q, err)
-	}
-}
-
-// ParquetGlob is a DuckDB read_parquet over every Parquet file under dir
-// (hive partitioning on), quoted for SQL.
-func ParquetGlob(dir string) string {
-	return "read_parquet('" + strings.ReplaceAll(filepath.ToSlash(dir), "'", "''") + "/**/*.parquet', hive_partitioning = true)"
-}
-
-// ParquetFiles is a DuckDB read_parquet over exactly these files.
-func ParquetFiles(files []string) string {
-	q := make([]string, len(files))
-	for i, f := range files {
-		q[i] = "'" + strings.ReplaceAll(filepath.ToSlash(f), "'", "''") + "'"
-	}
-	return "read_parquet([" + strings.Join(q, ", ") + "], hive_partitioning = true)"
 }

@@ -1,0 +1,353 @@
+// Command ingest-http is an ingestion service as it would run on AWS
+// Fargate behind a load balancer: producers POST events, the service
+// validates them at the edge and lands them in the lake's raw zone through
+// the ingestion buffer (what Kinesis Data Firehose does, embedded).
+//
+//	LAKE_URL=s3://bucket/lake LISTEN_ADDR=:8080 ingest-http
+//	go run ./examples/ingest-http -lake ./ingest-lake -addr 127.0.0.1:8080
+//
+// Endpoints:
+//
+//	POST /events   JSON lines (one object per line) or a JSON array of objects;
+//	               202 {"accepted": n}; 400 with the reasons when any record is
+//	               invalid (then none is kept); 413 when the body is too large;
+//	               503 when the buffer is full (retry later) or draining
+//	GET  /healthz  200 {"status":"ok",...}; 503 while shutting down
+//
+// Configuration comes from the environment (flags override it for local
+// runs): LAKE_URL, LISTEN_ADDR, SOURCE, DATASET, REQUIRED_FIELDS,
+// MAX_BODY_BYTES, FLUSH_BYTES, FLUSH_INTERVAL, COMPRESSION (gzip, zstd),
+// SHUTDOWN_TIMEOUT. On SIGTERM (ECS stops tasks with it) the service stops
+// accepting requests, finishes the ones in flight, flushes the buffer into
+// the lake and exits 0; keep SHUTDOWN_TIMEOUT below the task's stopTimeout.
+//
+// It imports only lake, lake/s3store and zones, so it builds with
+// CGO_ENABLED=0 into a static binary (see the Dockerfile).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/lakekit/lakekit/examples/internal/excli"
+	"github.com/lakekit/lakekit/lake"
+	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
+	"github.com/lakekit/lakekit/zones"
+)
+
+func main() { excli.Main("ingest-http", run) }
+
+// Config is the service's configuration.
+type Config struct {
+	Addr            string
+	Lake            string
+	Source, Dataset string
+	Required        []string
+	MaxBody         int64
+	FlushBytes      int
+	FlushInterval   time.Duration
+	Compression     zones.BufferCompression
+	ShutdownTimeout time.Duration
+}
+
+// loadConfig reads the environment, then the flags.
+func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (*Config, bool, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("ingest-http", flag.ContinueOnError)
+	addr := fs.String("addr", env("LISTEN_ADDR", ":8080"), "listen address (LISTEN_ADDR)")
+	lakeURL := fs.String("lake", env("LAKE_URL", "ingest-lake"), "lake URL or directory (LAKE_URL)")
+	source := fs.String("source", env("SOURCE", "web"), "raw zone source name (SOURCE)")
+	dataset := fs.String("dataset", env("DATASET", "events"), "raw zone dataset name (DATASET)")
+	required := fs.String("required", env("REQUIRED_FIELDS", "event_id,ts"), "comma-separated fields every event must have; a field named ts must be an RFC 3339 time (REQUIRED_FIELDS)")
+	maxBody := fs.String("max-body", env("MAX_BODY_BYTES", "4194304"), "largest request body in bytes (MAX_BODY_BYTES)")
+	flushBytes := fs.String("flush-bytes", env("FLUSH_BYTES", strconv.Itoa(zones.DefaultBufferFlushBytes)), "flush a raw object at this many bytes (FLUSH_BYTES)")
+	flushInterval := fs.String("flush-interval", env("FLUSH_INTERVAL", "1m"), "flush a raw object when its first event is this old (FLUSH_INTERVAL)")
+	compression := fs.String("compression", env("COMPRESSION", ""), "compress raw objects: gzip or zstd; empty for none (COMPRESSION)")
+	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "25s"), "time to drain and flush on SIGTERM (SHUTDOWN_TIMEOUT)")
+	if help, err := excli.Parse(fs, args, stdout); help || err != nil {
+		return nil, help, err
+	}
+	c := &Config{Addr: *addr, Lake: *lakeURL, Source: *source, Dataset: *dataset}
+	for _, f := range strings.Split(*required, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c.Required = append(c.Required, f)
+		}
+	}
+	var err error
+	if c.MaxBody, err = strconv.ParseInt(*maxBody, 10, 64); err != nil || c.MaxBody <= 0 {
+		return nil, false, excli.Usagef("MAX_BODY_BYTES / -max-body %q: want a positive number of bytes", *maxBody)
+	}
+	if c.FlushBytes, err = strconv.Atoi(*flushBytes); err != nil || c.FlushBytes <= 0 {
+		return nil, false, excli.Usagef("FLUSH_BYTES / -flush-bytes %q: want a positive number of bytes", *flushBytes)
+	}
+	if c.FlushInterval, err = time.ParseDuration(*flushInterval); err != nil || c.FlushInterval <= 0 {
+		return nil, false, excli.Usagef("FLUSH_INTERVAL / -flush-interval %q: want a positive duration like 30s", *flushInterval)
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(*shutdown); err != nil || c.ShutdownTimeout <= 0 {
+		return nil, false, excli.Usagef("SHUTDOWN_TIMEOUT / -shutdown-timeout %q: want a positive duration like 25s", *shutdown)
+	}
+	switch *compression {
+	case "":
+		c.Compression = zones.BufferUncompressed
+	case "gzip":
+		c.Compression = zones.BufferGzip
+	case "zstd":
+		c.Compression = zones.BufferZstd
+	default:
+		return nil, false, excli.Usagef("COMPRESSION / -compression %q: want gzip, zstd or nothing", *compression)
+	}
+	for _, n := range []string{c.Source, c.Dataset} {
+		if err := lake.ValidateName(lake.KindSource, n); err != nil {
+			return nil, false, excli.Usagef("SOURCE/DATASET: %v", err)
+		}
+	}
+	return c, false, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, help, err := loadConfig(args, os.Getenv, stdout)
+	if help || err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	lk, err := excli.OpenLake(ctx, cfg.Lake, &lake.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	svc, err := NewService(lk, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		svc.buf.Close(context.Background())
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "ingest-http listening on http://%s, landing in %s raw/%s/%s\n", ln.Addr(), excli.Where(lk), cfg.Source, cfg.Dataset)
+
+	select {
+	case <-ctx.Done(): // SIGTERM or SIGINT
+	case err := <-served:
+		svc.buf.Close(context.Background())
+		return fmt.Errorf("serving: %w", err)
+	}
+	// drain: the health check fails so the load balancer stops sending,
+	// requests in flight finish, then everything buffered is flushed
+	t0 := time.Now()
+	svc.draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	shutErr := srv.Shutdown(sctx)
+	closeErr := svc.buf.Close(sctx)
+	st := svc.buf.Stats()
+	summary, _ := json.Marshal(map[string]any{
+		"records": st.Records, "flushed": st.RecordsFlushed, "objects": st.Flushes, "bytes_stored": st.BytesStored,
+		"rejected_requests": svc.rejected.Load(), "drain_ms": time.Since(t0).Milliseconds(),
+	})
+	fmt.Fprintln(stdout, string(summary))
+	if closeErr != nil {
+		return fmt.Errorf("shutdown: flushing the buffer: %w", closeErr)
+	}
+	if shutErr != nil {
+		return fmt.Errorf("shutdown: %w", shutErr)
+	}
+	return nil
+}
+
+// Service is the HTTP handler.
+type Service struct {
+	cfg      *Config
+	buf      *zones.Buffer
+	log      *slog.Logger
+	mux      *http.ServeMux
+	draining atomic.Bool
+	rejected atomic.Int64
+}
+
+// NewService makes the handler and its buffer over lk.
+func NewService(lk *lake.Lake, cfg *Config, log *slog.Logger) (*Service, error) {
+	s := &Service{cfg: cfg, log: log, mux: http.NewServeMux()}
+	var err error
+	s.buf, err = zones.NewBuffer(lk, cfg.Source, cfg.Dataset, &zones.BufferOptions{
+		Format:        zones.BufferJSONLines,
+		Compression:   cfg.Compression,
+		FlushBytes:    cfg.FlushBytes,
+		FlushInterval: cfg.FlushInterval,
+		Logger:        log,
+		OnFlush: func(f zones.BufferFlush) {
+			if f.Err != nil {
+				log.Warn("flush failed, will retry", "key", f.Key, "attempt", f.Attempt, "err", f.Err)
+				return
+			}
+			log.Info("flushed", "key", f.Key, "records", f.Records, "bytes", f.StoredBytes, "reason", string(f.Reason))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mux.HandleFunc("POST /events", s.events)
+	s.mux.HandleFunc("GET /healthz", s.health)
+	return s, nil
+}
+
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close flushes the buffer.
+func (s *Service) Close(ctx context.Context) error { return s.buf.Close(ctx) }
+
+func (s *Service) health(w http.ResponseWriter, _ *http.Request) {
+	st := s.buf.Stats()
+	status, code := "ok", http.StatusOK
+	if s.draining.Load() {
+		status, code = "draining", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"status": status, "records": st.Records, "flushed": st.RecordsFlushed,
+		"buffered": st.BufferedRecs, "flush_errors": st.FlushErrors})
+}
+
+// Invalid is one rejected record of a request.
+type Invalid struct {
+	Index  int    `json:"index"` // 0-based position in the request
+	Reason string `json:"reason"`
+}
+
+// maxReported bounds the reasons a 400 answer lists.
+const maxReported = 20
+
+func (s *Service) events(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "shutting down; retry on another instance"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBody), nil)
+			return
+		}
+		s.reject(w, http.StatusBadRequest, "reading the body: "+err.Error(), nil)
+		return
+	}
+	records, bad := s.parse(body)
+	if len(bad) > 0 {
+		n := len(bad)
+		if len(bad) > maxReported {
+			bad = bad[:maxReported]
+		}
+		s.reject(w, http.StatusBadRequest, fmt.Sprintf("%d invalid records; nothing was accepted", n), bad)
+		return
+	}
+	if len(records) == 0 {
+		s.reject(w, http.StatusBadRequest, "no events in the body", nil)
+		return
+	}
+	for i, rec := range records {
+		if err := s.buf.Add(r.Context(), rec); err != nil {
+			// the first i records are in; the producer retries the rest
+			// (event_id lets the cleaned zone drop the repeats)
+			code := http.StatusServiceUnavailable
+			if errors.Is(err, zones.ErrInvalid) {
+				code = http.StatusBadRequest
+			}
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, code, map[string]any{"error": err.Error(), "accepted": i})
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": len(records)})
+}
+
+func (s *Service) reject(w http.ResponseWriter, code int, msg string, bad []Invalid) {
+	s.rejected.Add(1)
+	writeJSON(w, code, map[string]any{"error": msg, "invalid": bad})
+}
+
+// parse splits a body into records (a JSON array, or JSON lines) and
+// validates each: a JSON object with every required field present and not
+// null or empty; a required "ts" must be an RFC 3339 time. Valid records
+// come back compacted to one line each.
+func (s *Service) parse(body []byte) ([][]byte, []Invalid) {
+	var raws []json.RawMessage
+	var bad []Invalid
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return nil, []Invalid{{Index: 0, Reason: "the body starts with '[' but is not a JSON array: " + err.Error()}}
+		}
+	} else {
+		for line := range bytes.SplitSeq(trimmed, []byte("\n")) {
+			if line = bytes.TrimSpace(line); len(line) > 0 {
+				raws = append(raws, json.RawMessage(line))
+			}
+		}
+	}
+	out := make([][]byte, 0, len(raws))
+	for i, raw := range raws {
+		if reason := s.check(raw); reason != "" {
+			bad = append(bad, Invalid{Index: i, Reason: reason})
+			continue
+		}
+		var b bytes.Buffer
+		json.Compact(&b, raw)
+		out = append(out, b.Bytes())
+	}
+	return out, bad
+}
+
+func (s *Service) check(raw []byte) string {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		if !json.Valid(raw) {
+			return "not valid JSON"
+		}
+		return "not a JSON object"
+	}
+	if obj == nil {
+		return "not a JSON object"
+	}
+	for _, f := range s.cfg.Required {
+		v, ok := obj[f]
+		if !ok || string(v) == "null" || string(v) == `""` {
+			return fmt.Sprintf("missing required field %q", f)
+		}
+		if f == "ts" {
+			var ts string
+			if json.Unmarshal(v, &ts) != nil {
+				return `field "ts" is not a string`
+			}
+			if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+				return fmt.Sprintf("field \"ts\" %q is not an RFC 3339 time", ts)
+			}
+		}
+	}
+	return ""
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}

@@ -120,6 +120,7 @@ type config struct {
 	short      bool
 	out        string
 	keep       bool
+	repsSet    bool // -reps given explicitly
 
 	tmp    string // scratch directory of this run
 	stderr io.Writer
@@ -205,6 +206,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "reps" {
+			c.repsSet = true
+		}
+	})
 	if child.active() {
 		return child.run(stdout, stderr)
 	}

@@ -192,6 +192,13 @@ func memory10M(ctx context.Context, c *config) (*Result, error) {
 		big, small = 100_000, 10_000
 	}
 	partitions := c.partitions
+	// One 10M-row child takes most of a minute on 2 cores and its peak
+	// memory barely varies, so one rep unless -reps asks for more.
+	if !c.repsSet {
+		cc := *c
+		cc.reps = 1
+		c = &cc
+	}
 	var bigSum, smallSum *childSummary
 	var bigMaxrss, smallMaxrss []float64
 	var source string

@@ -1,6 +1,7 @@
 package zones_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,34 +54,70 @@ func flatEvents(n int) []flatEvent {
 	return out
 }
 
-func rawWrite[T any](b *testing.B, dir string, parts map[string][]T, pool parquet.BufferPool) {
-	for name, rows := range parts {
-		f, err := os.Create(filepath.Join(dir, name+".parquet"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		opts := []parquet.WriterOption{parquet.Compression(&zstd.Codec{})}
-		if pool != nil {
-			opts = append(opts, parquet.ColumnPageBuffers(pool), parquet.PageBufferSize(16<<10))
-		}
-		w := parquet.NewGenericWriter[T](f, opts...)
-		for len(rows) > 0 {
-			n := min(len(rows), 10000)
-			if _, err := w.Write(rows[:n]); err != nil {
-				b.Fatal(err)
+// rawWrite writes rows with one parquet-go GenericWriter per part (part
+// picks it), routing each batch of 10,000 rows like zones does, to memory
+// (pool nil) or to temporary files with spilled pages.
+func rawWrite[T any](b *testing.B, dir string, rows []T, part func(*T) string, pool parquet.BufferPool) {
+	type out struct {
+		w   *parquet.GenericWriter[T]
+		f   *os.File
+		buf []T
+	}
+	outs := map[string]*out{}
+	opts := []parquet.WriterOption{parquet.Compression(&zstd.Codec{})}
+	if pool != nil {
+		opts = append(opts, parquet.ColumnPageBuffers(pool), parquet.PageBufferSize(16<<10))
+	}
+	for len(rows) > 0 {
+		n := min(len(rows), 10000)
+		for i := range rows[:n] {
+			k := part(&rows[i])
+			o := outs[k]
+			if o == nil {
+				o = &out{}
+				if pool != nil {
+					f, err := os.CreateTemp(dir, "raw-*.parquet")
+					if err != nil {
+						b.Fatal(err)
+					}
+					o.f = f
+					o.w = parquet.NewGenericWriter[T](f, opts...)
+				} else {
+					o.w = parquet.NewGenericWriter[T](new(bytes.Buffer), opts...)
+				}
+				outs[k] = o
 			}
-			rows = rows[n:]
+			o.buf = append(o.buf, rows[i])
 		}
-		if err := w.Close(); err != nil {
+		for _, o := range outs {
+			if len(o.buf) > 0 {
+				if _, err := o.w.Write(o.buf); err != nil {
+					b.Fatal(err)
+				}
+				o.buf = o.buf[:0]
+			}
+		}
+		rows = rows[n:]
+	}
+	for _, o := range outs {
+		if err := o.w.Close(); err != nil {
 			b.Fatal(err)
 		}
-		f.Close()
+		if o.f != nil {
+			o.f.Close()
+		}
 	}
 }
 
-func zonesWrite[T any](b *testing.B, dir string, rows []T, opts *zones.Options[T]) {
+// zonesWrite writes rows through a zones writer into a memory lake (or a
+// file lake in dir when onDisk) and commits.
+func zonesWrite[T any](b *testing.B, dir string, onDisk bool, rows []T, opts *zones.Options[T]) {
 	ctx := context.Background()
-	lk, err := lake.Open(ctx, "file://"+dir, nil)
+	url := "mem://"
+	if onDisk {
+		url = "file://" + dir
+	}
+	lk, err := lake.Open(ctx, url, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,21 +143,24 @@ func zonesWrite[T any](b *testing.B, dir string, rows []T, opts *zones.Options[T
 }
 
 // BenchmarkWrite compares zones writers with parquet-go GenericWriters on
-// the same rows, same codec (zstd), writing to local files: one file
-// (unpartitioned) and 100 partitions (raw: one GenericWriter per bucket,
-// rows routed by hand). "mem" keeps pages in memory (parquet-go's
-// default), "filebuf" spills them to temp files (zones' default).
+// the same rows and codec (zstd): one file (unpartitioned) and 100
+// partitions (raw: one GenericWriter per bucket, rows routed per batch as
+// zones does). "mem": pages and files in memory (parquet-go's default;
+// zones InMemoryBuffers into a memory lake). "filebuf": pages spilled to
+// temporary files (zones' default; zones then uploads the file into a
+// memory lake). "file-lake" adds the file store's copy and fsync.
 func BenchmarkWrite(b *testing.B) {
 	flat := flatEvents(benchRows)
 	events := make([]event, benchRows)
-	byBucket := map[string][]storedEvent{}
+	stored := make([]storedEvent, benchRows)
 	for i, f := range flat {
 		events[i] = event(f)
-		byBucket[f.Bucket] = append(byBucket[f.Bucket], storedEvent{f.ID, f.At, f.User, f.Amount, f.Kind, f.Note})
+		stored[i] = storedEvent{f.ID, f.At, f.User, f.Amount, f.Kind, f.Note}
 	}
+	one := func(*flatEvent) string { return "" }
+	bucket := func(e *storedEvent) string { return fmt.Sprint(e.ID % 100) }
 	run := func(name string, fn func(dir string)) {
 		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				dir := b.TempDir()
 				fn(dir)
@@ -128,16 +168,19 @@ func BenchmarkWrite(b *testing.B) {
 			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
-	run("1file/raw/mem", func(dir string) { rawWrite(b, dir, map[string][]flatEvent{"all": flat}, nil) })
-	run("1file/zones/mem", func(dir string) { zonesWrite(b, dir, flat, &zones.Options[flatEvent]{InMemoryBuffers: true}) })
-	run("1file/raw/filebuf", func(dir string) {
-		rawWrite(b, dir, map[string][]flatEvent{"all": flat}, parquet.NewFileBufferPool(dir, "pg-*"))
+	run("1file/raw/mem", func(dir string) { rawWrite(b, dir, flat, one, nil) })
+	run("1file/zones/mem", func(dir string) {
+		zonesWrite(b, dir, false, flat, &zones.Options[flatEvent]{InMemoryBuffers: true})
 	})
-	run("1file/zones/filebuf", func(dir string) { zonesWrite(b, dir, flat, &zones.Options[flatEvent]{TempDir: dir}) })
-	run("100parts/raw/mem", func(dir string) { rawWrite(b, dir, byBucket, nil) })
-	run("100parts/zones/mem", func(dir string) { zonesWrite(b, dir, events, &zones.Options[event]{InMemoryBuffers: true}) })
-	run("100parts/raw/filebuf", func(dir string) { rawWrite(b, dir, byBucket, parquet.NewFileBufferPool(dir, "pg-*")) })
-	run("100parts/zones/filebuf", func(dir string) { zonesWrite(b, dir, events, &zones.Options[event]{TempDir: dir}) })
+	run("1file/raw/filebuf", func(dir string) { rawWrite(b, dir, flat, one, parquet.NewFileBufferPool(dir, "pg-*")) })
+	run("1file/zones/filebuf", func(dir string) { zonesWrite(b, dir, false, flat, &zones.Options[flatEvent]{TempDir: dir}) })
+	run("1file/zones/filebuf/file-lake", func(dir string) { zonesWrite(b, dir, true, flat, &zones.Options[flatEvent]{TempDir: dir}) })
+	run("100parts/raw/mem", func(dir string) { rawWrite(b, dir, stored, bucket, nil) })
+	run("100parts/zones/mem", func(dir string) {
+		zonesWrite(b, dir, false, events, &zones.Options[event]{InMemoryBuffers: true})
+	})
+	run("100parts/raw/filebuf", func(dir string) { rawWrite(b, dir, stored, bucket, parquet.NewFileBufferPool(dir, "pg-*")) })
+	run("100parts/zones/filebuf", func(dir string) { zonesWrite(b, dir, false, events, &zones.Options[event]{TempDir: dir}) })
 }
 
 // BenchmarkRead compares zones reads with parquet-go GenericReaders over
@@ -150,8 +193,8 @@ func BenchmarkRead(b *testing.B) {
 		events[i] = event(f)
 	}
 	dir1, dir100 := b.TempDir(), b.TempDir()
-	zonesWrite(b, dir1, flat, nil)
-	zonesWrite(b, dir100, events, nil)
+	zonesWrite(b, dir1, true, flat, nil)
+	zonesWrite(b, dir100, true, events, nil)
 	files := func(dir string) []string {
 		var out []string
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {

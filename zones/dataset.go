@@ -64,10 +64,10 @@ type Options[T any] struct {
 	// MaxOpenPartitions bounds the partitions with an open file; writing to
 	// one more closes (uploads) the least recently used (default 128).
 	MaxOpenPartitions int
-	// InMemoryBuffers keeps Parquet pages in memory until a row group is
-	// flushed: faster, but memory grows with the row-group size times the
-	// open partitions. The default spills pages to temporary files, so
-	// memory stays flat.
+	// InMemoryBuffers keeps Parquet pages, and each file until it is
+	// uploaded, in memory: faster, but memory grows with the file size
+	// times the open partitions. The default spills pages and files to
+	// temporary files, so memory stays flat.
 	InMemoryBuffers bool
 	// TempDir holds spilled pages and files before upload ("" = os.TempDir).
 	TempDir string

@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -86,7 +87,7 @@ type partWriter[T any] struct {
 	path   string
 	prefix string
 	key    string
-	f      *os.File
+	f      spool
 	w      *parquet.GenericWriter[T]
 	rows   int64
 	used   int64
@@ -312,15 +313,58 @@ func (w *Writer[T]) openFile(pw *partWriter[T]) error {
 	}
 	w.fileSeq++
 	pw.key = fmt.Sprintf("%s/part-%s-%05d.parquet", pw.prefix, w.id, w.fileSeq)
-	f, err := os.CreateTemp(w.tmp, "lakekit-part-*.parquet")
-	if err != nil {
-		return fmt.Errorf("zones: temporary file for %s: %w", pw.key, err)
-	}
-	pw.f = f
 	pw.rows = 0
-	pw.w = parquet.NewGenericWriter[T](f, w.d.writerOptions(w.pool)...)
+	if w.d.opts.InMemoryBuffers {
+		pw.f = &memFile{}
+	} else {
+		f, err := os.CreateTemp(w.tmp, "lakekit-part-*.parquet")
+		if err != nil {
+			return fmt.Errorf("zones: temporary file for %s: %w", pw.key, err)
+		}
+		pw.f = diskFile{f}
+	}
+	pw.w = parquet.NewGenericWriter[T](pw.f, w.d.writerOptions(w.pool)...)
 	return nil
 }
+
+// spool holds a file being written until it is uploaded: a temporary file,
+// or memory with Options.InMemoryBuffers.
+type spool interface {
+	io.Writer
+	// reader returns the content and its size for the upload.
+	reader() (io.Reader, int64, error)
+	discard()
+}
+
+type diskFile struct{ f *os.File }
+
+func (d diskFile) Write(p []byte) (int, error) { return d.f.Write(p) }
+
+func (d diskFile) reader() (io.Reader, int64, error) {
+	size, err := d.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
+		return nil, 0, err
+	}
+	return d.f, size, nil
+}
+
+func (d diskFile) discard() {
+	d.f.Close()
+	os.Remove(d.f.Name())
+}
+
+type memFile struct{ b bytes.Buffer }
+
+func (m *memFile) Write(p []byte) (int, error) { return m.b.Write(p) }
+
+func (m *memFile) reader() (io.Reader, int64, error) {
+	return bytes.NewReader(m.b.Bytes()), int64(m.b.Len()), nil
+}
+
+func (m *memFile) discard() { m.b = bytes.Buffer{} }
 
 func (w *Writer[T]) evict(ctx context.Context) error {
 	var lru *partWriter[T]
@@ -358,10 +402,7 @@ func (w *Writer[T]) finish(ctx context.Context, pw *partWriter[T]) error {
 func (w *Writer[T]) closeFile(ctx context.Context, pw *partWriter[T]) (DataFile, bool, error) {
 	gw, f := pw.w, pw.f
 	pw.w, pw.f = nil, nil
-	defer func() {
-		f.Close()
-		os.Remove(f.Name())
-	}()
+	defer f.discard()
 	if err := gw.Close(); err != nil {
 		return DataFile{}, false, fmt.Errorf("zones: finish %s: %w", pw.key, err)
 	}
@@ -369,14 +410,11 @@ func (w *Writer[T]) closeFile(ctx context.Context, pw *partWriter[T]) (DataFile,
 		return DataFile{}, false, nil
 	}
 	md := gw.File().Metadata()
-	size, err := f.Seek(0, io.SeekCurrent)
+	body, size, err := f.reader()
 	if err != nil {
 		return DataFile{}, false, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return DataFile{}, false, err
-	}
-	if err := w.d.table.store.Put(ctx, pw.key, f, size, &lake.PutOptions{ContentType: "application/vnd.apache.parquet"}); err != nil {
+	if err := w.d.table.store.Put(ctx, pw.key, body, size, &lake.PutOptions{ContentType: "application/vnd.apache.parquet"}); err != nil {
 		return DataFile{}, false, fmt.Errorf("zones: upload %s: %w", pw.key, err)
 	}
 	df := DataFile{Key: pw.key, Partition: pw.part, Rows: md.NumRows, Size: size, Stats: fileStats(w.d.schema, md)}
@@ -437,8 +475,7 @@ func (w *Writer[T]) Abort(ctx context.Context) error {
 	for _, pw := range w.open {
 		if pw.w != nil {
 			pw.w.Close()
-			pw.f.Close()
-			os.Remove(pw.f.Name())
+			pw.f.discard()
 		}
 	}
 	w.open = nil

@@ -431,3 +431,33 @@ func TestStagedCacheReused(t *testing.T) {
 		t.Fatalf("count %v, %v", c, err)
 	}
 }
+
+// TestRefreshFollowsCatalog: a table dropped from the catalog loses its
+// view; a cataloged table without commits gets none (and no error).
+func TestRefreshFollowsCatalog(t *testing.T) {
+	ctx := context.Background()
+	lk, cat := fileLake(t)
+	writeEvents(t, lk, cat, events(10, 2, 0))
+	if err := cat.CreateTable(ctx, &catalog.Table{Database: "shop", Name: "empty", Format: "parquet",
+		Location: lk.MustZone(lake.Curated).Store().Location("shop/empty/"),
+		Schema:   catalog.Schema{Columns: []catalog.Column{{Name: "a", Type: "bigint"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := duckdb.Open(ctx, lk, cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, ok := e.Version("shop", "empty"); ok {
+		t.Fatal("a table without commits got a view")
+	}
+	if err := cat.DeleteTable(ctx, "shop", "events"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Query(ctx, `SELECT * FROM shop.events`); err == nil {
+		t.Fatal("the view of a dropped table still answers")
+	}
+}

@@ -139,6 +139,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 		return err
 	}
 	var all []*tableView
+	keep := map[string]bool{}
 	for _, r := range refs {
 		key := r.ref.String()
 		tv, ok := e.tables[key]
@@ -151,8 +152,30 @@ func (e *Engine) Refresh(ctx context.Context) error {
 		}
 		tv.partTypes = r.partTypes
 		all = append(all, tv)
+		keep[key] = true
 	}
-	return e.rebuild(ctx, all)
+	var gone []*tableView
+	for key, tv := range e.tables {
+		if !keep[key] {
+			gone = append(gone, tv)
+		}
+	}
+	if err := e.rebuild(ctx, all); err != nil {
+		return err
+	}
+	return e.drop(ctx, gone)
+}
+
+// drop removes the views of tables that are no longer in the catalog.
+func (e *Engine) drop(ctx context.Context, gone []*tableView) error {
+	for _, tv := range gone {
+		name, _ := query.QuoteQualified(tv.ref.Database, tv.ref.Table)
+		if _, err := e.db.ExecContext(ctx, "DROP VIEW IF EXISTS "+name); err != nil {
+			return fmt.Errorf("duckdb: drop view %s: %w", tv.ref, err)
+		}
+		delete(e.tables, tv.ref.String())
+	}
+	return nil
 }
 
 type discovered struct {
@@ -255,11 +278,18 @@ func (e *Engine) rebuild(ctx context.Context, tvs []*tableView) error {
 		body    string
 	}
 	var changes []change
+	var live []*tableView
 	for _, tv := range tvs {
 		snap, err := tv.table.Snapshot(ctx, tv.pinned)
+		if errors.Is(err, zones.ErrNoSuchTable) && tv.pinned == 0 {
+			// cataloged but nothing committed yet: no view until there is
+			e.lk.Logger().Debug("duckdb: table has no commit yet, no view", "table", tv.ref.String())
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("duckdb: snapshot of %s: %w", tv.ref, err)
 		}
+		live = append(live, tv)
 		if snap.Version == tv.version && tv.body != "" {
 			continue
 		}
@@ -269,6 +299,7 @@ func (e *Engine) rebuild(ctx context.Context, tvs []*tableView) error {
 		}
 		changes = append(changes, change{tv, snap.Version, body})
 	}
+	tvs = live
 	if len(changes) == 0 {
 		for _, tv := range tvs {
 			e.tables[tv.ref.String()] = tv

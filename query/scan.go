@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// Rows runs sql on e and yields each row scanned into a T. T is a struct
-// (fields matched to columns, see ScanRows) or a single value type (the
-// result must then have exactly one column).
+// Rows runs sql on e and yields each row scanned into a T. T is a struct or
+// a pointer to one (fields matched to columns, see ScanRows), or a single
+// value type (the result must then have exactly one column).
 func Rows[T any](ctx context.Context, e Engine, sql string, params ...any) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		res, err := e.Query(ctx, sql, params...)
@@ -65,7 +65,12 @@ func All[T any](ctx context.Context, e Engine, sql string, params ...any) ([]T, 
 func ScanRows[T any](res *Result) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		plan, err := planScan(reflect.TypeFor[T](), res.Columns)
+		t := reflect.TypeFor[T]()
+		ptr := t.Kind() == reflect.Pointer && isStructTarget(t.Elem())
+		if ptr {
+			t = t.Elem()
+		}
+		plan, err := planScan(t, res.Columns)
 		if err != nil {
 			res.Close()
 			yield(zero, err)
@@ -77,7 +82,12 @@ func ScanRows[T any](res *Result) iter.Seq2[T, error] {
 				return
 			}
 			var v T
-			if err := plan.scan(reflect.ValueOf(&v).Elem(), row); err != nil {
+			dst := reflect.ValueOf(&v).Elem()
+			if ptr {
+				dst.Set(reflect.New(t))
+				dst = dst.Elem()
+			}
+			if err := plan.scan(dst, row); err != nil {
 				yield(zero, err)
 				return
 			}

@@ -203,3 +203,13 @@ func TestDecimal(t *testing.T) {
 		t.Error("Equal/Float64")
 	}
 }
+
+func TestScanIntoPointers(t *testing.T) {
+	type row struct {
+		ID int64 `db:"id"`
+	}
+	got, err := scanAll[*row](result([]query.Column{col("id", "bigint", int64(0))}, []any{int64(1)}, []any{int64(2)}))
+	if err != nil || len(got) != 2 || got[0].ID != 1 || got[1].ID != 2 || got[0] == got[1] {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}

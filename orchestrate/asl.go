@@ -1,6 +1,7 @@
 package orchestrate
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,10 @@ type ECSOptions struct {
 	Subnets        []string
 	SecurityGroups []string
 	AssignPublicIP bool
+	// The state reaches the container as LAKEKIT_STATE in the container
+	// overrides, which ECS limits to 8 KiB in all: keep step outputs small
+	// (write data to the lake, pass keys and counts).
+	//
 	// WaitForTaskToken uses ecs:runTask.waitForTaskToken: the worker sends
 	// its output back with SendTaskSuccess, so later steps can read it. With
 	// the default (runTask.sync) the step's result is ECS's task
@@ -128,7 +133,20 @@ func Compile(p *Pipeline, opts *CompileOptions) ([]byte, error) {
 	}
 	states[InitState] = obj{"Type": "Pass", "Parameters": obj{"params.$": "$", "steps": obj{}}, "Next": start}
 	def := obj{"Comment": "lakekit pipeline " + p.Name(), "StartAt": InitState, "States": states}
-	return json.MarshalIndent(def, "", "  ")
+	return marshalIndent(def)
+}
+
+// marshalIndent encodes with sorted keys (maps) and without HTML escaping,
+// so SQL like "a < b" stays readable.
+func marshalIndent(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
 // StateOwners maps each state name of the compiled pipeline to the step it

@@ -59,8 +59,8 @@ func aslCases() []struct {
 		{"ecs-sync", New("ecs", GoStep("extract", nop), GoStep("load", nop).After("extract")), ecsOpts,
 			[]string{ResourceECSSync, `"LaunchType": "FARGATE"`, `"Subnets"`, `"-lakekit-step"`, `States.JsonToString($)`}},
 		{"ecs-token", New("ecstok", GoStep("extract", nop)), ecsTokenOpts, []string{ResourceECSToken, "$$.Task.Token"}},
-		{"athena-sync", New("athena", SQLStep("compact", "INSERT INTO curated.orders SELECT * FROM cleaned.orders WHERE day = ?", "2024-05-01").
-			Athena("cleaned", "primary", "s3://results/athena/")), nil, []string{ResourceAthenaSync, `"ExecutionParameters"`}},
+		{"athena-sync", New("athena", SQLStep("compact", "INSERT INTO curated.orders SELECT * FROM cleaned.orders WHERE day = ? AND qty > 0", "2024-05-01").
+			Athena("cleaned", "primary", "s3://results/athena/")), nil, []string{ResourceAthenaSync, `"ExecutionParameters"`, `qty > 0`}},
 		{"crawler", New("crawl", CrawlerStep("discover", "raw-crawler"), PassStep("done", true).After("discover")), &CompileOptions{CrawlerPoll: 10 * time.Second},
 			[]string{ResourceStartCrawler, ResourceGetCrawler, `.Crawler.State`, `"wait:discover"`}},
 		{"crawler-last", New("crawl2", CrawlerStep("discover", "raw-crawler")), nil, []string{`"done:discover"`}},
@@ -71,6 +71,8 @@ func aslCases() []struct {
 			New("b2", GoStep("fetch", nop).Retry(RetryPolicy{ErrorEquals: []string{ErrorTaskFailed}}).Catch("fallback"), GoStep("fallback", nop))).After("cfg"),
 			MapStep("each", "cfg", "", nop).After("par").Catch("last-resort"), GoStep("last-resort", nop)),
 			lambdaOpts, []string{`"BooleanEquals": true`, `"if:then"`}},
+		{"odd-names", New("odd", PassStep("1st-load", 1), PassStep("étape.v2", 2).After("1st-load"), GoStep("x", nop).After("étape.v2").Catch("h"), GoStep("h", nop)),
+			ecsTokenOpts, []string{`"$.steps.s_tape_v2"`, `"$.steps.s1st_load"`}},
 		{"catch-last", New("cl", PassStep("a", 1), GoStep("b", nop).After("a").Catch("h"), GoStep("h", nop)), ecsOpts, []string{`"skip:h"`}},
 	}
 }

@@ -405,12 +405,17 @@ func ValidateName(kind, name string) error {
 
 // Key is the JSON key a step's result is stored under in the state of a
 // compiled state machine: the name with every character other than ASCII
-// letters, digits and '_' replaced by '_'. Keys must be unique within a
-// pipeline (Validate checks).
+// letters, digits and '_' replaced by '_', and an "s" in front when it
+// does not start with a letter (JSONPath reference paths need one). Keys
+// must be unique within a pipeline (Validate checks).
 func Key(name string) string {
 	var b strings.Builder
-	for _, r := range name {
-		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
+	for i, r := range name {
+		letter := r < 128 && unicode.IsLetter(r)
+		if i == 0 && !letter {
+			b.WriteByte('s')
+		}
+		if letter || r < 128 && (unicode.IsDigit(r) || r == '_') {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('_')
@@ -428,7 +433,7 @@ func validField(path string) bool {
 			return false
 		}
 		for i, r := range part {
-			if !(r < 128 && (unicode.IsLetter(r) || r == '_' || (i > 0 && unicode.IsDigit(r)))) {
+			if !(r < 128 && (unicode.IsLetter(r) || (i > 0 && (r == '_' || unicode.IsDigit(r))))) {
 				return false
 			}
 		}
@@ -553,7 +558,7 @@ func (s *Step) validateKind(p *Pipeline, names, keys map[string]bool) error {
 				return stepErr(s.Name, "rule %d reads no step", i)
 			}
 			if !validField(r.Field) {
-				return stepErr(s.Name, "rule %d: field %q is not dot-separated identifiers", i, r.Field)
+				return stepErr(s.Name, "rule %d: field %q is not dot-separated names (each an ASCII letter, then letters, digits or '_')", i, r.Field)
 			}
 			if err := checkOp(r); err != nil {
 				return stepErr(s.Name, "rule %d: %v", i, err)
@@ -575,7 +580,7 @@ func (s *Step) validateKind(p *Pipeline, names, keys map[string]bool) error {
 			return stepErr(s.Name, "Map without an items source (MapSpec.ItemsFrom names the step whose output lists the items)")
 		}
 		if !validField(s.Map.ItemsPath) {
-			return stepErr(s.Name, "items path %q is not dot-separated identifiers", s.Map.ItemsPath)
+			return stepErr(s.Name, "items path %q is not dot-separated names (each an ASCII letter, then letters, digits or '_')", s.Map.ItemsPath)
 		}
 		if s.Map.Func == nil {
 			return stepErr(s.Name, "Map without a function to run per item")

@@ -75,7 +75,8 @@ type Stats struct {
 	// QueryExecutionId, Redshift's statement Id); "" for DuckDB.
 	QueryID string
 	// BytesScanned is the data the engine read (Athena DataScannedInBytes;
-	// DuckDB's profiler's bytes read); -1 when unknown.
+	// with duckdb.Options.Profile, the bytes DuckDB read from files, which
+	// is 0 when its file cache served them); -1 when unknown.
 	BytesScanned int64
 	// ExecutionTime is the engine's own execution time (Athena engine
 	// time, Redshift Duration), or the wall time for DuckDB.

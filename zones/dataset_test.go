@@ -861,6 +861,17 @@ func TestBadInput(t *testing.T) {
 		if got := readAll(t, other, &zones.ReadOptions{Partitions: zones.PartitionIn("bucket", "../../etc/passwd")}); len(got) != 1 || got[0].Bucket != "../../etc/passwd" {
 			t.Fatalf("read back %+v", got)
 		}
+		// a value that looks like a partition path is just a value
+		look := makeEvents(500, 2, 1)
+		look[0].Bucket, look[1].Bucket = "bucket=b001", "b001"
+		fresh := newEvents(t, memLake(t), nil)
+		writeCommit(t, fresh, look, nil)
+		for _, b := range []string{"bucket=b001", "b001"} {
+			got := readAll(t, fresh, &zones.ReadOptions{Partitions: zones.PartitionIn("bucket", b)})
+			if len(got) != 1 || got[0].Bucket != b {
+				t.Fatalf("partition %q holds %+v", b, got)
+			}
+		}
 	})
 	t.Run("write and commit after commit", func(t *testing.T) {
 		w, _ := ds.NewWriter(ctx, nil)

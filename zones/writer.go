@@ -178,15 +178,35 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		return nil
 	}
 	// route: partition slot per row, validated first
+	if len(w.d.partKeys) == 0 { // unpartitioned: one file at a time, no routing
+		if w.dup != nil {
+			w.rows += int64(len(rows))
+			return nil
+		}
+		pw := w.open[""]
+		if pw == nil {
+			pw = &partWriter[T]{}
+		}
+		pw.buf = rows
+		err := w.writePart(ctx, pw)
+		pw.buf = nil
+		if err != nil {
+			return err
+		}
+		w.rows += int64(len(rows))
+		w.progress()
+		return nil
+	}
 	slots := make([]*partWriter[T], len(rows))
-	cache := map[string]*partWriter[T]{}
+	cache := map[string]*partWriter[T]{} // by partition path
+	byValue := map[string]*partWriter[T]{} // by the string field's value
 	single := len(w.d.partFields) == 1 && w.d.partFields[0].typ.Kind() == reflect.String
 	for i := range rows {
 		var pw *partWriter[T]
 		var fast string
 		if single {
 			fast = fieldString(&rows[i], w.d.partFields[0].index)
-			pw = cache[fast]
+			pw = byValue[fast]
 		}
 		if pw == nil {
 			p, err := w.d.partitionOf(&rows[i])
@@ -206,13 +226,25 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 				cache[path] = pw
 			}
 			if single {
-				cache[fast] = pw
+				byValue[fast] = pw
 			}
 		}
 		slots[i] = pw
 	}
 	if w.dup != nil {
 		w.rows += int64(len(rows))
+		return nil
+	}
+	if len(cache) == 1 { // every row in one partition: no copy
+		pw := slots[0]
+		pw.buf = rows
+		err := w.writePart(ctx, pw)
+		pw.buf = nil
+		if err != nil {
+			return err
+		}
+		w.rows += int64(len(rows))
+		w.progress()
 		return nil
 	}
 	for i := range rows {

@@ -45,7 +45,8 @@ type Result struct {
 	// by the chart.
 	RatioTarget float64 `json:"ratio_target,omitempty"`
 
-	Reps           int       `json:"reps"`
+	Reps int `json:"reps"`
+	// Rows and Partitions are the scenario's sizes (0: not applicable).
 	Rows           int       `json:"rows"`
 	Partitions     int       `json:"partitions"`
 	LakekitSamples []float64 `json:"lakekit_samples,omitempty"`
@@ -309,12 +310,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		res.Name = s.name
 		res.Seconds = round(time.Since(t0).Seconds(), 2)
-		if res.Rows == 0 {
-			res.Rows = c.rows
-		}
-		if res.Partitions == 0 {
-			res.Partitions = c.partitions
-		}
 		if err := res.check(); err != nil {
 			fmt.Fprintf(stderr, "bench: %s produced no number: %v\n", s.name, err)
 			failed = append(failed, s.name)

@@ -179,6 +179,8 @@ func readVsParquetGo(ctx context.Context, c *config) (*Result, error) {
 		Peer:           fmt.Sprintf("parquet-go NewGenericReader over the same %d files, %d at a time", len(files), readParallelism()),
 		PeerValue:      round(pv, 0),
 		Reps:           c.reps,
+		Rows:           len(rows),
+		Partitions:     c.partitions,
 		LakekitSamples: roundAll(lks, 0),
 		PeerSamples:    roundAll(pvs, 0),
 		Extra: map[string]any{
@@ -248,6 +250,8 @@ func readPrunedBytes(ctx context.Context, c *config) (*Result, error) {
 		PeerValue:      float64(partBytes),
 		LowerIsBetter:  true,
 		Reps:           c.reps,
+		Rows:           len(rows),
+		Partitions:     c.partitions,
 		LakekitSamples: lks,
 		Extra: map[string]any{
 			"data_bytes":       snap.DataBytes,

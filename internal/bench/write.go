@@ -130,6 +130,8 @@ func writeVsParquetGo(ctx context.Context, c *config) (*Result, error) {
 		Peer:           "parquet-go GenericWriter, default options, zstd, one file per partition",
 		PeerValue:      round(pv, 0),
 		Reps:           c.reps,
+		Rows:           len(rows),
+		Partitions:     c.partitions,
 		LakekitSamples: roundAll(lks, 0),
 		PeerSamples:    roundAll(pvs, 0),
 		Extra: map[string]any{
@@ -264,6 +266,8 @@ func writeVsDuckDB(ctx context.Context, c *config) (*Result, error) {
 		Peer:           "DuckDB COPY (SELECT * FROM t) TO dir (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd) from an in-memory table",
 		PeerValue:      round(pv, 0),
 		Reps:           c.reps,
+		Rows:           len(rows),
+		Partitions:     c.partitions,
 		LakekitSamples: roundAll(lks, 0),
 		PeerSamples:    roundAll(pvs, 0),
 		Extra: map[string]any{

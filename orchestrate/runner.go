@@ -422,7 +422,8 @@ func (e *execution) decide(g *graph, i int) (decision, Input) {
 	ok := true
 	for _, d := range g.deps[i] {
 		sr := e.run.Steps[g.steps[d].Name]
-		if !terminal(sr.State) {
+		if !terminal(sr.State) || sr.State == StateFailed && sr.CaughtBy == "" {
+			// An uncaught failure stops the run: what follows stays pending.
 			return decideWait, in
 		}
 		if sr.State != StateSucceeded {
@@ -431,7 +432,7 @@ func (e *execution) decide(g *graph, i int) (decision, Input) {
 	}
 	if z, gated := g.choiceOf[i]; gated {
 		zr := e.run.Steps[g.steps[z].Name]
-		if !terminal(zr.State) {
+		if !terminal(zr.State) || zr.State == StateFailed {
 			return decideWait, in
 		}
 		if zr.State != StateSucceeded || chosen(zr.Output) != s.Name {

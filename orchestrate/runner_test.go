@@ -370,3 +370,40 @@ func TestMapItemFailureCaught(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A run cut short by its context (a deploy, a crash) resumes from what it
+// had recorded.
+func TestResumeAfterCancel(t *testing.T) {
+	r, _ := newRunner(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var aRuns, bRuns atomic.Int32
+	p := New("cut",
+		GoStep("a", func(ctx context.Context, in Input) (Output, error) { aRuns.Add(1); return Output(`"a"`), nil }),
+		GoStep("b", func(ctx context.Context, in Input) (Output, error) {
+			if bRuns.Add(1) == 1 {
+				cancel()
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			if string(in.Deps["a"]) != `"a"` {
+				return nil, fmt.Errorf("b got %s from a", in.Deps["a"])
+			}
+			return nil, nil
+		}).After("a"),
+		GoStep("c", nop).After("b"))
+	run, err := r.Run(ctx, p, nil)
+	if err == nil {
+		t.Fatal("cancelled run succeeded")
+	}
+	saved, _ := r.LoadRun(context.Background(), "cut", run.ID)
+	if saved.State != StateFailed || saved.Steps["a"].State != StateSucceeded || saved.Steps["c"].State != StatePending {
+		t.Fatalf("recorded %v %v", saved.State, saved.StepStates())
+	}
+	run, err = r.Resume(context.Background(), p, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aRuns.Load() != 1 || bRuns.Load() != 2 || run.StepStates()["c"] != StateSucceeded {
+		t.Fatalf("a ran %d, b ran %d, states %v", aRuns.Load(), bRuns.Load(), run.StepStates())
+	}
+}

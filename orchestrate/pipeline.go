@@ -219,6 +219,8 @@ type Step struct {
 	Map      MapSpec
 	Branches []*Pipeline
 	Result   json.RawMessage
+
+	buildErr error // a constructor's error, reported by Validate
 }
 
 // GoStep is a step running fn.
@@ -267,17 +269,10 @@ func ParallelStep(name string, branches ...*Pipeline) *Step {
 // that later steps read, or a placeholder.
 func PassStep(name string, value any) *Step {
 	raw, err := toRaw(value)
-	if err != nil {
-		raw = nil
+	if raw == nil && err == nil {
+		raw = json.RawMessage("null")
 	}
-	return &Step{Name: name, Kind: KindPass, Result: raw, Comment: errString(err)}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
+	return &Step{Name: name, Kind: KindPass, Result: raw, buildErr: err}
 }
 
 // After adds dependencies.
@@ -543,8 +538,11 @@ func (s *Step) validateKind(p *Pipeline, names, keys map[string]bool) error {
 			return stepErr(s.Name, "a wait cannot have retry, catch or timeout policies")
 		}
 	case KindPass:
+		if s.buildErr != nil {
+			return stepErr(s.Name, "pass value: %v", s.buildErr)
+		}
 		if s.Result == nil || !json.Valid(s.Result) {
-			return stepErr(s.Name, "pass step without a JSON value (%s)", s.Comment)
+			return stepErr(s.Name, "pass step without a JSON value")
 		}
 		if len(s.Catches) > 0 || len(s.Retries) > 0 || s.Timeout > 0 {
 			return stepErr(s.Name, "a pass step cannot have retry, catch or timeout policies")

@@ -45,6 +45,7 @@ func TestValidateRefuses(t *testing.T) {
 			[]string{`step "c"`, "numeric"}},
 		{"no function", New("p", GoStep("a", nil)), []string{`step "a"`, "function"}},
 		{"retry on wait", New("p", WaitStep("w", time.Second).Retry(RetryPolicy{ErrorEquals: []string{ErrorAll}})), []string{`step "w"`}},
+		{"pass value", New("p", PassStep("x", make(chan int))), []string{`step "x"`, "pass value"}},
 		{"empty", New("p"), []string{`pipeline "p"`, "no steps"}},
 		{"branch error", New("p", ParallelStep("par", New("b", GoStep("x y", nop)))), []string{`"par"`, `"x y"`}},
 		{"name reused in branch", New("p", GoStep("a", nop), ParallelStep("par", New("b", GoStep("a", nop)))), []string{`step "a"`, "duplicate"}},

@@ -165,8 +165,9 @@ func TestMergeRewritesOnlyAffectedPartitions(t *testing.T) {
 		{Op: "U", ID: 1, Seq: 10, Name: "b2", Region: "us"},
 		{Op: "U", ID: 4, Seq: 3, Name: "stale", Region: "us"}, // older than the stored seq 4
 		{Op: "X", ID: 4, Seq: 11, Region: "us"},               // bad op: quarantined
+		{Op: "U", ID: 7, Seq: 12, Name: "nowhere"},            // no region, no partition: quarantined
 	})
-	if res.Merge.Updated != 1 || res.Merge.Stale != 1 || res.Rejected != 1 {
+	if res.Merge.Updated != 1 || res.Merge.Stale != 1 || res.Rejected != 2 || res.RowsIn != 4 {
 		t.Fatalf("second merge %+v", res)
 	}
 	after, _ := e.customers.Snapshot(ctx, 0)
@@ -210,7 +211,15 @@ func TestMergeRewritesOnlyAffectedPartitions(t *testing.T) {
 	}
 	q, _ := transform.QuarantineDataset(e.customers)
 	rows, _ := q.ReadAll(ctx, nil)
-	if len(rows) != 1 || rows[0].Rule != "enum" || rows[0].Field != "op" {
+	rules := map[string]int{}
+	for _, r := range rows {
+		rules[r.Rule+"/"+r.Field]++
+	}
+	if len(rows) != 2 || rules["enum/op"] != 1 || rules["partition/"] != 1 {
+		h, _ := q.History(ctx)
+		for _, c := range h {
+			t.Logf("commit %d rows %d key %s", c.Version, c.Rows(), c.IdempotencyKey)
+		}
 		t.Fatalf("quarantine %+v", rows)
 	}
 	// replay from all change files gives the same state
@@ -221,7 +230,7 @@ func TestMergeRewritesOnlyAffectedPartitions(t *testing.T) {
 	if got := e.state(t); fmt.Sprint(sorted(got)) != fmt.Sprint(sorted(want)) {
 		t.Fatalf("replay: %v, want %v", got, want)
 	}
-	if rows, _ := q.ReadAll(ctx, nil); len(rows) != 1 {
+	if rows, _ := q.ReadAll(ctx, nil); len(rows) != 2 {
 		t.Fatalf("replay recorded the rejects again: %d quarantine rows", len(rows))
 	}
 }

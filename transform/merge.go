@@ -175,6 +175,10 @@ func (m *Merger[C, T, K, O]) Run(ctx context.Context) (*Result, error) {
 					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, "op", "", fmt.Sprintf("operation %q is not I, U or D", op), now))
 					continue
 				}
+				if _, err := m.out.PartitionOf(m.spec.Image(d.Row)); err != nil {
+					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, "partition", "", err.Error(), now))
+					continue
+				}
 				mine = append(mine, d.Row)
 			}
 			perUnit[i] = mine

@@ -126,7 +126,13 @@ func TestMapErrorsAndFatal(t *testing.T) {
 	tr, err := transform.New("flaky", transform.FromRaw(lk, "web", "events", transform.JSONLines[RawEvent](nil)),
 		transform.FlatMap(func(_ context.Context, r RawEvent, emit func(Event)) error {
 			if r.ID%10 == 3 {
+				emit(Event{ID: r.ID, Day: "d"}) // dropped with the record
 				return fmt.Errorf("id %d is cursed", r.ID)
+			}
+			if r.ID == 44 {
+				emit(Event{ID: r.ID, Day: "d"})
+				emit(Event{ID: -r.ID, Day: ""}) // no partition: the record is rejected
+				return nil
 			}
 			emit(Event{ID: r.ID, User: r.User, Kind: r.Kind, Day: "d"})
 			emit(Event{ID: -r.ID, User: r.User, Kind: r.Kind, Day: "d"})
@@ -139,12 +145,19 @@ func TestMapErrorsAndFatal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.RowsIn != 50 || res.Rejected != 5 || res.RowsOut != 90 {
+	if res.RowsIn != 50 || res.Rejected != 6 || res.RowsOut != 88 {
 		t.Fatalf("result %+v", res)
 	}
 	q, _ := tr.QuarantineDataset().ReadAll(ctx, nil)
-	if len(q) != 5 || q[0].Rule != "map" || !strings.Contains(q[0].Reason, "cursed") {
-		t.Fatalf("quarantine %+v", q)
+	rules := map[string]int{}
+	for _, r := range q {
+		rules[r.Rule]++
+		if r.Rule == "map" && !strings.Contains(r.Reason, "cursed") || r.Rule == "partition" && !strings.Contains(r.Reason, "empty") {
+			t.Errorf("quarantine row %+v", r)
+		}
+	}
+	if len(q) != 6 || rules["map"] != 5 || rules["partition"] != 1 {
+		t.Fatalf("quarantine rules %v", rules)
 	}
 
 	land(t, lk, "b.jsonl", []byte(`{"id":1000,"user":"u001","kind":"buy"}`+"\n"))

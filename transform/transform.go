@@ -40,7 +40,8 @@ func Identity[T any]() Func[T, T] {
 }
 
 // FlatMap applies fn to every valid input row; fn emits zero or more output
-// rows. Errors are handled as for Map.
+// rows. Errors are handled as for Map; the rows emitted by a call that
+// returns an error are dropped with its record.
 func FlatMap[In, Out any](fn func(ctx context.Context, in In, emit func(Out)) error) Func[In, Out] {
 	return Func[In, Out]{flat: fn}
 }
@@ -423,19 +424,37 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 			return streamErr
 		}
 	} else {
+		partitioned := len(r.t.out.PartitionKeys()) > 0
+		var pending []Out
+		collect := func(o Out) { pending = append(pending, o) }
 		for d, err := range r.valid(ctx) {
 			if err != nil {
 				return err
 			}
+			pending = pending[:0]
 			var ferr error
 			if f.row != nil {
 				var o Out
-				o, ferr = f.row(ctx, d.Row)
-				if ferr == nil {
-					emit(o)
+				if o, ferr = f.row(ctx, d.Row); ferr == nil {
+					pending = append(pending, o)
 				}
 			} else {
-				ferr = f.flat(ctx, d.Row, emit)
+				ferr = f.flat(ctx, d.Row, collect)
+			}
+			if ferr == nil && partitioned {
+				// a row the output cannot file (an empty or hostile
+				// partition value) rejects its input record, not the unit
+				for _, o := range pending {
+					if _, perr := r.t.out.PartitionOf(o); perr != nil {
+						ferr = &Violation{Rule: "partition", Reason: perr.Error()}
+						break
+					}
+				}
+			}
+			if ferr == nil {
+				for _, o := range pending {
+					emit(o)
+				}
 			}
 			switch {
 			case ferr == nil:
@@ -444,7 +463,12 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 			case errors.Is(ferr, ErrFatal), errors.Is(ferr, context.Canceled), errors.Is(ferr, context.DeadlineExceeded):
 				return ferr
 			default:
-				r.reject(&d, d.Row, "map", "", ferr.Error())
+				var v *Violation
+				if errors.As(ferr, &v) {
+					r.reject(&d, d.Row, v.Rule, v.Field, v.Reason)
+				} else {
+					r.reject(&d, d.Row, "map", "", ferr.Error())
+				}
 			}
 			if r.err != nil {
 				return r.err

@@ -207,7 +207,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // readAll reads a version of the dataset into rows.
 func readAll(ctx context.Context, ds *zones.Dataset[Row], version int64) ([]Row, error) {
-	return ds.ReadAll(ctx, &zones.ReadOptions{Version: version})
+	return ds.ReadAll(ctx, &zones.ReadOptions{Version: version, Parallelism: 1, BatchSize: 64})
 }
 
 // catalogMatches compares the catalog's partitions of the table with the

@@ -31,6 +31,7 @@ var (
 	flagSchedules = flag.Int("schedules", 200, "torture schedules to run")
 	flagLong      = flag.Bool("long", false, "longer torture schedules (more workers and operations)")
 	flagProcEvery = flag.Int("proc-every", 10, "every Nth torture schedule also runs writer processes on a file store")
+	flagFaults    = flag.Float64("faults", 1, "scale of the fault probabilities (0: no faults)")
 )
 
 // retention is the vacuum retention inside schedules: longer than any write
@@ -200,7 +201,7 @@ func runSchedule(t *testing.T, seed int64, procs bool, tot *totals) error {
 	if *flagLong {
 		workers, ops = 4, 12
 	}
-	rules := faultRules(rng, 1)
+	rules := faultRules(rng, *flagFaults)
 	var base driver.Driver = memstore.New()
 	dir := ""
 	if procs {

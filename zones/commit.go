@@ -113,11 +113,12 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 		if attempt >= w.opts.MaxAttempts {
 			return nil, fmt.Errorf("zones: commit %s: %d attempts: %w", t.prefix, attempt, ErrTooManyAttempts)
 		}
-		backoff := time.Duration(1<<min(attempt, 7)) * time.Millisecond
+		// full jitter: a random wait up to 1, 2, 4 ... 64 ms
+		backoff := time.Duration(1<<min(attempt-1, 6)) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(backoff/2 + rand.N(backoff)):
+		case <-time.After(rand.N(backoff) + 100*time.Microsecond):
 		}
 	}
 }

@@ -298,9 +298,10 @@ func TestAtomicityPollingReader(t *testing.T) {
 			}
 			if full {
 				fullReads.Add(1)
+				time.Sleep(5 * time.Millisecond)
 			} else {
 				snapshots.Add(1)
-				time.Sleep(time.Millisecond)
+				time.Sleep(2 * time.Millisecond)
 			}
 			if !sums[n] {
 				mu.Lock()

@@ -198,7 +198,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		return nil
 	}
 	slots := make([]*partWriter[T], len(rows))
-	cache := map[string]*partWriter[T]{} // by partition path
+	cache := map[string]*partWriter[T]{}   // by partition path
 	byValue := map[string]*partWriter[T]{} // by the string field's value
 	single := len(w.d.partFields) == 1 && w.d.partFields[0].typ.Kind() == reflect.String
 	for i := range rows {

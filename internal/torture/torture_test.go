@@ -41,7 +41,7 @@ const retention = 300 * time.Millisecond
 // totals over the run, reported at the end.
 type totals struct {
 	schedules, commits, ambiguous, conflicts, faults, reads, versionsChecked, vacuumDeletes, procCommits, transformRows atomic.Int64
-	catalogDrift                                                                                                    atomic.Int64
+	catalogDrift                                                                                                        atomic.Int64
 }
 
 func TestTorture(t *testing.T) {
@@ -136,9 +136,9 @@ func newEnv(base driver.Driver, rules []faultstore.Rule, seed int64) (*env, erro
 type outcome int
 
 const (
-	committed outcome = iota
-	ambiguous         // failed; it may or may not have committed
-	conflicted        // refused: certainly not committed
+	committed  outcome = iota
+	ambiguous          // failed; it may or may not have committed
+	conflicted         // refused: certainly not committed
 )
 
 // write tries a write up to attempts times with the same key.

@@ -118,3 +118,43 @@ func ReadOnlyDir(t testing.TB) string {
 func ClosedPort(t testing.TB) string {
 	return "http://127.0.0.1:" + strconv.Itoa(testaws.FreePort(t))
 }
+
+// LintASL checks an Amazon States Language definition with asl-validator
+// and statelint, installed under internal/tools/npm (npm ci --prefix
+// internal/tools/npm). It skips (fails in CI) where node or the linters are
+// missing.
+func LintASL(t testing.TB, def []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		testaws.SkipOrFail(t, "node is not installed: cannot run asl-validator and statelint")
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	bin := filepath.Join(dir, "internal", "tools", "npm", "node_modules", ".bin")
+	f := filepath.Join(t.TempDir(), "definition.asl.json")
+	if err := os.WriteFile(f, def, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{{"asl-validator", "--json-path", f}, {"statelint", f}} {
+		p := filepath.Join(bin, cmd[0])
+		if _, err := os.Stat(p); err != nil {
+			testaws.SkipOrFail(t, cmd[0]+" is not installed (run: npm ci --prefix internal/tools/npm)")
+		}
+		out, err := exec.Command(p, cmd[1:]...).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s rejects the definition: %v\n%s", cmd[0], err, strings.TrimSpace(string(out)))
+		}
+	}
+}

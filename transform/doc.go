@@ -58,6 +58,11 @@
 //     the cleaned zone, which keeps its data). A transform is assumed to own
 //     its output table.
 //
+// Two processes running the same transform at once stay exactly once as
+// long as they are configured alike (their units, and so their commits'
+// idempotency keys, are the same); DedupKey and Merge assume one run at a
+// time.
+//
 // In Append mode a changed input file (same key, new ETag) is processed
 // again and its new rows are appended; use OverwritePartitions where
 // upstream files are rewritten in place.

@@ -113,3 +113,30 @@ func TestS3ReadsCostFewRequests(t *testing.T) {
 	}
 	t.Logf("reading %d files (%d row groups, 2 columns) from S3: %d GET requests (%d listings)", len(res.Files), rowGroups, gets, lists)
 }
+
+func TestAbortRemovesUploadedFiles(t *testing.T) {
+	ctx := context.Background()
+	lk := memLake(t)
+	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 100})
+	writeCommit(t, ds, makeEvents(0, 50, 2), nil)
+	before := countParquet(t, lk)
+	w, err := ds.NewWriter(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, makeEvents(100, 1000, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if n := countParquet(t, lk); n <= before {
+		t.Fatalf("no files uploaded before Abort (%d objects); the test needs some", n)
+	}
+	if err := w.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countParquet(t, lk); n != before {
+		t.Fatalf("%d parquet objects after Abort, want %d", n, before)
+	}
+	if snap, err := ds.Snapshot(ctx, 0); err != nil || snap.Version != 1 || snap.Rows() != 50 {
+		t.Fatalf("after Abort: %+v %v", snap, err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -122,6 +123,9 @@ type config struct {
 	out        string
 	keep       bool
 	repsSet    bool // -reps given explicitly
+	cpuprofile string
+
+	scenario string // the scenario running, for profile labels
 
 	tmp    string // scratch directory of this run
 	stderr io.Writer
@@ -198,6 +202,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.short, "short", false, "smoke run: tiny sizes, 1 rep; fails if a scenario fails or produces no number")
 	fs.StringVar(&c.out, "out", "", "directory to write bench.svg, bench.json and bench.md into")
 	fs.BoolVar(&c.keep, "keep", false, "keep the scratch directory (its path is printed)")
+	render := fs.String("render", "", "re-draw bench.svg and bench.md into -out from this bench.json, without running anything")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile to this file; samples carry the labels scenario and side (lakekit or peer): go tool pprof -tagfocus side=lakekit -top bench FILE")
 	var child childFlags
 	child.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -214,6 +220,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	})
 	if child.active() {
 		return child.run(stdout, stderr)
+	}
+	if *render != "" {
+		if err := rerender(*render, c.out); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if c.rows == 0 {
 		c.rows = defaultRows
@@ -281,6 +294,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(tmp)
 	}
 
+	if c.cpuprofile != "" {
+		f, err := os.Create(c.cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+
 	ctx := context.Background()
 	start := time.Now()
 	var results []*Result
@@ -292,6 +319,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "bench: %s ...\n", s.name)
 		}
 		t0 := time.Now()
+		c.scenario = s.name
 		res, err := runScenario(ctx, c, s)
 		switch {
 		case errors.Is(err, errSkip):
@@ -380,18 +408,25 @@ func inCI() bool { return os.Getenv("CI") == "true" }
 // measure runs lakekit and its peer reps times each, alternating which goes
 // first, and returns both medians and the samples.
 func measure(c *config, lakekit, peer func(rep int) (float64, error)) (lk, pv float64, lks, pvs []float64, err error) {
-	for rep := 0; rep < c.reps; rep++ {
-		first, second := lakekit, peer
-		if rep%2 == 1 {
-			first, second = peer, lakekit
-		}
+	side := func(name string, f func(int) (float64, error), rep int) (v float64, err error) {
 		runtime.GC()
-		a, err := first(rep)
+		pprof.Do(context.Background(), pprof.Labels("scenario", c.scenario, "side", name), func(context.Context) {
+			v, err = f(rep)
+		})
+		return v, err
+	}
+	for rep := 0; rep < c.reps; rep++ {
+		first, second := "lakekit", "peer"
+		ff, sf := lakekit, peer
+		if rep%2 == 1 {
+			first, second = second, first
+			ff, sf = sf, ff
+		}
+		a, err := side(first, ff, rep)
 		if err != nil {
 			return 0, 0, nil, nil, err
 		}
-		runtime.GC()
-		b, err := second(rep)
+		b, err := side(second, sf, rep)
 		if err != nil {
 			return 0, 0, nil, nil, err
 		}

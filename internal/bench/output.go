@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -105,6 +106,31 @@ func writeOutputs(c *config, results []*Result, skipped, failed []string, elapse
 	return os.WriteFile(filepath.Join(c.out, "bench.md"), []byte(md.String()), 0o644)
 }
 
+// rerender draws bench.svg and bench.md in dir from the bench.json at path.
+func rerender(path, dir string) error {
+	if dir == "" {
+		return fmt.Errorf("-render needs -out DIR")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var svg, md strings.Builder
+	writeSVG(&svg, rep)
+	writeMarkdown(&md, rep)
+	if err := os.WriteFile(filepath.Join(dir, "bench.svg"), []byte(svg.String()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "bench.md"), []byte(md.String()), 0o644)
+}
+
 // writeMarkdown writes the README's performance section.
 func writeMarkdown(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "## Performance\n\n")
@@ -157,8 +183,8 @@ func writeSVG(w io.Writer, rep Report) {
 			}
 		}
 	}
-	lo = math.Pow(10, math.Floor(math.Log10(lo)))
-	hi = math.Pow(10, math.Ceil(math.Log10(hi)))
+	loExp, hiExp := int(math.Floor(math.Log10(lo)+1e-9)), int(math.Ceil(math.Log10(hi)-1e-9))
+	lo, hi = math.Pow10(loExp), math.Pow10(hiExp)
 	x := func(v float64) float64 {
 		v = math.Min(math.Max(v, lo), hi)
 		return left + (math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))*(right-left)
@@ -171,19 +197,19 @@ func writeSVG(w io.Writer, rep Report) {
 		html.EscapeString(rep.Machine.String()), rep.Rows, rep.Partitions, rep.Reps, rep.Time.Format("2006-01-02"))
 	// grid
 	axisBottom := top + rowH*len(rs)
-	for e := math.Log10(lo); e <= math.Log10(hi)+1e-9; e++ {
+	for e := loExp; e <= hiExp; e++ {
 		for _, m := range []float64{1, 2, 5} {
-			v := math.Pow(10, e) * m
-			if v < lo-1e-12 || v > hi+1e-12 {
-				continue
+			if e == hiExp && m > 1 {
+				break
 			}
+			v := math.Pow10(e) * m
 			gx := x(v)
 			stroke, sw := "#e3e3e3", 1.0
-			if v == 1 {
+			if e == 0 && m == 1 {
 				stroke, sw = "#333", 1.5
 			}
 			fmt.Fprintf(w, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="%.1f"/>`+"\n", gx, top-8, gx, axisBottom, stroke, sw)
-			fmt.Fprintf(w, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#555">%s</text>`+"\n", gx, axisBottom+16, fmtTick(v))
+			fmt.Fprintf(w, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#555">%s</text>`+"\n", gx, axisBottom+16, fmtTick(e, m))
 		}
 	}
 	fmt.Fprintf(w, `<text x="%.1f" y="%d" font-size="12" text-anchor="middle" fill="#333">ratio (lakekit / peer, oriented so that higher is better for lakekit)</text>`+"\n", float64(left+right)/2, axisBottom+38)
@@ -214,16 +240,17 @@ func writeSVG(w io.Writer, rep Report) {
 			}
 		}
 		label := fmt.Sprintf("ratio %.3g · lakekit %s vs %s · %s", r.Ratio, human(r.Lakekit), human(r.PeerValue), verdict)
-		fmt.Fprintf(w, `<text x="%d" y="%d" font-size="11" fill="#333">%s</text>`+"\n", left, y+barH+15, html.EscapeString(label))
+		fmt.Fprintf(w, `<text x="%d" y="%d" font-size="11" fill="#333" stroke="white" stroke-width="3" paint-order="stroke">%s</text>`+"\n", left, y+barH+15, html.EscapeString(label))
 	}
 	fmt.Fprintf(w, `<g font-size="11" fill="#333"><rect x="20" y="%d" width="12" height="10" fill="#27ae60"/><text x="36" y="%d">target met</text><rect x="110" y="%d" width="12" height="10" fill="#c0392b"/><text x="126" y="%d">target missed</text><rect x="215" y="%d" width="12" height="10" fill="#8a8fa3"/><text x="231" y="%d">no target</text><line x1="305" y1="%d" x2="305" y2="%d" stroke="#000" stroke-width="2" stroke-dasharray="4,2"/><text x="312" y="%d">target on the ratio axis</text></g>`+"\n",
 		height-18, height-9, height-18, height-9, height-18, height-9, height-20, height-6, height-9)
 	fmt.Fprintln(w, `</svg>`)
 }
 
-func fmtTick(v float64) string {
-	if v >= 1 {
-		return fmt.Sprintf("%g×", v)
+// fmtTick prints m×10^e without floating-point noise: 0.05×, 1×, 200×.
+func fmtTick(e int, m float64) string {
+	if e >= 0 {
+		return strconv.FormatFloat(m*math.Pow10(e), 'f', 0, 64) + "×"
 	}
-	return fmt.Sprintf("%g×", math.Round(v*1000)/1000)
+	return strconv.FormatFloat(m*math.Pow10(e), 'f', -e, 64) + "×"
 }

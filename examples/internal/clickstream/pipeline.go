@@ -3,7 +3,6 @@ package clickstream
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"runtime"
@@ -288,6 +287,3 @@ func Pipeline(open Opener, done func(step string, r *transform.Result)) *orchest
 		orchestrate.SQLStep("top_pages", TopPagesSQL).After("page_views", "daily_pages").Athena(Database, "", ""),
 	)
 }
-
-// ErrNoData: the raw zone holds no click events to process.
-var ErrNoData = errors.New("no click events in the raw zone")

@@ -11,7 +11,11 @@
 // quarantined) → curated (page views partitioned by dt, and a daily
 // aggregate), every table registered in the catalog — queries the curated
 // tables with DuckDB, and writes pictures of the pipeline and of the run
-// into the lake. Its last line is a JSON summary of its own counts.
+// into the lake. Its last line is a JSON summary of its own counts: those of
+// this run (raw_records = cleaned_rows + quarantined_rows), and of the
+// curated table as a whole (curated_partitions, curated_table_rows). Run it
+// again on the same lake and it adds a new batch of events; the transforms
+// process only the raw objects their ledgers have not seen.
 //
 // On AWS (or moto_server via AWS_ENDPOINT_URL) the same program runs on S3
 // and Glue unchanged: -lake s3://bucket/prefix -catalog glue.
@@ -55,6 +59,7 @@ type Summary struct {
 	QuarantinedRows   int64    `json:"quarantined_rows"`
 	CuratedRows       int64    `json:"curated_rows"`
 	CuratedPartitions int      `json:"curated_partitions"`
+	CuratedTableRows  int64    `json:"curated_table_rows"` // all runs so far (the snapshot)
 	DailyRows         int64    `json:"daily_rows"`
 	QueryRows         int      `json:"query_rows"`
 	RunID             string   `json:"run_id"`
@@ -191,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	s := Summary{Lake: *lakeURL, Catalog: *catKind, RawRecords: stats.RecordsFlushed, RawObjects: stats.Flushes,
 		CleanedRows: results["clean"].RowsOut, QuarantinedRows: results["clean"].Rejected,
-		CuratedRows: results["page_views"].RowsOut, CuratedPartitions: len(snap.Partitions()),
+		CuratedRows: results["page_views"].RowsOut, CuratedPartitions: len(snap.Partitions()), CuratedTableRows: snap.Rows(),
 		DailyRows: results["daily_pages"].RowsOut, QueryRows: len(days), RunID: r.ID, Pictures: pictures,
 		Seconds: float64(time.Since(start).Milliseconds()) / 1000}
 	out, err := json.Marshal(s)

@@ -176,7 +176,7 @@ func checkSummary(t *testing.T, dir string, s Summary, rows int, good, bad int64
 	db := duck.Open(t)
 	var n, parts, daily int64
 	duck.Scan(t, db, "SELECT count(*), count(DISTINCT dt) FROM "+duck.ParquetGlob(filepath.Join(dir, "curated", "web", "page_views")), &n, &parts)
-	if n != s.CuratedRows || parts != int64(s.CuratedPartitions) {
+	if n != s.CuratedRows || n != s.CuratedTableRows || parts != int64(s.CuratedPartitions) {
 		t.Errorf("DuckDB counts %d curated rows in %d partitions; summary says %d in %d", n, parts, s.CuratedRows, s.CuratedPartitions)
 	}
 	duck.Scan(t, db, "SELECT count(*) FROM "+duck.ParquetGlob(filepath.Join(dir, "cleaned", "web", "clicks")), &n)

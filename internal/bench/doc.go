@@ -2,7 +2,7 @@
 // generated rows, in one run, so a noisy machine cannot fool a comparison
 // made across runs.
 //
-//	go run ./internal/bench                    # every scenario, table + JSON lines
+//	go run ./internal/bench                    # every scenario: JSON lines, then a table
 //	go run ./internal/bench -json              # JSON lines only
 //	go run ./internal/bench -only read_pruned_bytes -reps 5
 //	go run ./internal/bench -short             # CI smoke run: tiny sizes, 1 rep
@@ -33,6 +33,25 @@
 //	query_vs_read_parquet      DuckDB engine over the catalog vs DuckDB read_parquet on the same files
 //	s3_gets_per_projected_read GET requests to read one column of one file through the S3 store (gofakes3)
 //	glue_calls_10k_partitions  Glue API calls to register 10,000 partitions (moto_server)
+//
+// Sizes: -rows rows (default 1,000,000) over -partitions days (default
+// 100) for the write, read, query and pruning scenarios; the transform
+// scenario takes the first 200,000 of them (it counts file reads, which
+// depend on the partitions, not the rows); the S3 scenario writes up to
+// 1,000,000 rows into one file; memory_10m writes 10M and 1M rows in a
+// child process (100k and 10k with -short) and runs once unless -reps is
+// given. -short uses 20,000 rows over 10 partitions, 1,000 Glue
+// partitions, one rep.
+//
+// Other flags: -cpuprofile FILE writes a CPU profile whose samples carry
+// the labels scenario and side (go tool pprof -tagfocus side=lakekit -top
+// FILE); -render bench.json -out DIR redraws the chart and the Markdown
+// table without running anything; -keep keeps the scratch directory.
+//
+// Peak memory is the child's own VmHWM from /proc/self/status: getrusage's
+// ru_maxrss of a child started by os/exec begins at the parent's peak,
+// since Linux keeps the high-water mark across exec (ru_maxrss is reported
+// too, in extra).
 //
 // A scenario whose peer is missing (moto_server) is skipped with a message
 // on stderr, except with CI=true, where that is a failure. The exit status

@@ -329,7 +329,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				continue
 			}
 			fmt.Fprintf(stderr, "bench: %s: %v\n", s.name, err)
-			skipped = append(skipped, s.name+": "+err.Error())
+			skipped = append(skipped, s.name+" ("+strings.TrimPrefix(err.Error(), errSkip.Error()+": ")+")")
 			continue
 		case err != nil:
 			fmt.Fprintf(stderr, "bench: %s FAILED: %v\n", s.name, err)
@@ -351,12 +351,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	elapsed := time.Since(start)
 	if !c.jsonOnly {
-		printTable(stderr, results)
-		fmt.Fprintf(stderr, "bench: %d scenarios in %s", len(results), elapsed.Round(time.Second))
+		printTable(stdout, results)
+		fmt.Fprintf(stdout, "%d scenarios in %s", len(results), elapsed.Round(time.Second))
 		if len(skipped) > 0 {
-			fmt.Fprintf(stderr, "; skipped: %s", strings.Join(skipped, "; "))
+			fmt.Fprintf(stdout, "; skipped: %s", strings.Join(skipped, "; "))
 		}
-		fmt.Fprintln(stderr)
+		if len(failed) > 0 {
+			fmt.Fprintf(stdout, "; FAILED: %s", strings.Join(failed, ", "))
+		}
+		fmt.Fprintln(stdout)
 	}
 	if c.out != "" {
 		if err := writeOutputs(c, results, skipped, failed, elapsed); err != nil {

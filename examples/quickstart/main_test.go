@@ -320,3 +320,28 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultLake runs the program as the README does, without -lake: it
+// makes a new directory under the current one and says where.
+func TestDefaultLake(t *testing.T) {
+	wd := t.TempDir()
+	cmd := extest.Command(context.Background(), []string{"-rows", "2000"})
+	cmd.Dir = wd
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	dirs, _ := filepath.Glob(filepath.Join(wd, "quickstart-lake-*"))
+	if len(dirs) != 1 {
+		t.Fatalf("lake directories under the working directory: %v", dirs)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var s Summary
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil || s.Lake != dirs[0] || !strings.Contains(lines[0], dirs[0]) {
+		t.Fatalf("first line %q, summary lake %q (%v); made %s", lines[0], s.Lake, err, dirs[0])
+	}
+	if _, err := os.Stat(filepath.Join(dirs[0], "curated", "web", "page_views")); err != nil {
+		t.Fatal(err)
+	}
+}

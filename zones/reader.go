@@ -474,3 +474,79 @@ func filterRows[T any](rows []T, p *plan) []T {
 	}
 	return rows[:k]
 }
+
+// Prune returns the snapshot's files that may hold rows matching a
+// partition filter (nil keeps all) and predicates, for engines that read
+// the files themselves. Predicates on partition keys compare the partition
+// values (as integers when the constants are integers, else as text);
+// predicates on stored columns use each file's min/max statistics. Nothing
+// is read from the store.
+func (s *Snapshot) Prune(partitions func(lake.Partition) bool, where ...Predicate) ([]DataFile, error) {
+	isKey := map[string]bool{}
+	for _, k := range s.PartitionKeys {
+		isKey[k] = true
+	}
+	known := map[string]bool{}
+	for _, c := range s.Schema {
+		known[c.Name] = true
+	}
+	var partPreds []compiled
+	var stored []Predicate
+	for _, w := range where {
+		switch {
+		case isKey[w.Column]:
+			kind := kindString
+			if len(w.Values) > 0 {
+				switch reflect.ValueOf(w.Values[0]).Kind() {
+				case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+					reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+					kind = kindInt
+				case reflect.Bool:
+					kind = kindBool
+				}
+			}
+			c, err := compile(w, kind)
+			if err != nil {
+				return nil, err
+			}
+			partPreds = append(partPreds, c)
+		case known[w.Column]:
+			stored = append(stored, w)
+		default:
+			return nil, fmt.Errorf("zones: prune: predicate on unknown column %q: %w", w.Column, ErrInvalid)
+		}
+	}
+	var out []DataFile
+	compiledByKind := map[string]compiled{}
+files:
+	for _, f := range s.Files {
+		if partitions != nil && !partitions(f.Partition) {
+			continue
+		}
+		if !partitionMatches(f.Partition, partPreds) {
+			continue
+		}
+		for i, w := range stored {
+			for j := range f.Stats {
+				cs := &f.Stats[j]
+				if cs.Column != w.Column || !cs.HasMinMax {
+					continue
+				}
+				key := fmt.Sprint(i, cs.Kind)
+				c, ok := compiledByKind[key]
+				if !ok {
+					var err error
+					if c, err = compile(w, cs.Kind); err != nil {
+						return nil, err
+					}
+					compiledByKind[key] = c
+				}
+				if !c.mayMatchStats(cs, f.Rows) {
+					continue files
+				}
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package zones_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -138,5 +139,40 @@ func TestAbortRemovesUploadedFiles(t *testing.T) {
 	}
 	if snap, err := ds.Snapshot(ctx, 0); err != nil || snap.Version != 1 || snap.Rows() != 50 {
 		t.Fatalf("after Abort: %+v %v", snap, err)
+	}
+}
+
+func TestSnapshotPrune(t *testing.T) {
+	ctx := context.Background()
+	lk := memLake(t)
+	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 250})
+	writeCommit(t, ds, makeEvents(0, 2000, 4), nil)
+	table, err := zones.OpenTable(lk, lake.Curated, "sales", "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := table.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := snap.Prune(nil, zones.In("bucket", "b001", "b002"), zones.Lt("id", 900))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for _, f := range files {
+		b, _ := f.Partition.Get("bucket")
+		if b != "b001" && b != "b002" {
+			t.Fatalf("kept %s", f.Key)
+		}
+		rows += f.Rows
+	}
+	// each bucket holds 500 rows in 2 files (ids below ~1000, then above);
+	// ids below 900 sit only in the first file of b001 and of b002
+	if len(files) != 2 || rows != 500 {
+		t.Fatalf("pruned to %d files with %d rows", len(files), rows)
+	}
+	if _, err := snap.Prune(nil, zones.Eq("nope", 1)); !errors.Is(err, zones.ErrInvalid) {
+		t.Fatalf("unknown column: %v", err)
 	}
 }

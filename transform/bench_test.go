@@ -38,7 +38,7 @@ func BenchmarkTransform(b *testing.B) {
 	}
 	outT, _ := zones.NewDataset(lk, lake.Curated, "bench", "by_transform", opts)
 	outB, _ := zones.NewDataset(lk, lake.Curated, "bench", "by_baseline", opts)
-	tr, err := transform.New("bench", transform.FromDataset(in), transform.Identity[eventgen.Event](), outT, nil)
+	tr, err := transform.New("bench", transform.FromDataset(in), transform.Identity[eventgen.Event](), outT, &transform.Options[eventgen.Event]{Parallelism: benchPar})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,3 +77,5 @@ func BenchmarkTransform(b *testing.B) {
 	b.ReportMetric(perB, "baseline-rows/s")
 	b.ReportMetric(perT/perB, "ratio")
 }
+
+var benchPar = 4

@@ -167,15 +167,18 @@ func (m *Merger[C, T, K, O]) Run(ctx context.Context) (*Result, error) {
 					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, nil, "decode", "", reasonOf(d.Err), now))
 					continue
 				}
-				if v := m.val.Check(&d.Row); v != nil {
-					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, v.Rule, v.Field, v.Reason, now))
-					continue
+				if m.val.Len() > 0 {
+					if vi := m.val.Check(d.Row); vi != nil {
+						rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, vi.Rule, vi.Field, vi.Reason, now))
+						continue
+					}
 				}
 				if op := m.spec.Op(d.Row); op != Insert && op != Update && op != Delete {
 					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, "op", "", fmt.Sprintf("operation %q is not I, U or D", op), now))
 					continue
 				}
-				if _, err := m.out.PartitionOf(m.spec.Image(d.Row)); err != nil {
+				img := m.spec.Image(d.Row)
+				if _, err := m.out.PartitionOf(&img); err != nil {
 					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, "partition", "", err.Error(), now))
 					continue
 				}
@@ -196,7 +199,8 @@ func (m *Merger[C, T, K, O]) Run(ctx context.Context) (*Result, error) {
 	byPart := map[string]*partChanges[C]{}
 	for _, changes := range perUnit {
 		for _, c := range changes {
-			p, err := m.out.PartitionOf(m.spec.Image(c))
+			img := m.spec.Image(c)
+			p, err := m.out.PartitionOf(&img)
 			if err != nil {
 				return res, fmt.Errorf("merge %s: %w", m.name, err)
 			}

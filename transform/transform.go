@@ -313,9 +313,9 @@ func (t *Transform[In, Out]) runUnit(ctx context.Context, epoch int, u *unit, dd
 	return r.commit(ctx)
 }
 
-func (r *unitRun[In, Out]) reject(d *Decoded[In], row any, rule, field, reason string) {
+func (r *unitRun[In, Out]) reject(rec Record, row any, rule, field, reason string) {
 	r.res.Rejected++
-	r.q = append(r.q, quarantineOf(r.t.name, d.Record, r.u.partPath, row, rule, field, reason, r.now))
+	r.q = append(r.q, quarantineOf(r.t.name, rec, r.u.partPath, row, rule, field, reason, r.now))
 }
 
 // valid yields the unit's rows that decode and pass the rules; the others
@@ -329,12 +329,14 @@ func (r *unitRun[In, Out]) valid(ctx context.Context) iter.Seq2[Decoded[In], err
 			}
 			r.res.RowsIn++
 			if d.Err != nil {
-				r.reject(&d, nil, "decode", "", reasonOf(d.Err))
+				r.reject(d.Record, nil, "decode", "", reasonOf(d.Err))
 				continue
 			}
-			if v := r.t.val.Check(&d.Row); v != nil {
-				r.reject(&d, d.Row, v.Rule, v.Field, v.Reason)
-				continue
+			if r.t.val.Len() > 0 { // without rules, no copy of the row escapes
+				if vi := r.t.val.Check(d.Row); vi != nil {
+					r.reject(d.Record, d.Row, vi.Rule, vi.Field, vi.Reason)
+					continue
+				}
 			}
 			if !yield(d, nil) {
 				return
@@ -350,6 +352,7 @@ func (r *unitRun[In, Out]) emit(ctx context.Context) func(Out) {
 		}
 		r.buf = append(r.buf, o)
 		if len(r.buf) >= r.t.opts.BatchSize {
+			// r.buf keeps its capacity: one allocation per unit
 			r.err = r.flush(ctx)
 		}
 	}
@@ -444,8 +447,8 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 			if ferr == nil && partitioned {
 				// a row the output cannot file (an empty or hostile
 				// partition value) rejects its input record, not the unit
-				for _, o := range pending {
-					if _, perr := r.t.out.PartitionOf(o); perr != nil {
+				for i := range pending {
+					if _, perr := r.t.out.PartitionOf(&pending[i]); perr != nil {
 						ferr = &Violation{Rule: "partition", Reason: perr.Error()}
 						break
 					}
@@ -465,9 +468,9 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 			default:
 				var v *Violation
 				if errors.As(ferr, &v) {
-					r.reject(&d, d.Row, v.Rule, v.Field, v.Reason)
+					r.reject(d.Record, d.Row, v.Rule, v.Field, v.Reason)
 				} else {
-					r.reject(&d, d.Row, "map", "", ferr.Error())
+					r.reject(d.Record, d.Row, "map", "", ferr.Error())
 				}
 			}
 			if r.err != nil {

@@ -116,13 +116,13 @@ func NewValidator[T any](rules ...Rule) (*Validator[T], error) {
 }
 
 // Check returns the first violation of row, or nil when the row passes.
-func (v *Validator[T]) Check(row *T) *Violation {
+func (v *Validator[T]) Check(row T) *Violation {
 	if v == nil || len(v.checks) == 0 {
 		return nil
 	}
-	rv := reflect.ValueOf(row).Elem()
+	rv := reflect.ValueOf(&row).Elem()
 	for _, c := range v.checks {
-		if viol := c(rv, row); viol != nil {
+		if viol := c(rv, &row); viol != nil {
 			return viol
 		}
 	}

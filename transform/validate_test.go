@@ -53,7 +53,7 @@ func TestValidator(t *testing.T) {
 		{vrow{ID: 1, Email: "a@b.c", Country: "DE", Amount: 600}, "big_de", ""},
 	}
 	for i, c := range cases {
-		got := v.Check(&c.row)
+		got := v.Check(c.row)
 		if c.rule == "" {
 			if got != nil {
 				t.Errorf("case %d: unexpected %v", i, got)

@@ -64,8 +64,8 @@ func (d *dedupState[T]) filter(ctx context.Context, rows []T) ([]T, int64, error
 	}
 	byPart := map[string][]T{}
 	var order []string
-	for _, r := range rows {
-		p, err := d.ds.PartitionOf(r)
+	for i, r := range rows {
+		p, err := d.ds.PartitionOf(&rows[i])
 		if err != nil {
 			return nil, 0, err
 		}

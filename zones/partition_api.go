@@ -6,11 +6,12 @@ import (
 	"github.com/lakekit/lakekit/lake"
 )
 
-// PartitionOf returns the partition row belongs to (from the partition
+// PartitionOf returns the partition *row belongs to (from the partition
 // fields or Options.PartitionBy), validated: what Write would file it
-// under. Transforms use it to know which partitions new rows touch.
-func (d *Dataset[T]) PartitionOf(row T) (lake.Partition, error) {
-	p, err := d.partitionOf(&row)
+// under. Transforms use it to know which partitions new rows touch. It
+// takes a pointer so that checking rows in a slice copies none.
+func (d *Dataset[T]) PartitionOf(row *T) (lake.Partition, error) {
+	p, err := d.partitionOf(row)
 	if err != nil {
 		return nil, fmt.Errorf("zones: %s: partition: %w: %w", d.table.prefix, ErrInvalid, err)
 	}

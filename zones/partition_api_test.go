@@ -27,11 +27,11 @@ func TestPartitionOfAndClearPartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := ds.PartitionOf(paRow{ID: 1, Region: "eu"})
+	p, err := ds.PartitionOf(&paRow{ID: 1, Region: "eu"})
 	if err != nil || p.String() != "region=eu" {
 		t.Fatalf("PartitionOf = %v, %v", p, err)
 	}
-	if _, err := ds.PartitionOf(paRow{ID: 1}); !errors.Is(err, zones.ErrInvalid) {
+	if _, err := ds.PartitionOf(&paRow{ID: 1}); !errors.Is(err, zones.ErrInvalid) {
 		t.Fatalf("empty partition value: %v", err)
 	}
 	w, _ := ds.NewWriter(ctx, nil)

@@ -233,6 +233,10 @@ type Invalid struct {
 	Reason string `json:"reason"`
 }
 
+// addWait is how long a request waits for room in a full buffer before it
+// is answered 503 with Retry-After.
+const addWait = 5 * time.Second
+
 // maxReported bounds the reasons a 400 answer lists.
 const maxReported = 20
 
@@ -264,8 +268,12 @@ func (s *Service) events(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, http.StatusBadRequest, "no events in the body", nil)
 		return
 	}
+	// back-pressure: when the buffer stays full (the lake is slow or
+	// down), answer 503 after a while so the producer backs off and retries
+	actx, cancel := context.WithTimeout(r.Context(), addWait)
+	defer cancel()
 	for i, rec := range records {
-		if err := s.buf.Add(r.Context(), rec); err != nil {
+		if err := s.buf.Add(actx, rec); err != nil {
 			// the first i records are in; the producer retries the rest
 			// (event_id lets the cleaned zone drop the repeats)
 			code := http.StatusServiceUnavailable

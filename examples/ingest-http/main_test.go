@@ -20,6 +20,8 @@ import (
 
 	"github.com/lakekit/lakekit/examples/internal/extest"
 	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/lake/faultstore"
+	"github.com/lakekit/lakekit/lake/memstore"
 	"github.com/lakekit/lakekit/zones"
 )
 
@@ -309,5 +311,54 @@ func TestNoCgo(t *testing.T) {
 	}
 	if strings.Contains(string(out), "duckdb") {
 		t.Fatal("ingest-http depends on DuckDB; it must build with CGO_ENABLED=0")
+	}
+}
+
+// TestBackPressure: when the lake refuses every write, the buffer fills and
+// a request is answered 503 with Retry-After instead of hanging; nothing is
+// reported as landed.
+func TestBackPressure(t *testing.T) {
+	d := faultstore.Wrap(memstore.New(), &faultstore.Options{Seed: 1, Rules: []faultstore.Rule{
+		{Op: faultstore.OpAny, KeyContains: "web/events/", Probability: 1, Fault: faultstore.Fail},
+	}})
+	lk, err := lake.New(lake.NewStore(d), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := loadConfig([]string{"-flush-bytes", "1024"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := NewService(lk, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	evs := make([]event, 200)
+	for i := range evs {
+		evs[i] = ev(i)
+	}
+	t0 := time.Now()
+	resp, err := http.Post(srv.URL+"/events", "application/json", bytes.NewReader(body(evs, true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("%s %v, want 503 with Retry-After", resp.Status, got)
+	}
+	if n, _ := got["accepted"].(float64); n <= 0 || n >= 200 || time.Since(t0) < addWait {
+		t.Fatalf("accepted %v of 200 after %v", got["accepted"], time.Since(t0))
+	}
+	if st := svc.buf.Stats(); st.RecordsFlushed != 0 || st.FlushErrors == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := svc.Close(ctx); err == nil {
+		t.Fatal("Close reported success although nothing could be landed")
 	}
 }

@@ -90,7 +90,8 @@ func WantOneLineError(t testing.TB, r Result, name string, wants ...string) {
 
 // ReadOnlyDir makes a directory nobody can write into: mode 0555, and when
 // the tests run as root (who ignores modes) the immutable attribute via
-// chattr. It skips (fails in CI) where neither works.
+// chattr. It skips where neither works (root on a file system without
+// the immutable attribute).
 func ReadOnlyDir(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "readonly")
@@ -103,7 +104,9 @@ func ReadOnlyDir(t testing.TB) string {
 	t.Cleanup(func() { os.Chmod(dir, 0o755) })
 	if os.Geteuid() == 0 {
 		if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
-			testaws.SkipOrFail(t, "running as root and chattr +i failed, so no directory is read-only: "+strings.TrimSpace(string(out)))
+			// not a missing peer but a property of the machine: skip even in CI
+			t.Skipf("running as root, and chattr +i failed (%s): root can write into any directory here",
+				strings.TrimSpace(string(out)))
 		}
 		t.Cleanup(func() { exec.Command("chattr", "-i", dir).Run() })
 	}

@@ -64,6 +64,7 @@ func TestShortRun(t *testing.T) {
 			t.Errorf("%s reported twice", r.Name)
 		}
 		got[r.Name] = r
+		t.Logf("%s: lakekit %v, peer %v, ratio %v, target %q", r.Name, r.Lakekit, r.PeerValue, r.Ratio, r.Target)
 	}
 	skipped := stderr.String()
 	for _, s := range scenarios {

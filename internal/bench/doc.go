@@ -11,7 +11,8 @@
 // Every scenario runs lakekit and its peer on the same rows
 // (internal/eventgen: 6 columns, -partitions daily partitions), -reps times
 // each, interleaved (lakekit then peer, then peer then lakekit, ...), and
-// reports the medians as one JSON object per line:
+// reports the medians as one JSON object per line (timed scenarios first
+// run one untimed warm-up round of both sides):
 //
 //	{"name", "unit", "lakekit", "peer", "peer_value", "ratio", "value", "target", "met", ...}
 //

@@ -408,16 +408,34 @@ func (r *Result) check() error {
 
 func inCI() bool { return os.Getenv("CI") == "true" }
 
+// runSide runs one side of one rep (rep -1: warm-up) after a GC, with
+// profile labels naming the scenario and the side.
+func runSide(c *config, name string, f func(int) (float64, error), rep int) (v float64, err error) {
+	runtime.GC()
+	pprof.Do(context.Background(), pprof.Labels("scenario", c.scenario, "side", name), func(context.Context) {
+		v, err = f(rep)
+	})
+	return v, err
+}
+
+// measureTimed is measure for timings: one untimed round of both sides
+// first, so neither pays for cold caches, heap growth or pools alone
+// (skipped with -short).
+func measureTimed(c *config, lakekit, peer func(rep int) (float64, error)) (lk, pv float64, lks, pvs []float64, err error) {
+	if !c.short {
+		if _, err := runSide(c, "lakekit", lakekit, -1); err != nil {
+			return 0, 0, nil, nil, fmt.Errorf("warm-up: %w", err)
+		}
+		if _, err := runSide(c, "peer", peer, -1); err != nil {
+			return 0, 0, nil, nil, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	return measure(c, lakekit, peer)
+}
+
 // measure runs lakekit and its peer reps times each, alternating which goes
 // first, and returns both medians and the samples.
 func measure(c *config, lakekit, peer func(rep int) (float64, error)) (lk, pv float64, lks, pvs []float64, err error) {
-	side := func(name string, f func(int) (float64, error), rep int) (v float64, err error) {
-		runtime.GC()
-		pprof.Do(context.Background(), pprof.Labels("scenario", c.scenario, "side", name), func(context.Context) {
-			v, err = f(rep)
-		})
-		return v, err
-	}
 	for rep := 0; rep < c.reps; rep++ {
 		first, second := "lakekit", "peer"
 		ff, sf := lakekit, peer
@@ -425,11 +443,11 @@ func measure(c *config, lakekit, peer func(rep int) (float64, error)) (lk, pv fl
 			first, second = second, first
 			ff, sf = sf, ff
 		}
-		a, err := side(first, ff, rep)
+		a, err := runSide(c, first, ff, rep)
 		if err != nil {
 			return 0, 0, nil, nil, err
 		}
-		b, err := side(second, sf, rep)
+		b, err := runSide(c, second, sf, rep)
 		if err != nil {
 			return 0, 0, nil, nil, err
 		}

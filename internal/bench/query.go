@@ -94,8 +94,8 @@ func queryVsReadParquet(ctx context.Context, c *config) (*Result, error) {
 	peerAnswers := map[string][][]any{}
 	perQuery := map[string][2]float64{}
 
-	lkv, pv, lks, pvs, err := measure(c,
-		func(int) (float64, error) {
+	lkv, pv, lks, pvs, err := measureTimed(c,
+		func(rep int) (float64, error) {
 			var total time.Duration
 			for _, q := range benchQueries {
 				s := render(q.sql, view)
@@ -113,13 +113,16 @@ func queryVsReadParquet(ctx context.Context, c *config) (*Result, error) {
 				d := time.Since(t0)
 				total += d
 				lakekitAnswers[q.name] = normalizeRows(ans)
+				if rep < 0 {
+					continue // warm-up
+				}
 				pq := perQuery[q.name]
 				pq[0] += d.Seconds() * 1000 / float64(queryIters*c.reps)
 				perQuery[q.name] = pq
 			}
 			return total.Seconds() * 1000 / queryIters, nil
 		},
-		func(int) (float64, error) {
+		func(rep int) (float64, error) {
 			var total time.Duration
 			for _, q := range benchQueries {
 				s := render(q.sql, readParquet)
@@ -135,6 +138,9 @@ func queryVsReadParquet(ctx context.Context, c *config) (*Result, error) {
 				d := time.Since(t0)
 				total += d
 				peerAnswers[q.name] = normalizeRows(ans)
+				if rep < 0 {
+					continue // warm-up
+				}
 				pq := perQuery[q.name]
 				pq[1] += d.Seconds() * 1000 / float64(queryIters*c.reps)
 				perQuery[q.name] = pq

@@ -155,7 +155,7 @@ func readVsParquetGo(ctx context.Context, c *config) (*Result, error) {
 		}
 		return nil
 	}
-	lk, pv, lks, pvs, err := measure(c,
+	lk, pv, lks, pvs, err := measureTimed(c,
 		func(int) (float64, error) {
 			t0 := time.Now()
 			n, sum, err := lakekitRead(ctx, c, dir, nil)

@@ -101,7 +101,7 @@ func writeVsParquetGo(ctx context.Context, c *config) (*Result, error) {
 	rows := c.data()
 	var lkBytes, peerBytes int64
 	var lkFiles, peerFiles int
-	lk, pv, lks, pvs, err := measure(c,
+	lk, pv, lks, pvs, err := measureTimed(c,
 		func(int) (float64, error) {
 			rate, b, f, err := timeLakekitWrite(ctx, c, rows)
 			lkBytes, lkFiles = b, f
@@ -230,7 +230,7 @@ func writeVsDuckDB(ctx context.Context, c *config) (*Result, error) {
 	defer ddb.Close()
 	var lkBytes, peerBytes int64
 	var lkFiles, peerFiles int
-	lk, pv, lks, pvs, err := measure(c,
+	lk, pv, lks, pvs, err := measureTimed(c,
 		func(int) (float64, error) {
 			rate, b, f, err := timeLakekitWrite(ctx, c, rows)
 			lkBytes, lkFiles = b, f

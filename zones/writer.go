@@ -138,7 +138,7 @@ func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Write
 	}
 	w.tmp = d.opts.TempDir
 	if !d.opts.InMemoryBuffers {
-		w.pool = parquet.NewFileBufferPool(w.tmp, "lakekit-pgbuf-*")
+		w.pool = newPageBufferPool(w.tmp)
 	}
 	return w, nil
 }

@@ -75,6 +75,17 @@ type Report struct {
 	Results    []*Result `json:"results"`
 	Skipped    []string  `json:"skipped,omitempty"`
 	Failed     []string  `json:"failed,omitempty"`
+	// Chart is the path of bench.svg as the Markdown links it: relative to
+	// the directory the harness ran in when -out was relative (so a run
+	// from the repository root gives a link for the root README).
+	Chart string `json:"chart"`
+}
+
+func chartPath(out string) string {
+	if out == "" || filepath.IsAbs(out) {
+		return "bench.svg"
+	}
+	return filepath.ToSlash(filepath.Join(out, "bench.svg"))
 }
 
 func writeOutputs(c *config, results []*Result, skipped, failed []string, elapsed time.Duration) error {
@@ -85,6 +96,7 @@ func writeOutputs(c *config, results []*Result, skipped, failed []string, elapse
 		Time: time.Now().UTC().Truncate(time.Second), Machine: machine(),
 		Rows: c.rows, Partitions: c.partitions, Reps: c.reps, Short: c.short,
 		Seconds: round(elapsed.Seconds(), 1), Results: results, Skipped: skipped, Failed: failed,
+		Chart: chartPath(c.out),
 	}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
@@ -134,10 +146,14 @@ func rerender(path, dir string) error {
 // writeMarkdown writes the README's performance section.
 func writeMarkdown(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "## Performance\n\n")
-	fmt.Fprintf(w, "Measured with `go run ./internal/bench -out <dir>` (%d rows, %d daily partitions, median of %d runs per side, lakekit and peer interleaved in one run) on %s, %s.\n",
+	fmt.Fprintf(w, "Measured with `go run ./internal/bench` (%d rows, %d daily partitions, median of %d runs per side, lakekit and peer interleaved in one run) on %s, %s.\n",
 		rep.Rows, rep.Partitions, rep.Reps, rep.Machine.String(), rep.Time.Format("2006-01-02"))
-	fmt.Fprintf(w, "A ratio above 1 means lakekit did better than its peer (for times, bytes, requests and memory the ratio is peer/lakekit).\n\n")
-	fmt.Fprintf(w, "![lakekit against its peers](bench.svg)\n\n")
+	fmt.Fprintf(w, "A ratio above 1 means lakekit did better than its peer (for times, bytes, requests and memory the ratio is peer/lakekit). The run took %s; `bench.json` beside the chart holds every sample and each scenario's details.\n\n", (time.Duration(rep.Seconds) * time.Second).String())
+	chart := rep.Chart
+	if chart == "" {
+		chart = "bench.svg"
+	}
+	fmt.Fprintf(w, "![lakekit against its peers](%s)\n\n", chart)
 	fmt.Fprintf(w, "| scenario | lakekit | peer | ratio | target | met |\n|---|---:|---|---:|---|---|\n")
 	for _, r := range rep.Results {
 		met := ""

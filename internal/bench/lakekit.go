@@ -61,12 +61,16 @@ func writeEvents(ctx context.Context, ds *zones.Dataset[eventgen.Event], rows []
 // writeLakekitTable writes rows as curated/bench/events into a new file
 // lake in dir and returns the commit.
 func writeLakekitTable(ctx context.Context, c *config, dir string, rows []eventgen.Event) (*zones.CommitResult, error) {
+	return writeLakekitTableWith(ctx, dir, rows, datasetOptions(c.tmp))
+}
+
+func writeLakekitTableWith(ctx context.Context, dir string, rows []eventgen.Event, opts *zones.Options[eventgen.Event]) (*zones.CommitResult, error) {
 	lk, err := openFileLake(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	defer lk.Close()
-	ds, err := zones.NewDataset[eventgen.Event](lk, lake.Curated, benchDB, benchTable, datasetOptions(c.tmp))
+	ds, err := zones.NewDataset[eventgen.Event](lk, lake.Curated, benchDB, benchTable, opts)
 	if err != nil {
 		return nil, err
 	}

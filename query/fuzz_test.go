@@ -93,7 +93,7 @@ func FuzzPlaceholders(f *testing.F) {
 }
 
 // unquoteRedshift reads one Redshift string literal at the start of lit:
-// '' is a quote and a backslash escapes the next byte.
+// ” is a quote and a backslash escapes the next byte.
 func unquoteRedshift(lit string) (content, rest string, ok bool) {
 	if len(lit) < 2 || lit[0] != '\'' {
 		return "", "", false

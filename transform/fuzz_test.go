@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 

@@ -19,7 +19,8 @@ func TestSample(t *testing.T) {
 	}
 }
 
-// TestREADMEShowsSample: examples/README.md shows exactly the sample's code.
+// TestREADMEShowsSample: examples/README.md and the root README.md show
+// exactly the sample's code.
 func TestREADMEShowsSample(t *testing.T) {
 	src, err := os.ReadFile("sample.go")
 	if err != nil {
@@ -27,11 +28,13 @@ func TestREADMEShowsSample(t *testing.T) {
 	}
 	s := string(src)
 	code := strings.TrimSpace(s[strings.Index(s, "// README:BEGIN")+len("// README:BEGIN") : strings.Index(s, "// README:END")])
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(readme), "```go\n"+code+"\n```") {
-		t.Fatalf("examples/README.md does not show the sample as in sample.go:\n%s", code)
+	for _, path := range []string{"../../README.md", "../../../README.md"} {
+		readme, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "```go\n"+code+"\n```") {
+			t.Errorf("%s does not show the sample as in sample.go:\n%s", path, code)
+		}
 	}
 }

@@ -358,7 +358,13 @@ func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func
 }
 
 // readFile reads one file's matching row groups into batches sent to out.
-func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, free chan []T) error {
+func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, free chan []T) (err error) {
+	// parquet-go panics on some corrupt files; a bad file is an error here.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("zones: read %s: corrupt Parquet file: %v", df.Key, r)
+		}
+	}()
 	r, err := d.table.store.OpenReader(ctx, df.Key, nil)
 	if err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)

@@ -131,7 +131,7 @@ func TestMapErrorsAndFatal(t *testing.T) {
 			}
 			if r.ID == 44 {
 				emit(Event{ID: r.ID, Day: "d"})
-				emit(Event{ID: -r.ID, Day: ""}) // no partition: the record is rejected
+				emit(Event{ID: -r.ID, Day: ""}) // no partition: this row is quarantined
 				return nil
 			}
 			emit(Event{ID: r.ID, User: r.User, Kind: r.Kind, Day: "d"})
@@ -145,7 +145,7 @@ func TestMapErrorsAndFatal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.RowsIn != 50 || res.Rejected != 6 || res.RowsOut != 88 {
+	if res.RowsIn != 50 || res.Rejected != 6 || res.RowsOut != 89 {
 		t.Fatalf("result %+v", res)
 	}
 	q, _ := tr.QuarantineDataset().ReadAll(ctx, nil)

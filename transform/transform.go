@@ -41,7 +41,9 @@ func Identity[T any]() Func[T, T] {
 
 // FlatMap applies fn to every valid input row; fn emits zero or more output
 // rows. Errors are handled as for Map; the rows emitted by a call that
-// returns an error are dropped with its record.
+// returns an error are dropped with its record. An output row the output
+// dataset cannot file (an empty or invalid partition value) goes to
+// quarantine on its own (rule "partition"), with its input's position.
 func FlatMap[In, Out any](fn func(ctx context.Context, in In, emit func(Out)) error) Func[In, Out] {
 	return Func[In, Out]{flat: fn}
 }
@@ -296,6 +298,8 @@ type unitRun[In, Out any] struct {
 	key   string
 	entry *LedgerEntry
 	md    map[string]string // the writer's commit metadata (updated before Commit)
+	cur    Record   // position of the input record being processed (no Raw)
+	bufPos []Record // input position of each buffered output row
 	dd    *dedupState[Out]
 	err   error // first error of emit (writer failures)
 }
@@ -345,14 +349,16 @@ func (r *unitRun[In, Out]) valid(ctx context.Context) iter.Seq2[Decoded[In], err
 	}
 }
 
-func (r *unitRun[In, Out]) emit(ctx context.Context) func(Out) {
+// emit buffers an output row; with flushing set it writes a full batch
+// at once (PerPartition), otherwise the caller flushes between records.
+func (r *unitRun[In, Out]) emit(ctx context.Context, flushing bool) func(Out) {
 	return func(o Out) {
 		if r.err != nil {
 			return
 		}
 		r.buf = append(r.buf, o)
-		if len(r.buf) >= r.t.opts.BatchSize {
-			// r.buf keeps its capacity: one allocation per unit
+		r.bufPos = append(r.bufPos, r.cur)
+		if flushing && len(r.buf) >= r.t.opts.BatchSize {
 			r.err = r.flush(ctx)
 		}
 	}
@@ -379,8 +385,11 @@ func (r *unitRun[In, Out]) flush(ctx context.Context) error {
 	if len(r.buf) == 0 {
 		return nil
 	}
+	defer func() { r.buf, r.bufPos = r.buf[:0], r.bufPos[:0] }()
 	rows := r.buf
 	if r.dd != nil {
+		// dedup files rows by partition anyway: drop unfileable rows first
+		rows = r.dropBadPartitions(rows)
 		var dropped int64
 		var err error
 		rows, dropped, err = r.dd.filter(ctx, rows)
@@ -394,19 +403,46 @@ func (r *unitRun[In, Out]) flush(ctx context.Context) error {
 		return err
 	}
 	if len(rows) > 0 {
-		if err := w.Write(ctx, rows); err != nil {
+		err := w.Write(ctx, rows)
+		if err != nil && errors.Is(err, zones.ErrInvalid) && !errors.Is(err, zones.ErrWriterClosed) && r.dd == nil {
+			// Write checks every row before writing any: find the rows
+			// the output cannot file, quarantine them, write the rest
+			rows = r.dropBadPartitions(rows)
+			err = nil
+			if len(rows) > 0 {
+				err = w.Write(ctx, rows)
+			}
+		}
+		if err != nil {
 			return err
 		}
 	}
 	r.res.RowsOut += int64(len(rows))
-	r.buf = r.buf[:0]
 	return nil
+}
+
+// dropBadPartitions removes the buffered rows without a valid partition
+// (rows must be r.buf, in emit order) and quarantines them with the
+// position of the input record that produced them.
+func (r *unitRun[In, Out]) dropBadPartitions(rows []Out) []Out {
+	if len(r.t.out.PartitionKeys()) == 0 {
+		return rows
+	}
+	kept := rows[:0]
+	for i := range rows {
+		if _, err := r.t.out.PartitionOf(&rows[i]); err != nil {
+			r.reject(r.bufPos[i], rows[i], "partition", "", err.Error())
+			continue
+		}
+		kept = append(kept, rows[i])
+	}
+	return kept
 }
 
 func (r *unitRun[In, Out]) process(ctx context.Context) error {
 	f := r.t.fn
-	emit := r.emit(ctx)
 	if f.part != nil {
+		emit := r.emit(ctx, true)
 		var streamErr error
 		rows := func(yield func(In, error) bool) {
 			for d, err := range r.valid(ctx) {
@@ -427,37 +463,25 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 			return streamErr
 		}
 	} else {
-		partitioned := len(r.t.out.PartitionKeys()) > 0
-		var pending []Out
-		collect := func(o Out) { pending = append(pending, o) }
+		emit := r.emit(ctx, false)
 		for d, err := range r.valid(ctx) {
 			if err != nil {
 				return err
 			}
-			pending = pending[:0]
+			r.cur = d.Record
+			r.cur.Raw = nil
+			mark := len(r.buf)
 			var ferr error
 			if f.row != nil {
 				var o Out
 				if o, ferr = f.row(ctx, d.Row); ferr == nil {
-					pending = append(pending, o)
-				}
-			} else {
-				ferr = f.flat(ctx, d.Row, collect)
-			}
-			if ferr == nil && partitioned {
-				// a row the output cannot file (an empty or hostile
-				// partition value) rejects its input record, not the unit
-				for i := range pending {
-					if _, perr := r.t.out.PartitionOf(&pending[i]); perr != nil {
-						ferr = &Violation{Rule: "partition", Reason: perr.Error()}
-						break
-					}
-				}
-			}
-			if ferr == nil {
-				for _, o := range pending {
 					emit(o)
 				}
+			} else {
+				ferr = f.flat(ctx, d.Row, emit)
+			}
+			if ferr != nil { // the record's rows go with it
+				r.buf, r.bufPos = r.buf[:mark], r.bufPos[:mark]
 			}
 			switch {
 			case ferr == nil:
@@ -473,8 +497,10 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 					r.reject(d.Record, d.Row, "map", "", ferr.Error())
 				}
 			}
-			if r.err != nil {
-				return r.err
+			if len(r.buf) >= r.t.opts.BatchSize {
+				if err := r.flush(ctx); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -288,20 +288,20 @@ func (t *Transform[In, Out]) Run(ctx context.Context) (*Result, error) {
 
 // unitRun holds the state of one unit of work.
 type unitRun[In, Out any] struct {
-	t     *Transform[In, Out]
-	u     *unit
-	res   *Result
-	q     []Quarantine
-	now   time.Time
-	buf   []Out
-	w     *zones.Writer[Out]
-	key   string
-	entry *LedgerEntry
-	md    map[string]string // the writer's commit metadata (updated before Commit)
-	cur    Record   // position of the input record being processed (no Raw)
-	bufPos []Record // input position of each buffered output row
-	dd    *dedupState[Out]
-	err   error // first error of emit (writer failures)
+	t      *Transform[In, Out]
+	u      *unit
+	res    *Result
+	q      []Quarantine
+	now    time.Time
+	buf    []Out
+	w      *zones.Writer[Out]
+	key    string
+	entry  *LedgerEntry
+	md     map[string]string // the writer's commit metadata (updated before Commit)
+	cur    Record            // position of the input record being processed (no Raw)
+	bufPos []Record          // input position of each buffered output row
+	dd     *dedupState[Out]
+	err    error // first error of emit (writer failures)
 }
 
 func (t *Transform[In, Out]) runUnit(ctx context.Context, epoch int, u *unit, dd *dedupState[Out]) (*Result, error) {

@@ -35,6 +35,11 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 	}
 	w.done = true
 	t := w.d.table
+	if w.failed != nil {
+		w.discardOpen()
+		w.deleteUploaded(ctx) // best effort; leftovers are orphans for Vacuum
+		return nil, fmt.Errorf("zones: commit %s: an earlier write failed, nothing is committed: %w", t.prefix, w.failed)
+	}
 	if w.dup != nil {
 		return resultOf(w.dup, true, 0), nil
 	}

@@ -79,6 +79,7 @@ type Writer[T any] struct {
 	nfiles  int64
 	touched map[string]lake.Partition
 	done    bool
+	failed  error // a write failed half way: the writer can only be aborted
 	mu      sync.Mutex
 }
 
@@ -168,6 +169,9 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	if w.done {
 		return fmt.Errorf("zones: write to %s: %w", w.d.table.prefix, ErrWriterClosed)
 	}
+	if w.failed != nil {
+		return fmt.Errorf("zones: write to %s: an earlier write failed (abort and retry the whole write): %w", w.d.table.prefix, w.failed)
+	}
 	if rows == nil {
 		return fmt.Errorf("zones: write to %s: nil rows: %w", w.d.table.prefix, ErrInvalid)
 	}
@@ -191,6 +195,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		err := w.writePart(ctx, pw)
 		pw.buf = nil
 		if err != nil {
+			w.failed = err
 			return err
 		}
 		w.rows += int64(len(rows))
@@ -241,6 +246,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		err := w.writePart(ctx, pw)
 		pw.buf = nil
 		if err != nil {
+			w.failed = err
 			return err
 		}
 		w.rows += int64(len(rows))
@@ -257,6 +263,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		}
 		seen[pw] = true
 		if err := w.writePart(ctx, pw); err != nil {
+			w.failed = err // part of the batch may be written
 			return err
 		}
 	}
@@ -494,6 +501,18 @@ func (w *Writer[T]) flush(ctx context.Context) error {
 	return err
 }
 
+// discardOpen drops the open files without uploading them.
+func (w *Writer[T]) discardOpen() {
+	for _, pw := range w.open {
+		if pw.w != nil {
+			pw.w.Close()
+			pw.f.discard()
+			pw.w, pw.f = nil, nil
+		}
+	}
+	w.open = nil
+}
+
 // Abort drops the write: open files are discarded and uploaded ones
 // deleted (best effort; leftovers are orphans Vacuum removes). The table is
 // unchanged.
@@ -504,22 +523,22 @@ func (w *Writer[T]) Abort(ctx context.Context) error {
 		return fmt.Errorf("zones: abort %s: %w", w.d.table.prefix, ErrWriterClosed)
 	}
 	w.done = true
-	for _, pw := range w.open {
-		if pw.w != nil {
-			pw.w.Close()
-			pw.f.discard()
-		}
+	w.discardOpen()
+	if err := w.deleteUploaded(ctx); err != nil {
+		return fmt.Errorf("zones: abort %s: delete uploaded files: %w", w.d.table.prefix, err)
 	}
-	w.open = nil
+	return nil
+}
+
+// deleteUploaded deletes the files this (uncommitted) writer uploaded.
+func (w *Writer[T]) deleteUploaded(ctx context.Context) error {
 	keys := make([]string, len(w.files))
 	for i, f := range w.files {
 		keys[i] = f.Key
 	}
 	w.files = nil
-	if len(keys) > 0 {
-		if err := w.d.table.store.DeleteMany(ctx, keys); err != nil {
-			return fmt.Errorf("zones: abort %s: delete uploaded files: %w", w.d.table.prefix, err)
-		}
+	if len(keys) == 0 {
+		return nil
 	}
-	return nil
+	return w.d.table.store.DeleteMany(ctx, keys)
 }

@@ -3,6 +3,8 @@ package zones_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/lake/driver"
+	"github.com/lakekit/lakekit/lake/memstore"
 	"github.com/lakekit/lakekit/lake/s3store"
 	"github.com/lakekit/lakekit/zones"
 )
@@ -174,5 +178,40 @@ func TestSnapshotPrune(t *testing.T) {
 	}
 	if _, err := snap.Prune(nil, zones.Eq("nope", 1)); !errors.Is(err, zones.ErrInvalid) {
 		t.Fatalf("unknown column: %v", err)
+	}
+}
+
+func TestFailedUploadPoisonsTheWriter(t *testing.T) {
+	ctx := context.Background()
+	lk, cd := countingLake(t, memstore.New())
+	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 100})
+	writeCommit(t, ds, makeEvents(0, 10, 2), nil)
+	var puts atomic.Int64
+	boom := errors.New("injected upload failure")
+	cd.failPut = func(key string, opts *driver.PutOptions) (error, error) {
+		if strings.HasSuffix(key, ".parquet") && puts.Add(1) == 3 {
+			return boom, nil
+		}
+		return nil, nil
+	}
+	w, err := ds.NewWriter(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, makeEvents(100, 1000, 2)); !errors.Is(err, boom) {
+		t.Fatalf("Write: %v, want the upload failure", err)
+	}
+	if err := w.Write(ctx, makeEvents(2000, 10, 2)); !errors.Is(err, boom) {
+		t.Fatalf("Write after a failed write: %v", err)
+	}
+	if _, err := w.Commit(ctx); !errors.Is(err, boom) {
+		t.Fatalf("Commit after a failed write: %v", err)
+	}
+	snap, err := ds.Snapshot(ctx, 0)
+	if err != nil || snap.Version != 1 || snap.Rows() != 10 {
+		t.Fatalf("table changed: %+v %v", snap, err)
+	}
+	if n := countParquet(t, lk); n != len(snap.Files) {
+		t.Fatalf("%d parquet objects after the failed write, want the %d live ones", n, len(snap.Files))
 	}
 }

@@ -65,10 +65,32 @@
 // when it is finished. Readers stream row groups in batches. Memory depends
 // on the open partitions, the row-group and batch sizes, not on the rows.
 //
+// # Reading
+//
+// Dataset.Read (an iter.Seq2) and ReadBatches read one fixed version (the
+// newest, or ReadOptions.Version for time travel). Partitions are pruned
+// from the commit log (PartitionIn, PartitionRange, or Where on a partition
+// column) without listing the store; Where predicates (Eq, Lt, Le, Gt, Ge,
+// In) filter rows and skip files and row groups by their min/max
+// statistics; Columns projects. Files are read in parallel (Parallelism)
+// through Store.OpenReader, prefetching the column chunks a row group
+// needs, so an S3 read costs about one GET per file and row group.
+//
+// # Failures
+//
+// Write checks every row's partition before writing any row of the batch:
+// a bad row fails the call (ErrInvalid, naming the row) and the writer
+// stays usable. A Write that fails part way (an upload error) poisons the
+// writer: later Write and Commit fail and its uploads are deleted, so a
+// partial batch is never committed; retry the whole write with the same
+// IdempotencyKey. A process killed at any point leaves the table at its
+// last commit; what it uploaded is an orphan for Vacuum.
+//
 // # Untyped access
 //
 // OpenTable gives query and transform engines the snapshots, files,
-// history and vacuum of a table without a Go type.
+// history and vacuum of a table without a Go type; Snapshot.Prune applies
+// partition and min/max pruning to its files.
 //
 // # Errors
 //

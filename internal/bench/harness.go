@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -52,8 +53,12 @@ type Result struct {
 	Partitions     int       `json:"partitions"`
 	LakekitSamples []float64 `json:"lakekit_samples,omitempty"`
 	PeerSamples    []float64 `json:"peer_samples,omitempty"`
-	// Seconds is the scenario's wall time, setup included.
-	Seconds float64 `json:"seconds"`
+	// Seconds is the scenario's wall time, setup included; CPUSeconds the
+	// CPU time (user+system) of the harness and its children (memory
+	// child, moto_server) meanwhile: on a busy machine wall time grows,
+	// CPU time much less.
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds"`
 	// Extra holds scenario-specific details (breakdowns, sizes, notes).
 	Extra map[string]any `json:"extra,omitempty"`
 }
@@ -318,7 +323,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if !c.jsonOnly {
 			fmt.Fprintf(stderr, "bench: %s ...\n", s.name)
 		}
-		t0 := time.Now()
+		t0, cpu0 := time.Now(), cpuTime()
 		c.scenario = s.name
 		res, err := runScenario(ctx, c, s)
 		switch {
@@ -338,6 +343,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		res.Name = s.name
 		res.Seconds = round(time.Since(t0).Seconds(), 2)
+		res.CPUSeconds = round(cpuTime()-cpu0, 2)
 		if err := res.check(); err != nil {
 			fmt.Fprintf(stderr, "bench: %s produced no number: %v\n", s.name, err)
 			failed = append(failed, s.name)
@@ -404,6 +410,19 @@ func (r *Result) check() error {
 		return fmt.Errorf("ratio %v is not positive", r.Ratio)
 	}
 	return nil
+}
+
+// cpuTime is the CPU seconds used so far by this process and its waited-for
+// children.
+func cpuTime() float64 {
+	var total float64
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		}
+	}
+	return total
 }
 
 func inCI() bool { return os.Getenv("CI") == "true" }

@@ -345,3 +345,91 @@ func BenchmarkPeakRSS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRatios runs raw parquet-go and zones alternately on the same
+// rows, several rounds, and reports zones' throughput relative to raw from
+// the fastest round of each (robust against a busy machine): >1 means
+// zones is faster. Writes go to memory (pages and files; a memory lake);
+// reads come from local files, one goroutine (p1) or the default (pN).
+func BenchmarkRatios(b *testing.B) {
+	ctx := context.Background()
+	flat := flatEvents(benchRows)
+	events := make([]event, benchRows)
+	stored := make([]storedEvent, benchRows)
+	for i, f := range flat {
+		events[i] = event(f)
+		stored[i] = storedEvent{f.ID, f.At, f.User, f.Amount, f.Kind, f.Note}
+	}
+	one := func(*flatEvent) string { return "" }
+	bucket := func(e *storedEvent) string { return fmt.Sprint(e.ID % 100) }
+	dir1, dir100 := b.TempDir(), b.TempDir()
+	zonesWrite(b, dir1, true, flat, nil)
+	zonesWrite(b, dir100, true, events, nil)
+	lk1, _ := lake.Open(ctx, "file://"+dir1, nil)
+	lk100, _ := lake.Open(ctx, "file://"+dir100, nil)
+	ds1, _ := zones.NewDataset[flatEvent](lk1, lake.Curated, "bench", "events", nil)
+	ds100, _ := zones.NewDataset[event](lk100, lake.Curated, "bench", "events", nil)
+	paths := func(dir string) []string {
+		var out []string
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, ".parquet") {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	p1, p100 := paths(dir1), paths(dir100)
+	rawRead := func(ps []string, one bool) {
+		for _, p := range ps {
+			f, _ := os.Open(p)
+			if one {
+				drain[flatEvent](b, f)
+			} else {
+				drain[storedEvent](b, f)
+			}
+			f.Close()
+		}
+	}
+	type pair struct {
+		name      string
+		raw, zone func()
+	}
+	pairs := []pair{
+		{"write-1file", func() { rawWrite(b, "", flat, one, nil) },
+			func() { zonesWrite(b, "", false, flat, &zones.Options[flatEvent]{InMemoryBuffers: true}) }},
+		{"write-100parts", func() { rawWrite(b, "", stored, bucket, nil) },
+			func() { zonesWrite(b, "", false, events, &zones.Options[event]{InMemoryBuffers: true}) }},
+		{"read-1file-p1", func() { rawRead(p1, true) }, func() {
+			ds1.ReadBatches(ctx, &zones.ReadOptions{Parallelism: 1}, func([]flatEvent) error { return nil })
+		}},
+		{"read-100parts-p1", func() { rawRead(p100, false) }, func() {
+			ds100.ReadBatches(ctx, &zones.ReadOptions{Parallelism: 1}, func([]event) error { return nil })
+		}},
+		{"read-100parts-pN", func() { rawRead(p100, false) }, func() {
+			ds100.ReadBatches(ctx, nil, func([]event) error { return nil })
+		}},
+	}
+	for _, p := range pairs {
+		b.Run(p.name, func(b *testing.B) {
+			best := func(cur time.Duration, f func()) time.Duration {
+				start := time.Now()
+				f()
+				if d := time.Since(start); cur == 0 || d < cur {
+					return d
+				}
+				return cur
+			}
+			var raw, zone time.Duration
+			for i := 0; i < b.N; i++ {
+				for round := 0; round < 5; round++ {
+					raw = best(raw, p.raw)
+					zone = best(zone, p.zone)
+				}
+			}
+			b.ReportMetric(raw.Seconds()/zone.Seconds(), "zones/raw-throughput")
+			b.ReportMetric(float64(benchRows)/raw.Seconds(), "raw-rows/s")
+			b.ReportMetric(float64(benchRows)/zone.Seconds(), "zones-rows/s")
+		})
+	}
+}

@@ -189,8 +189,8 @@ func decodeJSON(b []byte, v any, strict bool) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%s: %w", jsonReason(err), ErrDecode)
 	}
-	if dec.More() {
-		return fmt.Errorf("more than one JSON value on the line: %w", ErrDecode)
+	if rest := bytes.TrimSpace(b[dec.InputOffset():]); len(rest) > 0 {
+		return fmt.Errorf("unexpected %q after the JSON value: %w", rest[:min(len(rest), 16)], ErrDecode)
 	}
 	return nil
 }
@@ -295,14 +295,16 @@ func CSV[T any](opts *CSVOptions) Decoder[T] {
 					return
 				}
 				raw := bytes.TrimRight(sp.take(start, end), "\r\n")
-				line, _ := cr.FieldPos(0)
 				var pe *csv.ParseError
 				if err != nil && !errors.As(err, &pe) {
 					yield(Decoded[T]{}, fmt.Errorf("transform: read %s: %w", source, err))
 					return
 				}
+				var line int
 				if pe != nil {
-					line = pe.StartLine
+					line = pe.StartLine // FieldPos panics after a parse error
+				} else if len(rec) > 0 {
+					line, _ = cr.FieldPos(0)
 				}
 				d := Decoded[T]{Record: Record{Source: source, Offset: start, Line: int64(line), Raw: append([]byte(nil), raw...)}}
 				if setters == nil {

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -88,16 +85,6 @@ func FuzzCSV(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if os.Getenv("LAKEKIT_KNOWN_BUGS") == "" {
-			defer func() {
-				if r := recover(); r != nil {
-					if strings.Contains(fmt.Sprint(r), "out of range index passed to FieldPos") {
-						t.Skip("known bug (TestCSVParseErrorNoPanic): ", r)
-					}
-					panic(r)
-				}
-			}()
-		}
 		dec := transform.CSV[fuzzRec](nil)
 		checkRecords(t, data, dec.Decode(context.Background(), bytes.NewReader(data), "fuzz"))
 	})
@@ -105,12 +92,9 @@ func FuzzCSV(f *testing.F) {
 
 // TestCSVParseErrorNoPanic: a CSV record that fails to parse (an
 // unterminated quote at the end of the input) goes to quarantine like any
-// bad record. Found by FuzzCSV: the decoder calls csv.Reader.FieldPos(0)
+// bad record. Found by FuzzCSV: the decoder called csv.Reader.FieldPos(0)
 // after a Read error, which panics when the failed record has no field.
 func TestCSVParseErrorNoPanic(t *testing.T) {
-	if os.Getenv("LAKEKIT_KNOWN_BUGS") == "" {
-		t.Skip("known bug: transform.CSV (transform/decode.go, the cr.FieldPos(0) call after cr.Read) panics on a parse error with no field; set LAKEKIT_KNOWN_BUGS=1 to run")
-	}
 	for _, in := range []string{"id,name\n1\n1,2,3\n\"open", "id\n\"open"} {
 		data := []byte(in)
 		var errs int

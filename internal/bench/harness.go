@@ -569,7 +569,7 @@ func human(v float64) string {
 		return fmt.Sprintf("%.3gM", v/1e6)
 	case a >= 1e4:
 		return fmt.Sprintf("%.3gk", v/1e3)
-	case a == math.Trunc(a):
+	case a >= 100 || a == math.Trunc(a):
 		return fmt.Sprintf("%.0f", v)
 	default:
 		return fmt.Sprintf("%.3g", v)

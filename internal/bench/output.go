@@ -24,6 +24,9 @@ type Machine struct {
 	Go        string            `json:"go"`
 	OS        string            `json:"os"`
 	Deps      map[string]string `json:"deps,omitempty"`
+	// LoadAvg is /proc/loadavg when the outputs were written: timings
+	// from a machine busy with other work are noisy (counts are not).
+	LoadAvg string `json:"load_avg,omitempty"`
 }
 
 func machine() Machine {
@@ -47,6 +50,9 @@ func machine() Machine {
 		}
 		m.MemoryGiB = math.Round(kb/(1<<20)*10) / 10
 	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = strings.TrimSpace(string(b))
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		m.Deps = map[string]string{}
 		for _, d := range bi.Deps {
@@ -60,7 +66,11 @@ func machine() Machine {
 }
 
 func (m Machine) String() string {
-	return fmt.Sprintf("%s, %d cores, %.0f GiB, %s, %s", m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Go)
+	s := fmt.Sprintf("%s, %d cores, %.0f GiB, %s, %s", m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Go)
+	if f := strings.Fields(m.LoadAvg); len(f) >= 3 {
+		s += ", load average " + strings.Join(f[:3], " ")
+	}
+	return s
 }
 
 // Report is bench.json.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -75,12 +76,12 @@ var fuzzBase = sync.OnceValues(func() (map[string][]byte, string) {
 // version fully, failing the test when that takes more than 10 s.
 func fuzzRead(t *testing.T, objs map[string][]byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	mem := memstore.New()
 	s := lake.NewStore(mem)
 	for k, b := range objs {
-		if err := s.PutBytes(ctx, k, b, nil); err != nil {
+		if err := s.PutBytes(ctx, k, bytes.Clone(b), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,24 +93,34 @@ func fuzzRead(t *testing.T, objs map[string][]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	type result struct {
+		rows int
+		err  error
+	}
+	done := make(chan result, 1)
 	go func() {
-		defer close(done)
-		if _, err := ds.History(ctx); err != nil {
+		var r result
+		defer func() { done <- r }()
+		if _, r.err = ds.History(ctx); r.err != nil {
 			return
 		}
-		if _, err := ds.Snapshot(ctx, 0); err != nil {
+		if _, r.err = ds.Snapshot(ctx, 0); r.err != nil {
 			return
 		}
-		rows, err := ds.ReadAll(ctx, &zones.ReadOptions{Parallelism: 1})
-		if err == nil && len(rows) > 1<<20 {
-			t.Errorf("read %d rows out of a small file", len(rows))
-		}
+		var rows []fuzzRow
+		rows, r.err = ds.ReadAll(ctx, &zones.ReadOptions{Parallelism: 1})
+		r.rows = len(rows)
 	}()
 	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("reading the table hung")
+	case r := <-done:
+		if errors.Is(r.err, context.DeadlineExceeded) {
+			t.Fatalf("reading the table blocked until its context's 30 s deadline: %v", r.err)
+		}
+		if r.rows > 1<<20 {
+			t.Fatalf("read %d rows out of a small file", r.rows)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("reading the table hung past its context's deadline")
 	}
 }
 

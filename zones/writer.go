@@ -360,6 +360,9 @@ func (w *Writer[T]) openFile(pw *partWriter[T]) error {
 		if err != nil {
 			return fmt.Errorf("zones: temporary file for %s: %w", pw.key, err)
 		}
+		// unlinked at once: the open file keeps the data until the upload,
+		// and a killed writer leaves nothing behind
+		os.Remove(f.Name())
 		pw.f = diskFile{f}
 	}
 	pw.w = parquet.NewGenericWriter[T](pw.f, w.d.writerOptions(w.pool)...)
@@ -392,7 +395,7 @@ func (d diskFile) reader() (io.Reader, int64, error) {
 
 func (d diskFile) discard() {
 	d.f.Close()
-	os.Remove(d.f.Name())
+	os.Remove(d.f.Name()) // where unlinking an open file failed (Windows)
 }
 
 type memFile struct{ b bytes.Buffer }

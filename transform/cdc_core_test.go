@@ -123,7 +123,7 @@ func TestApplyChangesStats(t *testing.T) {
 }
 
 func TestDedupRows(t *testing.T) {
-	spec := &DedupSpec[state, int64]{Key: func(s state) int64 { return s.ID }}
+	spec := &dedupSpec[state, int64]{Key: func(s state) int64 { return s.ID }}
 	seen := map[int64]struct{}{9: {}}
 	out, dropped := dedupRows(spec, []state{{ID: 1, Value: "a"}, {ID: 2}, {ID: 1, Value: "b"}, {ID: 9}}, seen)
 	if len(out) != 2 || out[0].Value != "a" || dropped != 2 {

@@ -2,10 +2,10 @@ package transform
 
 import "cmp"
 
-// DedupSpec drops rows whose key was already seen: within one run's input,
+// dedupSpec drops rows whose key was already seen: within one run's input,
 // and (with the output dataset) across runs, against the rows already in
 // the output partition. Key is required.
-type DedupSpec[T any, K comparable] struct {
+type dedupSpec[T any, K comparable] struct {
 	Key func(T) K
 	// Order, when set, keeps the row with the highest order among
 	// duplicates within a batch; without it the first row seen is kept.
@@ -16,7 +16,7 @@ type DedupSpec[T any, K comparable] struct {
 // dedupRows removes duplicates within rows (keeping the first, or the
 // highest Order) and rows whose key is in seen; it adds the kept keys to
 // seen and returns the kept rows (in input order) and the number dropped.
-func dedupRows[T any, K comparable](spec *DedupSpec[T, K], rows []T, seen map[K]struct{}) ([]T, int64) {
+func dedupRows[T any, K comparable](spec *dedupSpec[T, K], rows []T, seen map[K]struct{}) ([]T, int64) {
 	pos := make(map[K]int, len(rows))
 	out := rows[:0:0]
 	var dropped int64

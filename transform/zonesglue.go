@@ -40,11 +40,11 @@ type dedupState[T any] struct {
 	loaded  bool
 	version int64
 	seen    map[string]map[string]struct{} // partition path → keys
-	spec    DedupSpec[T, string]
+	spec    dedupSpec[T, string]
 }
 
 func newDedupState[T any](ds *zones.Dataset[T], key func(T) string) *dedupState[T] {
-	return &dedupState[T]{ds: ds, key: key, seen: map[string]map[string]struct{}{}, spec: DedupSpec[T, string]{Key: key}}
+	return &dedupState[T]{ds: ds, key: key, seen: map[string]map[string]struct{}{}, spec: dedupSpec[T, string]{Key: key}}
 }
 
 // filter drops rows whose key was seen, in this run or in the output.

@@ -41,7 +41,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 		return nil, fmt.Errorf("zones: commit %s: an earlier write failed, nothing is committed: %w", t.prefix, w.failed)
 	}
 	if w.dup != nil {
-		return resultOf(w.dup, true, 0), nil
+		return w.d.duplicate(ctx, w.dup, 0)
 	}
 	if err := w.flush(ctx); err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 			if err != nil {
 				return nil, err
 			}
-			return resultOf(c, true, attempt), nil
+			return w.d.duplicate(ctx, c, attempt)
 		}
 		for v := checked + 1; v <= st.Version; v++ {
 			c, err := t.readCommit(ctx, v)
@@ -106,7 +106,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 			res := resultOf(c, false, attempt)
 			w.d.logger.Info("zones: committed", "version", c.Version, "mode", c.Mode.String(), "files", len(c.Added), "rows", res.Rows, "attempts", attempt)
 			if w.d.opts.Catalog != nil {
-				if err := w.d.syncCatalog(ctx, catTable, st, c); err != nil {
+				if err := w.d.syncCommit(ctx, catTable, st, c); err != nil {
 					return res, fmt.Errorf("zones: commit %s version %d: %w: %w", t.prefix, c.Version, ErrCatalog, err)
 				}
 			}
@@ -289,6 +289,76 @@ func resultOf(c *Commit, dup bool, attempts int) *CommitResult {
 	}
 	sort.Slice(r.Partitions, func(i, j int) bool { return partPath(r.Partitions[i]) < partPath(r.Partitions[j]) })
 	return r
+}
+
+// duplicate answers a commit whose idempotency key is already in the log
+// with that commit's result, and repeats its catalog registration: the
+// first attempt may have died between the commit object and the catalog.
+func (d *Dataset[T]) duplicate(ctx context.Context, c *Commit, attempts int) (*CommitResult, error) {
+	res := resultOf(c, true, attempts)
+	if d.opts.Catalog != nil {
+		if err := d.syncCommit(ctx, nil, nil, c); err != nil {
+			return res, fmt.Errorf("zones: commit %s version %d (duplicate): %w: %w", d.table.prefix, c.Version, ErrCatalog, err)
+		}
+	}
+	return res, nil
+}
+
+// syncCommit registers in the catalog the partitions commit c touched, at
+// the locations of the NEWEST snapshot rather than c's own: a slower earlier
+// committer must not point a partition back at the location a later
+// overwrite replaced. After writing it reads the log again and repeats
+// while newer commits appeared, so whichever syncer writes last has checked
+// the newest version after its write: the catalog converges to the log.
+// prev, when known, is the state c was committed on (it tells new
+// partitions from moved ones and saves a round trip).
+func (d *Dataset[T]) syncCommit(ctx context.Context, ct *catalog.Table, prev *state, c *Commit) error {
+	t := d.table
+	touched := map[string]lake.Partition{}
+	for _, l := range c.Locations {
+		touched[partPath(l.Partition)] = l.Partition
+	}
+	for _, p := range c.Dropped {
+		touched[partPath(p)] = p
+	}
+	paths := make([]string, 0, len(touched))
+	for p := range touched {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	synced := int64(-1)
+	for round := 0; ; round++ {
+		st, err := t.refresh(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Version == synced {
+			return nil
+		}
+		if round >= 16 {
+			return fmt.Errorf("catalog sync of %s did not settle: the log moved on %d times", t.prefix, round)
+		}
+		view := &Commit{Version: st.Version}
+		for _, path := range paths {
+			if prefix, ok := st.Locations[path]; ok {
+				view.Locations = append(view.Locations, PartitionLocation{Partition: touched[path], Prefix: prefix})
+			} else {
+				view.Dropped = append(view.Dropped, touched[path])
+			}
+		}
+		// With no commit after c, prev tells exactly which partitions are
+		// new (add) and which moved (update). Otherwise any touched
+		// partition may exist: update, adding the missing.
+		base := st
+		if round == 0 && prev != nil && st.Version == c.Version {
+			base = prev
+		}
+		if err := d.syncCatalog(ctx, ct, base, view); err != nil {
+			return err
+		}
+		ct = nil // the table may have changed: read it again next round
+		synced = st.Version
+	}
 }
 
 // syncCatalog brings the catalog up to date after commit c on top of prev.

@@ -3,7 +3,6 @@ package torture
 import (
 	"context"
 	"io"
-	"os"
 	"strings"
 	"testing"
 
@@ -41,11 +40,8 @@ func (g *gateDriver) Location(key string) string { return g.Driver.(driver.Locat
 // tombstoned and a vacuum deletes them after the retention, so a catalog
 // left at version 2 gives Athena an empty partition. The torture test found
 // this with two writer processes (seed 70746886, -faults 0 -sync-ops=false
-// -proc-every 3).
+// -proc-every 3); fixed in zones 8e2ba99.
 func TestCatalogFollowsCommitOrder(t *testing.T) {
-	if os.Getenv("LAKEKIT_KNOWN_BUGS") == "" {
-		t.Skip("known bug: zones (*Dataset).syncCatalog (zones/commit.go) points partitions at its own commit's locations after the commit, so a slower earlier committer overwrites a newer location in the catalog; set LAKEKIT_KNOWN_BUGS=1 to run")
-	}
 	ctx := context.Background()
 	mem := memstore.New()
 	open := func(d driver.Driver) (*zones.Dataset[Row], *catalog.Local) {

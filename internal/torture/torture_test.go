@@ -73,9 +73,9 @@ func TestTorture(t *testing.T) {
 			t.Fatalf("schedule %d of %d, seed %d (processes: %v): %v\nreplay: go test ./internal/torture -run 'Torture$' -seed %d", i+1, n, seed, procs, err, seed)
 		}
 	}
-	t.Logf("torture: %d schedules in %v (seeds %d..%d): %d commits (%d by child processes), %d ambiguous commits resolved by retry, %d conflicts refused, %d faults injected, %d full reads checked, %d versions replayed, %d files vacuumed, %d transform rows copied exactly once, %d catalog drifts repaired by SyncCatalog (%d of them with no error reported: the known bug of TestCatalogFollowsCommitOrder)",
+	t.Logf("torture: %d schedules in %v (seeds %d..%d): %d commits (%d by child processes), %d ambiguous commits resolved by retry, %d conflicts refused, %d faults injected, %d full reads checked, %d versions replayed, %d files vacuumed, %d transform rows copied exactly once, %d catalog drifts after reported catalog errors repaired by SyncCatalog",
 		tot.schedules.Load(), time.Since(start).Round(time.Millisecond), base, base+int64(n)-1, tot.commits.Load(), tot.procCommits.Load(), tot.ambiguous.Load(), tot.conflicts.Load(),
-		tot.faults.Load(), tot.reads.Load(), tot.versionsChecked.Load(), tot.vacuumDeletes.Load(), tot.transformRows.Load(), tot.catalogDrift.Load(), tot.unexcusedDrift.Load())
+		tot.faults.Load(), tot.reads.Load(), tot.versionsChecked.Load(), tot.vacuumDeletes.Load(), tot.transformRows.Load(), tot.catalogDrift.Load())
 }
 
 // faultRules draws the schedule's faults.
@@ -430,18 +430,14 @@ func check(ctx context.Context, e *env, lg *ledger, tot *totals) error {
 		// failure or concurrent repair is a bug
 		if err := catalogMatches(ctx, e.cat, e.main); err != nil {
 			lg.mu.Lock()
-			// excused: a reported ErrCatalog, a concurrent SyncCatalog, or an
-			// ambiguous commit whose retry came back Duplicate (the known bug
-			// of TestRetriedCommitRepairsCatalog)
-			excused := lg.catalogErr || lg.syncs > 0 || len(lg.ambiguous) > 0
+			// excused: a commit reported ErrCatalog (the caller is told to
+			// SyncCatalog), or a SyncCatalog ran concurrently with commits
+			excused := lg.catalogErr || lg.syncs > 0
 			lg.mu.Unlock()
 			if !excused {
-				if os.Getenv("LAKEKIT_KNOWN_BUGS") != "" {
-					return fmt.Errorf("catalog drifted from the commit log though every commit reported success: %w", err)
-				}
-				// known bug, TestCatalogFollowsCommitOrder: concurrent committers
-				// register locations in the catalog out of commit order
-				tot.unexcusedDrift.Add(1)
+				// TestCatalogFollowsCommitOrder and TestRetriedCommitRepairsCatalog
+				// are the deterministic cases of this
+				return fmt.Errorf("catalog drifted from the commit log though every commit reported success: %w", err)
 			}
 			tot.catalogDrift.Add(1)
 			if err := e.main.SyncCatalog(ctx); err != nil {

@@ -3,9 +3,13 @@ package zones_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -177,4 +181,83 @@ func FuzzCommitLog(f *testing.F) {
 		m[fuzzLog2] = b
 		fuzzRead(t, m)
 	})
+}
+
+// TestCorruptParquetMutations runs FuzzParquetFile's check over seeded
+// random corruptions of the data file (flipped bits, overwritten runs,
+// truncations) in one process, so a failure shows its full trace;
+// LAKEKIT_MUTATIONS sets how many (default 200).
+func TestCorruptParquetMutations(t *testing.T) {
+	n := 200
+	if v := os.Getenv("LAKEKIT_MUTATIONS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	objs, data := fuzzBase()
+	good := objs[data]
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < n; i++ {
+		b := bytes.Clone(good)
+		switch rng.Intn(3) {
+		case 0:
+			for k := 0; k < 1+rng.Intn(8); k++ {
+				b[rng.Intn(len(b))] ^= byte(1 << rng.Intn(8))
+			}
+		case 1:
+			at := rng.Intn(len(b))
+			for k := at; k < min(len(b), at+1+rng.Intn(32)); k++ {
+				b[k] = byte(rng.Intn(256))
+			}
+		case 2:
+			b = b[:rng.Intn(len(b))]
+		}
+		m := make(map[string][]byte, len(objs))
+		for k, v := range objs {
+			m[k] = v
+		}
+		m[data] = b
+		var c map[string]any
+		if err := json.Unmarshal(objs[fuzzLog1], &c); err != nil {
+			t.Fatal(err)
+		}
+		c["added"].([]any)[0].(map[string]any)["size"] = len(b)
+		m[fuzzLog1], _ = json.Marshal(c)
+		if os.Getenv("LAKEKIT_MUTATIONS_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "mutation %d: %x\n", i, b)
+		}
+		fuzzRead(t, m)
+	}
+}
+
+// TestCorruptParquetNoOOM: a data file whose page header claims a huge
+// uncompressed size (found by TestCorruptParquetMutations, mutation 8563
+// of seed 1; testdata/parquet-lz4-oom.hex) must fail the read with an
+// error. Today parquet-go v0.32.0 allocates the claimed 32 GiB in
+// compress/lz4 (*Codec).Decode, reached from zones (*Dataset).readFile,
+// and the runtime dies with "fatal error: runtime: out of memory", which
+// no recover can catch — so the test runs only with LAKEKIT_KNOWN_BUGS=1.
+func TestCorruptParquetNoOOM(t *testing.T) {
+	if os.Getenv("LAKEKIT_KNOWN_BUGS") == "" {
+		t.Skip("known bug: a corrupt page header makes parquet-go allocate 32 GiB (fatal out of memory, kills the process); set LAKEKIT_KNOWN_BUGS=1 to run")
+	}
+	h, err := os.ReadFile("testdata/parquet-lz4-oom.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, data := fuzzBase()
+	m := make(map[string][]byte, len(objs))
+	for k, v := range objs {
+		m[k] = v
+	}
+	m[data] = b
+	var c map[string]any
+	if err := json.Unmarshal(objs[fuzzLog1], &c); err != nil {
+		t.Fatal(err)
+	}
+	c["added"].([]any)[0].(map[string]any)["size"] = len(b)
+	m[fuzzLog1], _ = json.Marshal(c)
+	fuzzRead(t, m)
 }

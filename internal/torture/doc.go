@@ -1,17 +1,28 @@
 // Package torture holds lakekit's reliability tests: random schedules of
 // appends, overwrites, transforms, catalog updates and vacuums from several
 // goroutines and processes over a fault-injecting store (TestTorture), a
-// subprocess harness that SIGKILLs a writer at named points of the write,
-// commit, catalog, ledger and vacuum paths (TestCrashPoints), overwrite
-// isolation under concurrent readers (TestOverwriteIsolation), and security
-// and concurrency acceptance tests (no secrets in logs or errors, 8 OS
-// processes appending to one table).
+// subprocess harness that SIGKILLs a writer at 26 named points of the
+// write, commit, catalog, checkpoint, transform-ledger and vacuum paths
+// (TestCrashPoints), targeted fault tests (TestFault*, the SDK retryer on
+// S3 and Glue throttling), overwrite isolation under a lakekit reader and
+// the DuckDB engine (TestOverwriteIsolation), the audit trail, no secrets
+// in logs or errors, and 8 OS processes appending to one table on the file
+// store and on S3 (gofakes3).
 //
 // The package's only non-test code is KillDriver, a store driver wrapper
-// that kills its own process before or after the Nth matching call: crash
-// points without changing production code.
+// that kills its own process before, during or after the Nth matching
+// call: crash points without changing production code.
 //
-//	go test ./internal/torture -run Torture                       # 200 schedules
-//	go test ./internal/torture -run Torture -schedules 5000 -long # the long run
-//	go test ./internal/torture -run Torture -seed 12345           # replay one schedule
+//	go test ./internal/torture -run 'Torture$'                          # 200 schedules
+//	go test ./internal/torture -run 'Torture$' -schedules 5000          # the long run
+//	go test ./internal/torture -run 'Torture$' -schedules 800 -long     # bigger schedules
+//	go test ./internal/torture -run 'Torture$' -seed 12345              # replay one schedule
+//	go test ./internal/torture -run OverwriteIsolation -isolation-reads 10000 -v
+//
+// Other flags: -first-seed (seed of the first schedule), -faults (scale of
+// the fault probabilities, 0 for none), -sync-ops=false (no concurrent
+// SyncCatalog, so any catalog drift fails), -proc-every N (seeds divisible
+// by N also run two writer processes on a file store). A failing schedule
+// prints its seed and the command that replays it; the operations and
+// faults of a seed are fixed, their interleaving is not.
 package torture

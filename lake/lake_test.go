@@ -246,15 +246,57 @@ func TestZones(t *testing.T) {
 	}
 }
 
-// countingDriver counts Get calls.
+// countingDriver counts Get calls and the bytes they return.
 type countingDriver struct {
 	driver.Driver
-	gets atomic.Int64
+	gets  atomic.Int64
+	bytes atomic.Int64
 }
 
 func (c *countingDriver) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, *driver.Attributes, error) {
 	c.gets.Add(1)
-	return c.Driver.Get(ctx, key, off, n)
+	rc, a, err := c.Driver.Get(ctx, key, off, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	c.bytes.Add(int64(len(b)))
+	return io.NopCloser(bytes.NewReader(b)), a, err
+}
+
+// Reading a whole small object fetches each byte once: read-ahead stops at
+// the cached tail, and a prefetch skips what is cached.
+func TestObjectReaderFetchesBytesOnce(t *testing.T) {
+	ctx := context.Background()
+	cd := &countingDriver{Driver: memstore.New()}
+	s := lake.NewStore(cd)
+	data := bytes.Repeat([]byte("0123456789"), 30000) // 300 kB: tail 64 KiB, read-ahead 1 MiB
+	if err := s.PutBytes(ctx, "f", data, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.OpenReader(ctx, "f", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	all, err := io.ReadAll(io.NewSectionReader(r, 0, r.Size()))
+	if err != nil || !bytes.Equal(all, data) {
+		t.Fatalf("read back: %v", err)
+	}
+	if got := cd.bytes.Load(); got != int64(len(data)) {
+		t.Fatalf("fetched %d bytes for a %d-byte object", got, len(data))
+	}
+	r2, _ := s.OpenReader(ctx, "f", nil)
+	defer r2.Close()
+	before := cd.bytes.Load()
+	// a range that ends inside the cached tail fetches only its uncached head
+	if err := r2.Prefetch(lake.Range{Off: 200000, Len: 100000}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cd.bytes.Load() - before; got != int64(len(data))-200000-64<<10 {
+		t.Fatalf("prefetch fetched %d bytes, want only the uncached %d", got, int64(len(data))-200000-64<<10)
+	}
 }
 
 func TestObjectReaderRequests(t *testing.T) {

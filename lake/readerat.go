@@ -145,6 +145,10 @@ func (r *ObjectReader) ReadAt(p []byte, off int64) (int, error) {
 		if cur+need > size {
 			need = size - cur
 		}
+		// read ahead only up to bytes already cached (the tail, a prefetch)
+		if next := r.nextCached(cur); cur+need > next {
+			need = next - cur
+		}
 		if err := r.fetch(cur, need); err != nil {
 			return n, err
 		}
@@ -220,8 +224,22 @@ func (r *ObjectReader) Prefetch(ranges ...Range) error {
 		if g.Off+g.Len > r.attrs.Size {
 			g.Len = r.attrs.Size - g.Off
 		}
-		if r.covered(g) {
+		// drop the cached head and tail of the range
+		for g.Len > 0 {
+			c := r.cachedAt(g.Off)
+			if c <= 0 {
+				break
+			}
+			g.Off += min(c, g.Len)
+			g.Len -= min(c, g.Len)
+		}
+		if g.Len <= 0 {
 			continue
+		}
+		if next := r.nextCached(g.Off); g.Off+g.Len > next {
+			if r.covered(Range{Off: next, Len: g.Off + g.Len - next}) {
+				g.Len = next - g.Off
+			}
 		}
 		rs = append(rs, g)
 	}
@@ -267,4 +285,31 @@ func (r *ObjectReader) Close() error {
 		return r.ra.Close()
 	}
 	return nil
+}
+
+// nextCached returns the start of the first cached block beginning after
+// off, or the object's size.
+func (r *ObjectReader) nextCached(off int64) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := r.attrs.Size
+	for _, b := range r.blocks {
+		if b.off > off && b.off < next {
+			next = b.off
+		}
+	}
+	return next
+}
+
+// cachedAt returns how many bytes from off on are cached in one block.
+func (r *ObjectReader) cachedAt(off int64) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var best int64
+	for _, b := range r.blocks {
+		if off >= b.off && off < b.off+int64(len(b.data)) {
+			best = max(best, b.off+int64(len(b.data))-off)
+		}
+	}
+	return best
 }

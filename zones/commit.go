@@ -34,6 +34,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 		return nil, fmt.Errorf("zones: commit %s: %w", w.d.table.prefix, ErrWriterClosed)
 	}
 	w.done = true
+	defer w.closePool()
 	t := w.d.table
 	if w.failed != nil {
 		w.discardOpen()

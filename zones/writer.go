@@ -526,6 +526,7 @@ func (w *Writer[T]) Abort(ctx context.Context) error {
 		return fmt.Errorf("zones: abort %s: %w", w.d.table.prefix, ErrWriterClosed)
 	}
 	w.done = true
+	defer w.closePool()
 	w.discardOpen()
 	if err := w.deleteUploaded(ctx); err != nil {
 		return fmt.Errorf("zones: abort %s: delete uploaded files: %w", w.d.table.prefix, err)
@@ -544,4 +545,11 @@ func (w *Writer[T]) deleteUploaded(ctx context.Context) error {
 		return nil
 	}
 	return w.d.table.store.DeleteMany(ctx, keys)
+}
+
+// closePool closes the page buffers the writer kept for reuse.
+func (w *Writer[T]) closePool() {
+	if p, ok := w.pool.(*unlinkedFilePool); ok {
+		p.Close()
+	}
 }

@@ -87,16 +87,43 @@ type GlueOptions struct {
 	Segments int
 	// Concurrency bounds parallel batch calls (partitions). Default 4.
 	Concurrency int
+	// TableCacheTTL is how long partition calls reuse a table this catalog
+	// read (its partition keys and storage descriptor) instead of calling
+	// GetTable again: registering a commit's partitions then costs only the
+	// batch calls. Default 30s; negative disables the cache. UpdateTable and
+	// DeleteTable through this catalog drop the cached table.
+	TableCacheTTL time.Duration
 }
 
 // Glue is the AWS Glue Data Catalog as a Catalog. See the package doc for
 // how tables map to Glue. It also implements Permissions (when a Lake
 // Formation client is configured), Crawlers and PartitionIndexer.
 type Glue struct {
-	c      glueAPI
-	lf     lakeFormationAPI
-	opts   GlueOptions
-	noSrch atomic.Bool // SearchTables answered "unsupported": use GetTables
+	c          glueAPI
+	lf         lakeFormationAPI
+	opts       GlueOptions
+	noSrch     atomic.Bool // SearchTables answered "unsupported": use GetTables
+	tableCache sync.Map    // "db.table" → cachedTable, for partition calls
+}
+
+type cachedTable struct {
+	t  *Table
+	at time.Time
+}
+
+// partitionTable returns the table for a partition call: the cached one
+// when fresh (see GlueOptions.TableCacheTTL), else GetTable.
+func (g *Glue) partitionTable(ctx context.Context, database, name string) (*Table, error) {
+	ttl := g.opts.TableCacheTTL
+	if ttl == 0 {
+		ttl = 30 * time.Second
+	}
+	if ttl > 0 {
+		if c, ok := g.tableCache.Load(database + "." + name); ok && time.Since(c.(cachedTable).at) < ttl {
+			return c.(cachedTable).t, nil
+		}
+	}
+	return g.GetTable(ctx, database, name)
 }
 
 var (
@@ -480,9 +507,12 @@ func (g *Glue) CreateTable(ctx context.Context, t *Table) error {
 func (g *Glue) GetTable(ctx context.Context, database, name string) (*Table, error) {
 	gt, err := g.getGlueTable(ctx, database, name)
 	if err != nil {
+		g.tableCache.Delete(database + "." + name)
 		return nil, err
 	}
-	return fromGlueTable(gt), nil
+	t := fromGlueTable(gt)
+	g.tableCache.Store(database+"."+name, cachedTable{t: t, at: time.Now()})
+	return t, nil
 }
 
 // UpdateTable implements Catalog. The VersionID check happens twice: here
@@ -491,6 +521,9 @@ func (g *Glue) GetTable(ctx context.Context, database, name string) (*Table, err
 // writer got in between. SkipArchive is false, so Glue keeps the previous
 // version for GetTableVersions.
 func (g *Glue) UpdateTable(ctx context.Context, t *Table, opts *UpdateOptions) error {
+	if t != nil {
+		defer g.tableCache.Delete(t.Database + "." + t.Name)
+	}
 	if err := ValidateTable(t); err != nil {
 		return err
 	}
@@ -570,6 +603,7 @@ func (g *Glue) tables(ctx context.Context, database string) ([]*Table, error) {
 
 // DeleteTable implements Catalog.
 func (g *Glue) DeleteTable(ctx context.Context, database, name string) error {
+	defer g.tableCache.Delete(database + "." + name)
 	if _, err := g.getGlueTable(ctx, database, name); err != nil {
 		return err
 	}
@@ -655,7 +689,7 @@ func describeEntryErrors(n int, first string) string {
 // partitions per call (Glue's limit), several calls in parallel.
 // AlreadyExistsException entries are partitions that exist: not an error.
 func (g *Glue) AddPartitions(ctx context.Context, database, table string, parts []Partition) error {
-	t, err := g.GetTable(ctx, database, table)
+	t, err := g.partitionTable(ctx, database, table)
 	if err != nil {
 		return err
 	}
@@ -735,7 +769,7 @@ func (g *Glue) getPartitions(ctx context.Context, database, table string, ps []P
 // changes), then BatchUpdatePartition, 100 per call, points them at their
 // new locations, keeping their parameters unless new ones are given.
 func (g *Glue) UpdatePartitionLocations(ctx context.Context, database, table string, parts []Partition) error {
-	t, err := g.GetTable(ctx, database, table)
+	t, err := g.partitionTable(ctx, database, table)
 	if err != nil {
 		return err
 	}

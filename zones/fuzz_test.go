@@ -231,14 +231,11 @@ func TestCorruptParquetMutations(t *testing.T) {
 // TestCorruptParquetNoOOM: a data file whose page header claims a huge
 // uncompressed size (found by TestCorruptParquetMutations, mutation 8563
 // of seed 1; testdata/parquet-lz4-oom.hex) must fail the read with an
-// error. Today parquet-go v0.32.0 allocates the claimed 32 GiB in
-// compress/lz4 (*Codec).Decode, reached from zones (*Dataset).readFile,
-// and the runtime dies with "fatal error: runtime: out of memory", which
-// no recover can catch — so the test runs only with LAKEKIT_KNOWN_BUGS=1.
+// error. parquet-go v0.32.0's compress/lz4 (*Codec).Decode doubles its
+// buffer without bound on corrupt input, and the runtime dies with "fatal
+// error: runtime: out of memory", which no recover can catch; the reader
+// now refuses codecs lakekit never writes before decoding.
 func TestCorruptParquetNoOOM(t *testing.T) {
-	if os.Getenv("LAKEKIT_KNOWN_BUGS") == "" {
-		t.Skip("known bug: a corrupt page header makes parquet-go allocate 32 GiB (fatal out of memory, kills the process); set LAKEKIT_KNOWN_BUGS=1 to run")
-	}
 	h, err := os.ReadFile("testdata/parquet-lz4-oom.hex")
 	if err != nil {
 		t.Fatal(err)

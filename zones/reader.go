@@ -8,6 +8,7 @@ import (
 	"iter"
 	"reflect"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -377,6 +378,9 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}
 	md := f.Metadata()
+	if err := checkCodecs(md); err != nil {
+		return fmt.Errorf("zones: read %s: %w", df.Key, err)
+	}
 	// partition values to fill in
 	type setter struct {
 		index []int
@@ -557,4 +561,22 @@ files:
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// checkCodecs refuses column chunks in a codec lakekit never writes. Such a
+// file is corrupt or foreign, and parquet-go's LZ4 decoder grows its buffer
+// without bound on corrupt input (a fatal out-of-memory, which no recover
+// catches), so it must not reach the decoder.
+func checkCodecs(md *format.FileMetaData) error {
+	for _, rg := range md.RowGroups {
+		for _, cc := range rg.Columns {
+			switch cc.MetaData.Codec {
+			case format.Uncompressed, format.Snappy, format.Zstd, format.Gzip:
+			default:
+				return fmt.Errorf("column %s is compressed with %s, which lakekit never writes (corrupt or foreign file): %w",
+					strings.Join(cc.MetaData.PathInSchema, "."), cc.MetaData.Codec, ErrInvalid)
+			}
+		}
+	}
+	return nil
 }

@@ -159,6 +159,11 @@ func TestOpenURLs(t *testing.T) {
 	if _, err := lake.Open(ctx, "file://"+dir+"/missing?create=false", nil); err == nil {
 		t.Error("a missing directory with create=false opened")
 	}
+	for _, u := range []string{"file://" + dir + "?crate=false", "file://" + dir + "?create=maybe", "mem://?x=1"} {
+		if _, err := lake.Open(ctx, u, nil); !errors.Is(err, lake.ErrInvalidURL) {
+			t.Errorf("Open(%q) = %v, want ErrInvalidURL for the unknown parameter", u, err)
+		}
+	}
 	// named memory lakes are shared within the process
 	a, err := lake.Open(ctx, "mem://shared-test", nil)
 	if err != nil {

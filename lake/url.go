@@ -133,6 +133,24 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
+// onlyParams refuses query parameters other than the allowed ones, so a
+// misspelt option is an error instead of being ignored.
+func onlyParams(u *url.URL, allowed ...string) error {
+	for k := range u.Query() {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k == a
+		}
+		if !ok {
+			return fmt.Errorf("%s URL: unknown parameter %q (known: %s): %w", u.Scheme, k, strings.Join(allowed, ", "), ErrInvalidURL)
+		}
+	}
+	if v := u.Query().Get("create"); v != "" && v != "true" && v != "false" {
+		return fmt.Errorf("%s URL: create=%q, want true or false: %w", u.Scheme, v, ErrInvalidURL)
+	}
+	return nil
+}
+
 var defaultMux = func() *URLMux {
 	m := new(URLMux)
 	m.Register("file", StoreURLOpenerFunc(func(ctx context.Context, u *url.URL) (driver.Driver, error) {
@@ -143,9 +161,15 @@ var defaultMux = func() *URLMux {
 		if dir == "" {
 			return nil, fmt.Errorf("file URL names no directory: %w", ErrInvalidURL)
 		}
+		if err := onlyParams(u, "create"); err != nil {
+			return nil, err
+		}
 		return filestore.New(dir, &filestore.Options{Create: u.Query().Get("create") != "false"})
 	}))
 	m.Register("mem", StoreURLOpenerFunc(func(ctx context.Context, u *url.URL) (driver.Driver, error) {
+		if err := onlyParams(u); err != nil {
+			return nil, err
+		}
 		if u.Host == "" {
 			return memstore.New(), nil
 		}

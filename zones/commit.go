@@ -2,7 +2,6 @@ package zones
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -90,7 +89,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := json.Marshal(c)
+		b, err := encodeLog(c)
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,6 @@
 package zones
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -309,12 +308,12 @@ func (s *state) marshal() ([]byte, error) {
 		}
 	}
 	s.keys.mu.RUnlock()
-	return json.Marshal(&c)
+	return encodeLog(&c)
 }
 
 func unmarshalState(b []byte) (*state, error) {
 	s := newState()
-	if err := json.Unmarshal(b, s); err != nil {
+	if err := decodeLog(b, s); err != nil {
 		return nil, err
 	}
 	if s.Locations == nil {

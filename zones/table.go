@@ -2,7 +2,6 @@ package zones
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -241,7 +240,7 @@ func (t *Table) readCommit(ctx context.Context, v int64) (*Commit, error) {
 		return nil, err
 	}
 	var c Commit
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := decodeLog(b, &c); err != nil {
 		return nil, fmt.Errorf("zones: table %s: commit %d is not valid JSON: %w", t.prefix, v, err)
 	}
 	if c.Version != v {

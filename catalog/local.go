@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"iter"
 	"maps"
-	mrand "math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lakekit/lakekit/internal/backoff"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -107,18 +107,10 @@ func newIncarnation() string {
 	return hex.EncodeToString(b[:])
 }
 
-// backoff sleeps a jittered, growing delay before attempt n (1-based).
-func backoff(ctx context.Context, n int) error {
-	d := time.Millisecond << min(n, 7) // up to 128 ms
-	d = d/2 + time.Duration(mrand.Int64N(int64(d)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// pause sleeps a jittered, growing delay before attempt n (1-based):
+// 2 ms doubling to 128 ms, in [d/2, 3d/2).
+func pause(ctx context.Context, n int) error {
+	return backoff.Sleep(ctx, backoff.Equal(n, 2*time.Millisecond, 128*time.Millisecond))
 }
 
 func (l *Local) getJSON(ctx context.Context, key string, v any) error {
@@ -352,7 +344,7 @@ func (l *Local) mutateTable(ctx context.Context, db, name string, fn func(cur *t
 		if attempt >= maxAttempts {
 			return nil, fmt.Errorf("catalog: table %s.%s: gave up after %d attempts: %w", db, name, attempt, ErrConflict)
 		}
-		if err := backoff(ctx, attempt); err != nil {
+		if err := pause(ctx, attempt); err != nil {
 			return nil, err
 		}
 	}
@@ -734,7 +726,7 @@ func (l *Local) appendPartitions(ctx context.Context, database, table string, bu
 		if attempt >= maxAttempts {
 			return fmt.Errorf("catalog: partitions of %s.%s: gave up after %d attempts: %w", database, table, attempt, ErrConflict)
 		}
-		if err := backoff(ctx, attempt); err != nil {
+		if err := pause(ctx, attempt); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/user"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/internal/backoff"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -119,11 +119,8 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 			return nil, fmt.Errorf("zones: commit %s: %d attempts: %w", t.prefix, attempt, ErrTooManyAttempts)
 		}
 		// full jitter: a random wait up to 1, 2, 4 ... 64 ms
-		backoff := time.Duration(1<<min(attempt-1, 6)) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(rand.N(backoff) + 100*time.Microsecond):
+		if err := backoff.Sleep(ctx, backoff.Full(attempt, time.Millisecond, 64*time.Millisecond)+100*time.Microsecond); err != nil {
+			return nil, err
 		}
 	}
 }

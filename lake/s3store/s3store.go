@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/lakekit/lakekit/internal/backoff"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/lake/driver"
 )
@@ -436,22 +436,14 @@ func (d *Driver) putMultipart(ctx context.Context, op, key string, b *body, opts
 // ConditionalRequestConflict, runs it again after a jittered, growing
 // pause, at most ConflictRetries times.
 func (d *Driver) retryConflicts(ctx context.Context, enabled bool, put func() error) error {
-	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := put()
 		if err == nil || !enabled || attempt >= d.opts.ConflictRetries || !isConflict(err) {
 			return err
 		}
-		sleep := backoff/2 + rand.N(backoff) // [b/2, 3b/2)
-		if backoff < 2*time.Second {
-			backoff *= 2
-		}
-		t := time.NewTimer(sleep)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
+		// 50 ms growing to 3.2 s, in [d/2, 3d/2)
+		if cerr := backoff.Sleep(ctx, backoff.Equal(attempt+1, 50*time.Millisecond, 3200*time.Millisecond)); cerr != nil {
+			return errors.Join(err, cerr)
 		}
 	}
 }

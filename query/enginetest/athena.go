@@ -24,6 +24,17 @@ type Request struct {
 	Raw    []byte
 }
 
+// withTarget returns the requests for target ("" for all).
+func withTarget(rs []Request, target string) []Request {
+	var out []Request
+	for _, r := range rs {
+		if target == "" || r.Target == target {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // AthenaPeer is moto_server's Athena behind a recording proxy that adds
 // what moto lacks: GetQueryResults paging (moto returns every row at once),
 // FAILED executions with a reason, DataScannedInBytes, and a hook run on
@@ -62,13 +73,7 @@ func (p *AthenaPeer) Config(t testing.TB) aws.Config { return testaws.Config(t, 
 func (p *AthenaPeer) Requests(target string) []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []Request
-	for _, r := range p.requests {
-		if target == "" || r.Target == target {
-			out = append(out, r)
-		}
-	}
-	return out
+	return withTarget(p.requests, target)
 }
 
 // Column is a column of a seeded result.

@@ -77,13 +77,7 @@ func (f *RedshiftFake) Config(t testing.TB) aws.Config { return testaws.Config(t
 func (f *RedshiftFake) Requests(target string) []Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []Request
-	for _, r := range f.requests {
-		if target == "" || r.Target == target {
-			out = append(out, r)
-		}
-	}
-	return out
+	return withTarget(f.requests, target)
 }
 
 func (f *RedshiftFake) serve(w http.ResponseWriter, r *http.Request) {

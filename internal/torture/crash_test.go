@@ -106,7 +106,6 @@ func openCrashEnv(dir string, point *KillPoint) (*crashEnv, error) {
 	if e.cat, err = catalog.OpenLocal(e.lk); err != nil {
 		return nil, err
 	}
-	// MaxRowsPerFile 1: several files per partition, so "mid upload" points fall between files
 	if e.main, err = zones.NewDataset[Row](e.lk, lake.Curated, "torture", "events", &zones.Options[Row]{Catalog: e.cat, InMemoryBuffers: true}); err != nil {
 		return nil, err
 	}

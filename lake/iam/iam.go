@@ -71,6 +71,8 @@ type grant struct {
 	actions   map[string]bool
 	resources map[string]bool
 	prefixes  map[string]bool // for s3:ListBucket conditions
+	// conds are further conditions: operator → key → values.
+	conds map[string]map[string]map[string]bool
 }
 
 // NewPolicy starts a policy for an account.
@@ -91,7 +93,8 @@ func NewPolicy(acct Account) *Policy {
 func (p *Policy) add(sid string, actions, resources []string, prefix string) {
 	g, ok := p.sets[sid]
 	if !ok {
-		g = &grant{actions: map[string]bool{}, resources: map[string]bool{}, prefixes: map[string]bool{}}
+		g = &grant{actions: map[string]bool{}, resources: map[string]bool{}, prefixes: map[string]bool{},
+			conds: map[string]map[string]map[string]bool{}}
 		p.sets[sid] = g
 		p.order = append(p.order, sid)
 	}
@@ -251,6 +254,16 @@ func (p *Policy) Document() (*Document, error) {
 		if len(g.prefixes) > 0 {
 			st.Condition = map[string]any{"StringLike": map[string]any{"s3:prefix": sorted(g.prefixes)}}
 		}
+		for op, keys := range g.conds {
+			if st.Condition == nil {
+				st.Condition = map[string]any{}
+			}
+			m := map[string]any{}
+			for k, vals := range keys {
+				m[k] = sorted(vals)
+			}
+			st.Condition[op] = m
+		}
 		doc.Statement = append(doc.Statement, st)
 	}
 	return doc, nil
@@ -272,4 +285,418 @@ func sorted(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// addCond adds a condition value to a statement (creating it if needed).
+func (p *Policy) addCond(sid, op, key, value string) {
+	p.add(sid, nil, nil, "")
+	g := p.sets[sid]
+	if g.conds[op] == nil {
+		g.conds[op] = map[string]map[string]bool{}
+	}
+	if g.conds[op][key] == nil {
+		g.conds[op][key] = map[string]bool{}
+	}
+	g.conds[op][key][value] = true
+}
+
+func (p *Policy) arn(service, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", p.acct.Partition, service, p.acct.Region, p.acct.ID, resource)
+}
+
+// ParseS3 splits an s3://bucket/prefix location into its bucket and its
+// prefix (ending in "/" unless empty), the way ReadPrefix and WritePrefix
+// read it. The error, wrapping ErrInvalid, names what is wrong.
+func ParseS3(location string) (bucket, prefix string, err error) { return parseS3(location) }
+
+// CheckGlueName reports whether name is a Glue database or table name a
+// policy can use: lower-case letters, digits and '_', 1 to 255 characters.
+func CheckGlueName(kind, name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("iam: Glue %s %q is not a valid name (lower-case letters, digits and '_'): %w", kind, name, ErrInvalid)
+	}
+	return nil
+}
+
+// CheckKMSKey reports whether arn is a KMS key or alias ARN.
+func CheckKMSKey(arn string) error {
+	if !kmsRE.MatchString(arn) {
+		return fmt.Errorf("iam: %q is not a KMS key ARN (arn:aws:kms:region:account:key/id): %w", arn, ErrInvalid)
+	}
+	return nil
+}
+
+// BucketLocation grants s3:GetBucketLocation on the bucket of an s3://
+// location (Athena asks it for every bucket it reads or writes).
+func (p *Policy) BucketLocation(location string) *Policy {
+	bucket, _, err := parseS3(location)
+	if err != nil {
+		p.errs = append(p.errs, err)
+		return p
+	}
+	p.add("BucketLocation", []string{"s3:GetBucketLocation"}, []string{fmt.Sprintf("arn:%s:s3:::%s", p.acct.Partition, bucket)}, "")
+	return p
+}
+
+// AthenaResults grants what Athena does, with the caller's credentials, to
+// a query results location: list the prefix, locate the bucket, write,
+// read back and clean up (multipart) result objects.
+func (p *Policy) AthenaResults(location string) *Policy {
+	bucket, prefix, err := parseS3(location)
+	if err != nil {
+		p.errs = append(p.errs, err)
+		return p
+	}
+	part := p.acct.Partition
+	b := fmt.Sprintf("arn:%s:s3:::%s", part, bucket)
+	p.add("AthenaResultObjects", []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+		[]string{fmt.Sprintf("arn:%s:s3:::%s/%s*", part, bucket, prefix)}, "")
+	p.add("AthenaResultBucket", []string{"s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}, []string{b}, "")
+	p.add("ListPrefixes", []string{"s3:ListBucket"}, []string{b}, prefix+"*")
+	return p
+}
+
+// AthenaCatalog is the name of Athena's default data catalog (Glue).
+const AthenaCatalog = "AwsDataCatalog"
+
+// AthenaSync grants what Step Functions' athena:startQueryExecution.sync
+// integration calls: starting, polling and (when the execution stops)
+// stopping query executions in the workgroup, and reading the default data
+// catalog's description. The queried tables need Catalog and ReadPrefix
+// grants, the results location AthenaResults.
+func (p *Policy) AthenaSync(workgroup string) *Policy {
+	if !workgroupRE.MatchString(workgroup) {
+		p.errs = append(p.errs, fmt.Errorf("iam: Athena workgroup %q is not a valid name: %w", workgroup, ErrInvalid))
+		return p
+	}
+	p.add("AthenaQueries", []string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"},
+		[]string{p.arn("athena", "workgroup/"+workgroup)}, "")
+	p.add("AthenaDataCatalog", []string{"athena:GetDataCatalog"}, []string{p.arn("athena", "datacatalog/"+AthenaCatalog)}, "")
+	return p
+}
+
+var workgroupRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,128}$`)
+
+// GlueJobSync grants what Step Functions' glue:startJobRun.sync integration
+// calls: GlueJob's start and watch actions, and glue:BatchStopJobRun to
+// stop the run when the execution stops.
+func (p *Policy) GlueJobSync(job string) *Policy {
+	if !glueJobRE.MatchString(job) {
+		p.errs = append(p.errs, fmt.Errorf("iam: Glue job %q is not a valid name: %w", job, ErrInvalid))
+		return p
+	}
+	p.GlueJob(job)
+	p.add("GlueJobStop", []string{"glue:BatchStopJobRun"}, []string{p.arn("glue", "job/"+job)}, "")
+	return p
+}
+
+var glueJobRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,255}$`)
+
+// Crawler grants starting a Glue crawler and reading its state.
+func (p *Policy) Crawler(name string) *Policy {
+	if !glueJobRE.MatchString(name) {
+		p.errs = append(p.errs, fmt.Errorf("iam: Glue crawler %q is not a valid name: %w", name, ErrInvalid))
+		return p
+	}
+	p.add("GlueCrawlers", []string{"glue:StartCrawler", "glue:GetCrawler"}, []string{p.arn("glue", "crawler/"+name)}, "")
+	return p
+}
+
+var (
+	lambdaNameRE = regexp.MustCompile(`^([A-Za-z0-9_-]{1,64})(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$`)
+	lambdaARNRE  = regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$`)
+)
+
+// LambdaInvoke grants invoking a Lambda function, given by name (with an
+// optional ":version" or ":alias" qualifier) in the policy's account and
+// region, or by full ARN.
+func (p *Policy) LambdaInvoke(function string) *Policy {
+	res := function
+	switch {
+	case lambdaARNRE.MatchString(function):
+	case lambdaNameRE.MatchString(function):
+		res = p.arn("lambda", "function:"+function)
+	default:
+		p.errs = append(p.errs, fmt.Errorf("iam: %q is not a Lambda function name (name[:qualifier]) or ARN: %w", function, ErrInvalid))
+		return p
+	}
+	p.add("LambdaInvoke", []string{"lambda:InvokeFunction"}, []string{res}, "")
+	return p
+}
+
+var (
+	ecsNameRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	ecsClusterARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/([A-Za-z0-9_-]{1,255})$`)
+	ecsTaskDefRE    = regexp.MustCompile(`^([A-Za-z0-9_-]{1,255})(:[1-9][0-9]*)?$`)
+	ecsTaskDefARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/[A-Za-z0-9_-]{1,255}:[1-9][0-9]*$`)
+	roleARNRE       = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+)
+
+// ECSStepFunctionsRule is the EventBridge rule Step Functions manages to
+// learn that the ECS tasks of ecs:runTask.sync states stopped.
+const ECSStepFunctionsRule = "StepFunctionsGetEventsForECSTaskRule"
+
+// ECSTask grants running tasks of a task definition ("family",
+// "family:revision" or an ARN; every revision of a family without one) on
+// a cluster (name or ARN). With sync, it also grants what Step Functions'
+// ecs:runTask.sync integration needs to watch and stop the task: describing
+// and stopping the cluster's tasks, and the managed EventBridge rule
+// ECSStepFunctionsRule. The task's roles need PassRole.
+func (p *Policy) ECSTask(cluster, taskDefinition string, sync bool) *Policy {
+	name := cluster
+	if m := ecsClusterARNRE.FindStringSubmatch(cluster); m != nil {
+		name = m[1]
+	} else if !ecsNameRE.MatchString(cluster) {
+		p.errs = append(p.errs, fmt.Errorf("iam: ECS cluster %q is not a cluster name or ARN: %w", cluster, ErrInvalid))
+		return p
+	}
+	td := taskDefinition
+	switch m := ecsTaskDefRE.FindStringSubmatch(taskDefinition); {
+	case ecsTaskDefARNRE.MatchString(taskDefinition):
+	case m != nil && m[2] == "":
+		td = p.arn("ecs", "task-definition/"+m[1]+":*")
+	case m != nil:
+		td = p.arn("ecs", "task-definition/"+taskDefinition)
+	default:
+		p.errs = append(p.errs, fmt.Errorf("iam: ECS task definition %q is not family[:revision] or a task definition ARN: %w", taskDefinition, ErrInvalid))
+		return p
+	}
+	p.add("ECSRunTask", []string{"ecs:RunTask"}, []string{td}, "")
+	if sync {
+		p.add("ECSWatchTasks", []string{"ecs:DescribeTasks", "ecs:StopTask"}, []string{p.arn("ecs", "task/"+name+"/*")}, "")
+		p.EventsRule(ECSStepFunctionsRule)
+	}
+	return p
+}
+
+var eventsRuleRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// EventsRule grants creating and describing an EventBridge rule and
+// setting its targets, as Step Functions does with the rules it manages
+// for .sync integrations.
+func (p *Policy) EventsRule(rule string) *Policy {
+	if !eventsRuleRE.MatchString(rule) {
+		p.errs = append(p.errs, fmt.Errorf("iam: EventBridge rule name %q is not valid: %w", rule, ErrInvalid))
+		return p
+	}
+	p.add("EventsRules", []string{"events:PutRule", "events:PutTargets", "events:DescribeRule"}, []string{p.arn("events", "rule/"+rule)}, "")
+	return p
+}
+
+// PassRole grants passing roles (ARNs) to an AWS service
+// ("ecs-tasks.amazonaws.com" for ECS task roles), and to no other: the
+// statement carries an iam:PassedToService condition.
+func (p *Policy) PassRole(service string, roleARNs ...string) *Policy {
+	if !regexp.MustCompile(`^[a-z0-9.-]+\.amazonaws\.com$`).MatchString(service) {
+		p.errs = append(p.errs, fmt.Errorf("iam: %q is not an AWS service principal (like ecs-tasks.amazonaws.com): %w", service, ErrInvalid))
+		return p
+	}
+	if len(roleARNs) == 0 {
+		p.errs = append(p.errs, fmt.Errorf("iam: PassRole to %s names no role: %w", service, ErrInvalid))
+		return p
+	}
+	sid := "PassRole" + sidPart(service)
+	for _, r := range roleARNs {
+		if !roleARNRE.MatchString(r) {
+			p.errs = append(p.errs, fmt.Errorf("iam: %q is not an IAM role ARN (arn:aws:iam::account:role/name): %w", r, ErrInvalid))
+			continue
+		}
+		p.add(sid, []string{"iam:PassRole"}, []string{r}, "")
+		p.addCond(sid, "StringEquals", "iam:PassedToService", service)
+	}
+	return p
+}
+
+// sidPart turns "ecs-tasks.amazonaws.com" into "EcsTasks".
+func sidPart(service string) string {
+	var b strings.Builder
+	for _, w := range strings.FieldsFunc(strings.TrimSuffix(service, ".amazonaws.com"), func(r rune) bool { return r == '-' || r == '.' }) {
+		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+	}
+	return b.String()
+}
+
+// TaskResponse grants reporting the results of a state machine's
+// .waitForTaskToken tasks: states:SendTaskSuccess and
+// states:SendTaskFailure, which is what orchestrate.Worker calls.
+func (p *Policy) TaskResponse(stateMachine string) *Policy {
+	if !sfnNameRE.MatchString(stateMachine) {
+		p.errs = append(p.errs, fmt.Errorf("iam: state machine name %q is not valid: %w", stateMachine, ErrInvalid))
+		return p
+	}
+	p.add("StatesTaskResponse", []string{"states:SendTaskSuccess", "states:SendTaskFailure"},
+		[]string{p.arn("states", "stateMachine:"+stateMachine)}, "")
+	return p
+}
+
+// ErrMalformed reports a policy document that breaks the IAM policy
+// grammar.
+var ErrMalformed = errors.New("iam: malformed policy document")
+
+var (
+	actionRE = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9*?]+$`)
+	// arn:partition:service:region:account:resource; region and account
+	// may be empty (S3, IAM) or wildcards.
+	arnRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|\*):[a-z0-9-]+:([a-z0-9-]*|\*):(\d{12}|\*)?:[^\s]+$`)
+	sidRE = regexp.MustCompile(`^[A-Za-z0-9]*$`)
+)
+
+// Validate checks an identity-based policy document (for a user, group or
+// role) against the basics of the IAM policy grammar: a JSON object with
+// Version "2012-10-17" (or the old "2008-10-17") and a non-empty
+// Statement (an object or a list); each statement with an optional unique
+// alphanumeric Sid, Effect Allow or Deny, exactly one of Action and
+// NotAction (strings "service:Action", wildcards allowed, or "*"), exactly
+// one of Resource and NotResource ("*" or well-formed ARNs), an optional
+// Condition mapping operators to keys to a value or list of values, and
+// no other element (an identity policy has no Principal). The error joins
+// every problem found, each naming the statement and the bad value, and
+// wraps ErrMalformed.
+func Validate(doc []byte) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &top); err != nil {
+		return fmt.Errorf("%w: not a JSON object: %v", ErrMalformed, err)
+	}
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...)))
+	}
+	for k := range top {
+		if k != "Version" && k != "Id" && k != "Statement" {
+			bad("unknown top-level element %q", k)
+		}
+	}
+	var version string
+	if err := json.Unmarshal(top["Version"], &version); err != nil || (version != "2012-10-17" && version != "2008-10-17") {
+		bad("Version is %s, want \"2012-10-17\"", orMissing(top["Version"]))
+	}
+	raw, ok := top["Statement"]
+	if !ok {
+		bad("no Statement")
+		return errors.Join(errs...)
+	}
+	var sts []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &sts); err != nil {
+		var one map[string]json.RawMessage
+		if err1 := json.Unmarshal(raw, &one); err1 != nil {
+			bad("Statement is neither a statement nor a list of statements")
+			return errors.Join(errs...)
+		}
+		sts = []map[string]json.RawMessage{one}
+	}
+	if len(sts) == 0 {
+		bad("Statement is empty")
+	}
+	sids := map[string]bool{}
+	for i, st := range sts {
+		name := fmt.Sprintf("statement %d", i)
+		if v, ok := st["Sid"]; ok {
+			var sid string
+			if err := json.Unmarshal(v, &sid); err != nil || !sidRE.MatchString(sid) {
+				bad("%s: Sid %s is not an alphanumeric string", name, v)
+			} else {
+				if sid != "" && sids[sid] {
+					bad("%s: Sid %q is used twice", name, sid)
+				}
+				sids[sid] = true
+				name = fmt.Sprintf("statement %d (%s)", i, sid)
+			}
+		}
+		for k := range st {
+			switch k {
+			case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition":
+			default:
+				bad("%s: unknown element %q (identity policies have no Principal)", name, k)
+			}
+		}
+		var effect string
+		if err := json.Unmarshal(st["Effect"], &effect); err != nil || (effect != "Allow" && effect != "Deny") {
+			bad("%s: Effect is %s, want \"Allow\" or \"Deny\"", name, orMissing(st["Effect"]))
+		}
+		checkList := func(want, not string, ok func(string) bool, what string) {
+			v, has := st[want]
+			nv, hasNot := st[not]
+			switch {
+			case has && hasNot:
+				bad("%s: both %s and %s", name, want, not)
+				return
+			case !has && !hasNot:
+				bad("%s: no %s", name, want)
+				return
+			case hasNot:
+				v, want = nv, not
+			}
+			items, err := stringList(v)
+			if err != nil || len(items) == 0 {
+				bad("%s: %s is %s, want a string or a non-empty list of strings", name, want, v)
+				return
+			}
+			for _, it := range items {
+				if it != "*" && !ok(it) {
+					bad("%s: %s %q is not %s", name, want, it, what)
+				}
+			}
+		}
+		checkList("Action", "NotAction", actionRE.MatchString, `"service:Action"`)
+		checkList("Resource", "NotResource", arnRE.MatchString, "a well-formed ARN (arn:partition:service:region:account:resource)")
+		if v, ok := st["Condition"]; ok {
+			var cond map[string]map[string]json.RawMessage
+			if err := json.Unmarshal(v, &cond); err != nil || len(cond) == 0 {
+				bad("%s: Condition is %s, want {operator: {key: value or values}}", name, v)
+				continue
+			}
+			for op, keys := range cond {
+				if len(keys) == 0 {
+					bad("%s: Condition operator %q has no keys", name, op)
+				}
+				for k, val := range keys {
+					if !conditionValue(val) {
+						bad("%s: Condition %s %s is %s, want a value or a list of values", name, op, k, val)
+					}
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func orMissing(v json.RawMessage) string {
+	if v == nil {
+		return "missing"
+	}
+	return string(v)
+}
+
+func stringList(v json.RawMessage) ([]string, error) {
+	var one string
+	if err := json.Unmarshal(v, &one); err == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	err := json.Unmarshal(v, &many)
+	return many, err
+}
+
+func conditionValue(v json.RawMessage) bool {
+	var scalar any
+	if err := json.Unmarshal(v, &scalar); err != nil {
+		return false
+	}
+	switch x := scalar.(type) {
+	case string, bool, float64:
+		return true
+	case []any:
+		if len(x) == 0 {
+			return false
+		}
+		for _, e := range x {
+			switch e.(type) {
+			case string, bool, float64:
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

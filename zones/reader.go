@@ -8,6 +8,7 @@ import (
 	"iter"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -373,6 +374,11 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 	defer r.Close()
 	// The footer's magic bytes are still checked; skipping the leading ones
 	// saves a read at offset 0 that would fetch a whole read-ahead block.
+	// Sizes claimed by a corrupt file are checked before parquet-go allocates
+	// them (pagecheck.go).
+	if err := checkFooter(r, r.Size()); err != nil {
+		return fmt.Errorf("zones: read %s: %w", df.Key, err)
+	}
 	f, err := parquet.OpenFile(r, r.Size(), parquet.SkipMagicBytes(true), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
@@ -381,6 +387,7 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 	if err := checkCodecs(md); err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}
+	var chunk []byte // one column chunk's bytes, for checkChunk
 	// partition values to fill in
 	type setter struct {
 		index []int
@@ -401,18 +408,33 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 			continue
 		}
 		var ranges []lake.Range
+		var check []*format.ColumnMetaData
 		for _, cc := range md.RowGroups[i].Columns {
 			if len(cc.MetaData.PathInSchema) == 0 || !p.needed[cc.MetaData.PathInSchema[0]] {
 				continue
 			}
-			off := cc.MetaData.DataPageOffset
-			if d := cc.MetaData.DictionaryPageOffset; d > 0 && d < off {
-				off = d
+			off, n, err := chunkRange(&cc.MetaData, r.Size())
+			if err != nil {
+				return fmt.Errorf("zones: read %s: %w", df.Key, err)
 			}
-			ranges = append(ranges, lake.Range{Off: off, Len: cc.MetaData.TotalCompressedSize})
+			ranges = append(ranges, lake.Range{Off: off, Len: n})
+			check = append(check, &cc.MetaData)
 		}
 		if err := r.Prefetch(ranges...); err != nil {
 			return fmt.Errorf("zones: read %s: %w", df.Key, err)
+		}
+		for k, cc := range check {
+			chunk = slices.Grow(chunk[:0], int(ranges[k].Len))[:ranges[k].Len]
+			if _, err := r.ReadAt(chunk, ranges[k].Off); err != nil {
+				return fmt.Errorf("zones: read %s: %w", df.Key, err)
+			}
+			leaf, ok := f.Schema().Lookup(cc.PathInSchema...)
+			if !ok {
+				return fmt.Errorf("zones: read %s: %w", df.Key, corruptf("column %s is not in the file's schema", strings.Join(cc.PathInSchema, ".")))
+			}
+			if err := checkChunk(chunk, cc, rg.NumRows(), leaf.MaxRepetitionLevel > 0); err != nil {
+				return fmt.Errorf("zones: read %s: %w", df.Key, err)
+			}
 		}
 		rr := parquet.NewGenericRowGroupReader[T](rg, p.readOpts...)
 		for {

@@ -22,6 +22,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Mux opens the URL; nil means DefaultURLMux.
 	Mux *URLMux
+	// Caller is who this lake acts as in the audit trail (a service name, a
+	// principal ARN). Empty means: ask the store's driver once, when it
+	// implements CallerIdentifier (the S3 driver asks STS), else unknown.
+	// See Lake.Caller.
+	Caller string
 }
 
 // Lake is an opened data lake: a store, its zones and their settings.
@@ -31,6 +36,7 @@ type Lake struct {
 	zones  map[ZoneName]*Zone
 	sys    *Store
 	logger *slog.Logger
+	caller callerCache
 }
 
 // Open opens the lake at urlstr (see OpenStore for the schemes). Nothing is
@@ -59,7 +65,7 @@ func New(s *Store, opts *Options) (*Lake, error) {
 	if opts != nil {
 		o = *opts
 	}
-	l := &Lake{store: s, zones: map[ZoneName]*Zone{}, logger: o.Logger}
+	l := &Lake{store: s, zones: map[ZoneName]*Zone{}, logger: o.Logger, caller: callerCache{explicit: o.Caller}}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}

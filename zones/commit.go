@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/user"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/lakekit/lakekit/catalog"
@@ -60,8 +57,10 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 			return nil, fmt.Errorf("zones: commit %s: catalog: %w", t.prefix, err)
 		}
 	}
-	audit := processAudit()
-	audit.Caller = w.opts.Caller
+	// who: this process, and the caller's identity — the writer's, else
+	// the lake's (lake.Options.Caller, or the store's principal, looked up
+	// once per lake with a short timeout)
+	audit := t.lk.Audit(ctx, w.opts.Caller)
 	checked := w.base.Version // commits up to here were checked for conflicts
 	for attempt := 1; ; attempt++ {
 		st, err := t.refresh(ctx)
@@ -124,16 +123,6 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 		}
 	}
 }
-
-// processAudit returns the host, pid and user of this process (looked up once).
-var processAudit = sync.OnceValue(func() Audit {
-	host, _ := os.Hostname()
-	name := os.Getenv("USER")
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		name = u.Username
-	}
-	return Audit{Host: host, PID: os.Getpid(), User: name}
-})
 
 // conflicts reports whether a commit made after this writer started
 // collides with it.

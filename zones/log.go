@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lakekit/lakekit/internal/logcodec"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -93,15 +94,11 @@ type PartitionLocation struct {
 	Prefix    string         `json:"prefix"`
 }
 
-// Audit says who made a commit.
-type Audit struct {
-	Host string `json:"host,omitempty"`
-	PID  int    `json:"pid,omitempty"`
-	User string `json:"user,omitempty"`
-	// Caller is the identity the application gave (WriterOptions.Caller):
-	// a service name, a job run, a principal ARN.
-	Caller string `json:"caller,omitempty"`
-}
+// Audit says who made a commit: host, process id, OS user and the caller's
+// identity (WriterOptions.Caller, else the lake's: lake.Options.Caller or
+// the identity the store's driver looks up, such as the AWS principal ARN
+// from STS on S3). It is lake.Audit, so lake's History reads the same record.
+type Audit = lake.Audit
 
 // Column is one stored column of a table's schema as the commit log records
 // it (partition columns are not stored in the files and not listed here).
@@ -117,7 +114,7 @@ type Column struct {
 type Commit struct {
 	Version        int64     `json:"version"`
 	Timestamp      time.Time `json:"timestamp"`
-	Operation      string    `json:"operation"` // "write", or "vacuum" never (vacuum does not commit)
+	Operation      string    `json:"operation"` // "write" (a vacuum is not a version: see lake.Zone.History)
 	Mode           Mode      `json:"mode"`
 	IdempotencyKey string    `json:"idempotency_key"`
 	// SchemaVersion is the table's schema version after this commit.
@@ -183,20 +180,16 @@ func partPath(p lake.Partition) string {
 	return strings.Join(segs, "/")
 }
 
-// Keys of the commit log, relative to the table prefix.
+// Keys of the commit log, relative to the table prefix (internal/logcodec
+// is the one layout lake and zones share).
 const (
-	logDir         = "_lakekit/log/"
-	checkpointDir  = "_lakekit/checkpoint/"
-	lastCheckpoint = "_lakekit/_last_checkpoint"
+	checkpointDir  = logcodec.CheckpointDir
+	lastCheckpoint = logcodec.LastCheckpoint
 )
 
-func logKey(table string, v int64) string {
-	return fmt.Sprintf("%s/%s%020d.json", table, logDir, v)
-}
+func logKey(table string, v int64) string { return logcodec.CommitKey(table, v) }
 
-func checkpointKey(table string, v int64) string {
-	return fmt.Sprintf("%s/%s%020d.json", table, checkpointDir, v)
-}
+func checkpointKey(table string, v int64) string { return logcodec.CheckpointKey(table, v) }
 
 // tombstone remembers a file a commit removed, for Vacuum.
 type tombstone struct {

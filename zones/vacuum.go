@@ -3,8 +3,11 @@ package zones
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lakekit/lakekit/lake"
 )
 
 // VacuumResult says what Vacuum deleted and kept.
@@ -17,6 +20,9 @@ type VacuumResult struct {
 	Kept int
 	// Live counts the files of the newest snapshot (never deleted).
 	Live int
+	// AuditID names the audit record of this run (lake.HistoryEntry.ID of
+	// a HistoryVacuum entry); empty when nothing was deleted.
+	AuditID string
 }
 
 // Vacuum deletes data files no longer needed: files an overwrite replaced,
@@ -27,6 +33,15 @@ type VacuumResult struct {
 // older version is safe as long as it takes less than the retention.
 // Reading versions older than a vacuum may then fail: their replaced files
 // are gone.
+//
+// A run that deletes anything leaves an audit record under the table's
+// _lakekit/audit/ (lake.Zone.History lists it as a HistoryVacuum entry;
+// it is not a table version): who (host, process, user, the lake's caller
+// identity), when, the retention, and the keys and bytes deleted. The
+// record is written before the first delete (status "started", listing
+// the keys to delete) and completed after ("done", or "failed" with the
+// error and what was deleted), so no file is deleted without a record
+// naming it. When that first record cannot be written nothing is deleted.
 func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*VacuumResult, error) {
 	return d.table.Vacuum(ctx, retention)
 }
@@ -40,8 +55,9 @@ func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumRes
 	// List first, then read the newest state: a file committed in between
 	// is then live in the state, never mistaken for an orphan.
 	type obj struct {
-		key string
-		mod time.Time
+		key  string
+		mod  time.Time
+		size int64
 	}
 	var objs []obj
 	for e, err := range t.store.List(ctx, t.prefix+"/", nil) {
@@ -51,7 +67,7 @@ func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumRes
 		if e.IsDir || !strings.HasSuffix(e.Key, ".parquet") || strings.Contains(e.Key, "/_lakekit/") {
 			continue
 		}
-		objs = append(objs, obj{e.Key, e.ModTime})
+		objs = append(objs, obj{e.Key, e.ModTime, e.Size})
 	}
 	st, err := t.stateAt(ctx, 0)
 	if err != nil {
@@ -63,6 +79,8 @@ func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumRes
 	}
 	res := &VacuumResult{Live: len(st.files)}
 	var del []string
+	var delBytes int64
+	size := map[string]int64{}
 	for _, o := range objs {
 		if _, live := st.files[o.key]; live {
 			continue
@@ -76,15 +94,54 @@ func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumRes
 			continue
 		}
 		del = append(del, o.key)
+		delBytes += o.size
+		size[o.key] = o.size
 	}
+	if len(del) == 0 {
+		t.logger.Info("zones: vacuum", "deleted", 0, "kept", res.Kept, "live", res.Live)
+		return res, nil
+	}
+	ev := &lake.HistoryEntry{Kind: lake.HistoryVacuum, Version: st.Version, Time: now.UTC(), Operation: "vacuum",
+		Audit: t.lk.Audit(ctx, ""), Status: lake.EventStarted, FilesRemoved: len(del), BytesRemoved: delBytes,
+		Metadata: map[string]string{"retention": retention.String(), "kept": strconv.Itoa(res.Kept), "live": strconv.Itoa(res.Live)}}
+	ev.Keys, ev.KeysTruncated = auditKeys(del)
+	if err := t.zone.RecordEvent(ctx, t.database, t.name, ev); err != nil {
+		return res, fmt.Errorf("zones: vacuum %s: the audit record could not be written, nothing deleted: %w", t.prefix, err)
+	}
+	res.AuditID = ev.ID
+	var delErr error
+	var deletedBytes int64
 	for len(del) > 0 {
 		n := min(len(del), 1000)
 		if err := t.store.DeleteMany(ctx, del[:n]); err != nil {
-			return res, fmt.Errorf("zones: vacuum %s: %w", t.prefix, err)
+			delErr = fmt.Errorf("zones: vacuum %s: %w", t.prefix, err)
+			break
 		}
 		res.Deleted = append(res.Deleted, del[:n]...)
+		for _, k := range del[:n] {
+			deletedBytes += size[k]
+		}
 		del = del[n:]
 	}
-	t.logger.Info("zones: vacuum", "deleted", len(res.Deleted), "kept", res.Kept, "live", res.Live)
-	return res, nil
+	ev.Status, ev.Finished = lake.EventDone, time.Now().UTC()
+	ev.FilesRemoved, ev.BytesRemoved = len(res.Deleted), deletedBytes
+	ev.Keys, ev.KeysTruncated = auditKeys(res.Deleted)
+	if delErr != nil {
+		ev.Status, ev.Error = lake.EventFailed, delErr.Error()
+	}
+	// The started record already names every key; a failure to complete it
+	// is logged, not returned: the deletes happened.
+	if err := t.zone.RecordEvent(ctx, t.database, t.name, ev); err != nil {
+		t.logger.Warn("zones: vacuum audit record not completed", "id", ev.ID, "err", err)
+	}
+	t.logger.Info("zones: vacuum", "deleted", len(res.Deleted), "kept", res.Kept, "live", res.Live, "audit", ev.ID)
+	return res, delErr
+}
+
+// auditKeys bounds the keys an audit record lists.
+func auditKeys(keys []string) ([]string, bool) {
+	if len(keys) > lake.MaxEventKeys {
+		return append([]string(nil), keys[:lake.MaxEventKeys]...), true
+	}
+	return append([]string(nil), keys...), false
 }

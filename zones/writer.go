@@ -32,7 +32,10 @@ type WriterOptions struct {
 	IdempotencyKey string
 	// Metadata is stored in the commit (e.g. the input files of a transform).
 	Metadata map[string]string
-	// Caller identifies the application in the commit's audit record.
+	// Caller identifies who writes in the commit's audit record (a service
+	// name, a job run, a principal ARN). Empty means the lake's identity:
+	// lake.Options.Caller, else what the store reports (the AWS principal
+	// ARN from STS GetCallerIdentity on S3; see lake.Lake.Caller).
 	Caller string
 	// MaxAttempts bounds how often Commit retries after losing a race to
 	// another writer (default 100).

@@ -18,6 +18,7 @@ import (
 	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/lakekit/lakekit/internal/backoff"
 	"github.com/lakekit/lakekit/lake"
@@ -53,6 +54,20 @@ type Options struct {
 	// ConditionalRequestConflict (another conditional write of the key was
 	// in flight). Default 6; a negative value disables retries.
 	ConflictRetries int
+
+	// Caller, when set, is the identity the driver reports for the audit
+	// trail (lake.CallerIdentifier): a service name or a principal ARN. No
+	// STS call is made then.
+	Caller string
+	// NoCallerLookup switches the STS GetCallerIdentity lookup off: the
+	// caller stays unknown unless Caller or lake.Options.Caller sets it.
+	NoCallerLookup bool
+	// STSClientOptions are applied to the STS client of the caller lookup.
+	// It starts from the S3 client's region, credentials, HTTP client,
+	// logger and endpoint (an emulator such as moto serves both services
+	// on one endpoint; on AWS the endpoint is unset and STS resolves its
+	// own); set o.BaseEndpoint here for an STS VPC endpoint, say.
+	STSClientOptions []func(*sts.Options)
 
 	// The fields below are used only where this package builds the S3
 	// client (OpenStore and the s3:// URL opener).
@@ -103,11 +118,13 @@ type Driver struct {
 	bucket string
 	prefix string // "" or ends with "/"
 	opts   Options
+	caller callerLookup
 }
 
 var (
-	_ driver.Driver  = (*Driver)(nil)
-	_ driver.Locator = (*Driver)(nil)
+	_ driver.Driver         = (*Driver)(nil)
+	_ driver.Locator        = (*Driver)(nil)
+	_ lake.CallerIdentifier = (*Driver)(nil)
 )
 
 // New returns a driver over client for the objects of bucket whose keys

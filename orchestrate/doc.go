@@ -75,6 +75,48 @@
 // only locally and on the task-token path; States.ALL, States.TaskFailed
 // and States.Timeout match everywhere.
 //
+// # IAM policies
+//
+// Steps declare the lake data they touch: Reads and Writes take lake
+// locations ("s3://bucket/prefix/", as lake.Store.Location returns them)
+// and Glue tables ("glue://database/table", "glue://database/*"), KMS the
+// keys the data is encrypted with (iam.Read to decrypt, iam.ReadWrite to
+// encrypt too). Steps in Map and Parallel branches declare the same way.
+//
+//	orchestrate.GoStep("clean", clean).
+//		Reads(raw.Location("web/")).
+//		Writes(cleaned.Location("web/"), "glue://web/clicks").
+//		KMS(iam.ReadWrite, lakeKey)
+//
+// Two least-privilege policies (lake/iam documents, with concrete ARNs
+// and no "*" resource) follow from a pipeline and its CompileOptions:
+//
+//   - StateMachinePolicy, for the role the state machine runs as, is
+//     derived from the compiled definition, Task state by Task state:
+//     lambda:InvokeFunction on the worker function; for ECS, ecs:RunTask on
+//     the task definition, iam:PassRole (to ECS only) on the task's roles
+//     (PolicyOptions) and, for runTask.sync, ecs:DescribeTasks/StopTask on
+//     the cluster's tasks and the EventBridge rule Step Functions manages;
+//     for SQL steps, Athena query actions on the workgroup, the results
+//     location, Glue read access to the query's database and the data the
+//     step declares (Athena reads and writes with the caller's
+//     credentials); glue:StartJobRun, GetJobRun(s) and BatchStopJobRun on
+//     Glue jobs; glue:StartCrawler and GetCrawler on crawlers. The actions
+//     are those the Step Functions developer guide lists for each
+//     integration. A Task resource without a known policy is an error.
+//   - WorkerPolicy, for the role the worker runs as (the ECS task role or
+//     the Lambda function's role): the union of what the Go and Map steps
+//     declare, plus states:SendTaskSuccess and SendTaskFailure on the state
+//     machine when ECS tasks report through task tokens.
+//
+// A SQL step's data goes to the state machine's policy, a Go or Map
+// step's to the worker's; Glue jobs and crawlers run as their own roles,
+// so declaring data on them (or on Wait, Pass, Choice and Parallel steps)
+// is an error, as is a bad location or key, each naming the step and the
+// value. GrantStateMachine and GrantWorker add the same grants to an
+// existing policy, for a role shared by several pipelines. iam.Validate
+// checks any policy document against the IAM grammar.
+//
 // # Pictures
 //
 // Mermaid and DOT draw a pipeline; MermaidRun and DOTRun colour each step

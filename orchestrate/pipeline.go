@@ -221,7 +221,8 @@ type Step struct {
 	Result   json.RawMessage
 
 	buildErr error // a constructor's error, reported by Validate
-	access   access // data declared with Reads, Writes and KMS (policy.go)
+
+	access access // data declared with Reads, Writes and KMS (policy.go)
 }
 
 // GoStep is a step running fn.

@@ -65,6 +65,25 @@ type Policy struct {
 	errs  []error
 	sets  map[string]*grant // by Sid
 	order []string
+	lists map[string]string // bucket → Sid of its s3:ListBucket statement
+}
+
+// listSid names the s3:ListBucket statement of a bucket: one per bucket,
+// so the prefixes listed in one bucket are not listable in another.
+func (p *Policy) listSid(bucket string) string {
+	if sid, ok := p.lists[bucket]; ok {
+		return sid
+	}
+	if p.lists == nil {
+		p.lists = map[string]string{}
+	}
+	base := "ListBucket" + camel(bucket)
+	sid := base
+	for n := 2; p.sets[sid] != nil; n++ { // "a-b" and "a.b" both camel-case to "AB"
+		sid = fmt.Sprintf("%s%d", base, n)
+	}
+	p.lists[bucket] = sid
+	return sid
 }
 
 type grant struct {
@@ -137,7 +156,7 @@ func (p *Policy) s3(loc string, write bool) {
 	part := p.acct.Partition
 	obj := fmt.Sprintf("arn:%s:s3:::%s/%s*", part, bucket, prefix)
 	p.add("ReadObjects", []string{"s3:GetObject"}, []string{obj}, "")
-	p.add("ListPrefixes", []string{"s3:ListBucket"}, []string{fmt.Sprintf("arn:%s:s3:::%s", part, bucket)}, prefix+"*")
+	p.add(p.listSid(bucket), []string{"s3:ListBucket"}, []string{fmt.Sprintf("arn:%s:s3:::%s", part, bucket)}, prefix+"*")
 	if write {
 		p.add("WriteObjects", []string{"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, []string{obj}, "")
 	}
@@ -352,7 +371,7 @@ func (p *Policy) AthenaResults(location string) *Policy {
 	p.add("AthenaResultObjects", []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 		[]string{fmt.Sprintf("arn:%s:s3:::%s/%s*", part, bucket, prefix)}, "")
 	p.add("AthenaResultBucket", []string{"s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}, []string{b}, "")
-	p.add("ListPrefixes", []string{"s3:ListBucket"}, []string{b}, prefix+"*")
+	p.add(p.listSid(bucket), []string{"s3:ListBucket"}, []string{b}, prefix+"*")
 	return p
 }
 
@@ -495,7 +514,7 @@ func (p *Policy) PassRole(service string, roleARNs ...string) *Policy {
 		p.errs = append(p.errs, fmt.Errorf("iam: PassRole to %s names no role: %w", service, ErrInvalid))
 		return p
 	}
-	sid := "PassRole" + sidPart(service)
+	sid := "PassRole" + camel(strings.TrimSuffix(service, ".amazonaws.com"))
 	for _, r := range roleARNs {
 		if !roleARNRE.MatchString(r) {
 			p.errs = append(p.errs, fmt.Errorf("iam: %q is not an IAM role ARN (arn:aws:iam::account:role/name): %w", r, ErrInvalid))
@@ -507,10 +526,10 @@ func (p *Policy) PassRole(service string, roleARNs ...string) *Policy {
 	return p
 }
 
-// sidPart turns "ecs-tasks.amazonaws.com" into "EcsTasks".
-func sidPart(service string) string {
+// camel turns "ecs-tasks" into "EcsTasks", for Sids.
+func camel(s string) string {
 	var b strings.Builder
-	for _, w := range strings.FieldsFunc(strings.TrimSuffix(service, ".amazonaws.com"), func(r rune) bool { return r == '-' || r == '.' }) {
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '.' }) {
 		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
 	}
 	return b.String()

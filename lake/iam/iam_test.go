@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -260,9 +261,10 @@ func TestServiceIntegrationGrants(t *testing.T) {
 			if diff := cmp.Diff(want, st.Condition); diff != "" {
 				t.Errorf("PassRole condition (-want +got):\n%s", diff)
 			}
-		case "ListPrefixes":
-			if st.Condition == nil {
-				t.Error("s3:ListBucket on the results bucket without a prefix condition")
+		case "ListBucketAcmeResults":
+			want := map[string]any{"StringLike": map[string]any{"s3:prefix": []string{"athena/*"}}}
+			if diff := cmp.Diff(want, st.Condition); diff != "" {
+				t.Errorf("listing the results bucket (-want +got):\n%s", diff)
 			}
 		default:
 			if st.Condition != nil {
@@ -309,5 +311,33 @@ func TestServiceIntegrationBadInput(t *testing.T) {
 	}
 	if err := iam.CheckKMSKey("alias/lake"); !errors.Is(err, iam.ErrInvalid) {
 		t.Errorf("CheckKMSKey(alias/lake): %v", err)
+	}
+}
+
+// Each bucket gets its own listing statement: a prefix listable in one
+// bucket is not listable in another.
+func TestListingPerBucket(t *testing.T) {
+	p := iam.NewPolicy(acct).ReadPrefix("s3://acme-lake/raw/").WritePrefix("s3://acme-lake/cleaned").
+		ReadPrefix("s3://acme.lake/other/").ReadPrefix("s3://acme-lake-2/x/").AthenaResults("s3://acme-results/q/")
+	raw, err := p.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGrammar(t, raw)
+	doc, _ := p.Document()
+	got := map[string][2]any{}
+	for _, st := range doc.Statement {
+		if slices.Contains(st.Action, "s3:ListBucket") {
+			got[st.Sid] = [2]any{st.Resource, st.Condition["StringLike"]}
+		}
+	}
+	want := map[string][2]any{
+		"ListBucketAcmeLake":    {[]string{"arn:aws:s3:::acme-lake"}, map[string]any{"s3:prefix": []string{"cleaned/*", "raw/*"}}},
+		"ListBucketAcmeLake2":   {[]string{"arn:aws:s3:::acme.lake"}, map[string]any{"s3:prefix": []string{"other/*"}}},
+		"ListBucketAcmeLake22":  {[]string{"arn:aws:s3:::acme-lake-2"}, map[string]any{"s3:prefix": []string{"x/*"}}},
+		"ListBucketAcmeResults": {[]string{"arn:aws:s3:::acme-results"}, map[string]any{"s3:prefix": []string{"q/*"}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("listing statements (-want +got):\n%s", diff)
 	}
 }

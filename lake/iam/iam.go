@@ -13,6 +13,13 @@
 //
 // Prefix locations come from lake.Store.Location (or Zone.Store().Location),
 // so the policy follows the lake's real layout.
+//
+// The grants Step Functions' service integrations need (LambdaInvoke,
+// ECSTask, PassRole, EventsRule, AthenaSync, AthenaResults, GlueJobSync,
+// Crawler) and those a worker reporting task tokens needs (TaskResponse)
+// are here too; orchestrate.StateMachinePolicy and
+// orchestrate.WorkerPolicy assemble them for a pipeline. Validate checks
+// any identity policy document against the IAM policy grammar.
 package iam
 
 import (
@@ -445,7 +452,7 @@ func (p *Policy) LambdaInvoke(function string) *Policy {
 
 var (
 	ecsNameRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	ecsClusterARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/([A-Za-z0-9_-]{1,255})$`)
+	ecsClusterARNRE = regexp.MustCompile(`^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:)cluster/([A-Za-z0-9_-]{1,255})$`)
 	ecsTaskDefRE    = regexp.MustCompile(`^([A-Za-z0-9_-]{1,255})(:[1-9][0-9]*)?$`)
 	ecsTaskDefARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/[A-Za-z0-9_-]{1,255}:[1-9][0-9]*$`)
 	roleARNRE       = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
@@ -462,9 +469,9 @@ const ECSStepFunctionsRule = "StepFunctionsGetEventsForECSTaskRule"
 // and stopping the cluster's tasks, and the managed EventBridge rule
 // ECSStepFunctionsRule. The task's roles need PassRole.
 func (p *Policy) ECSTask(cluster, taskDefinition string, sync bool) *Policy {
-	name := cluster
+	tasks := p.arn("ecs", "task/"+cluster+"/*")
 	if m := ecsClusterARNRE.FindStringSubmatch(cluster); m != nil {
-		name = m[1]
+		tasks = m[1] + "task/" + m[2] + "/*" // the cluster's region and account
 	} else if !ecsNameRE.MatchString(cluster) {
 		p.errs = append(p.errs, fmt.Errorf("iam: ECS cluster %q is not a cluster name or ARN: %w", cluster, ErrInvalid))
 		return p
@@ -482,7 +489,7 @@ func (p *Policy) ECSTask(cluster, taskDefinition string, sync bool) *Policy {
 	}
 	p.add("ECSRunTask", []string{"ecs:RunTask"}, []string{td}, "")
 	if sync {
-		p.add("ECSWatchTasks", []string{"ecs:DescribeTasks", "ecs:StopTask"}, []string{p.arn("ecs", "task/"+name+"/*")}, "")
+		p.add("ECSWatchTasks", []string{"ecs:DescribeTasks", "ecs:StopTask"}, []string{tasks}, "")
 		p.EventsRule(ECSStepFunctionsRule)
 	}
 	return p

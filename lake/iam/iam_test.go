@@ -222,6 +222,7 @@ func TestServiceIntegrationGrants(t *testing.T) {
 		LambdaInvoke("arn:aws:lambda:us-east-1:444455556666:function:other:live").
 		ECSTask("arn:aws:ecs:eu-west-1:111122223333:cluster/lake", "lakekit-worker", true).
 		ECSTask("batch", "lakekit-worker:7", false).
+		ECSTask("arn:aws:ecs:us-east-1:444455556666:cluster/far", "arn:aws:ecs:us-east-1:444455556666:task-definition/w:2", true).
 		PassRole("ecs-tasks.amazonaws.com", "arn:aws:iam::111122223333:role/worker-task", "arn:aws:iam::111122223333:role/worker-exec").
 		GlueJobSync("clean_orders").
 		Crawler("raw-crawler").
@@ -238,6 +239,8 @@ func TestServiceIntegrationGrants(t *testing.T) {
 		f("ecs", "task-definition/lakekit-worker:*"):                {"ecs:RunTask"},
 		f("ecs", "task-definition/lakekit-worker:7"):                {"ecs:RunTask"},
 		f("ecs", "task/lake/*"):                                     {"ecs:DescribeTasks", "ecs:StopTask"},
+		"arn:aws:ecs:us-east-1:444455556666:task/far/*":             {"ecs:DescribeTasks", "ecs:StopTask"},
+		"arn:aws:ecs:us-east-1:444455556666:task-definition/w:2":    {"ecs:RunTask"},
 		f("events", "rule/StepFunctionsGetEventsForECSTaskRule"):    {"events:DescribeRule", "events:PutRule", "events:PutTargets"},
 		"arn:aws:iam::111122223333:role/worker-task":                {"iam:PassRole"},
 		"arn:aws:iam::111122223333:role/worker-exec":                {"iam:PassRole"},

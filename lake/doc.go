@@ -25,11 +25,34 @@
 //
 //	<zone>/<database>/<table>/<key1>=<value1>/.../part-<commit>-<n>.parquet
 //	<zone>/<database>/<table>/_lakekit/...   commit log (hidden from Hive readers)
+//	<zone>/<database>/<table>/_lakekit/audit/...    audit events (vacuum runs)
 //	_lakekit/...                             catalog, ledgers, run history
 //
 // Lake.Zone returns a zone whose Store is scoped to <zone>/ and encrypts
 // every write with the zone's KMS key (SSE-KMS on S3); a zone that requires
 // encryption refuses an unencrypted write before sending it.
+//
+// # Audit trail
+//
+// Every commit of a table (written by package zones) records who made it —
+// an Audit: host, process id, OS user and the caller's identity — when,
+// the operation and mode, and the idempotency key. Lake.History (or
+// Zone.History) lists a table's audit trail straight from its commit log,
+// plain or zstd-compressed objects, without package zones: one
+// HistoryEntry per table version (Kind HistoryCommit) with the rows, files
+// and bytes added and removed, and, placed among them by time, the events
+// that are not versions (Kind HistoryVacuum: a vacuum that deleted files,
+// with the keys and bytes; see Zone.RecordEvent).
+//
+// The caller's identity is what the application gives (per write in
+// zones, or Options.Caller for the whole lake); otherwise Lake.Caller asks
+// the store's driver once, if it implements CallerIdentifier. The S3
+// driver does: it asks STS GetCallerIdentity with the S3 client's
+// credentials and endpoint and reports the principal's ARN
+// ("arn:aws:sts::123456789012:assumed-role/ingest/task-1"). The lookup is
+// bounded by CallerLookupTimeout; a failure (no STS reachable, an S3
+// emulator without STS) is cached as unknown, so only the first commit
+// can be slowed and never fails for it.
 //
 // # Names
 //

@@ -33,6 +33,7 @@
 //	<zone>/<db>/<table>/_lakekit/log/<20-digit version>.json   one object per version
 //	<zone>/<db>/<table>/_lakekit/checkpoint/<version>.json     every 50 versions
 //	<zone>/<db>/<table>/_lakekit/_last_checkpoint              hint to the newest checkpoint
+//	<zone>/<db>/<table>/_lakekit/audit/<time>-vacuum-<id>.json audit records of vacuum runs
 //
 // A commit is one object created with create-if-absent (Store.Create) under
 // the next version number; it lists added and removed files with rows,
@@ -55,6 +56,27 @@
 // never sees an empty or half-written partition. Replaced files stay until
 // Vacuum runs after the retention; Vacuum also removes orphans of crashed
 // writers once they are older than the retention.
+//
+// # Audit trail
+//
+// Every commit records who, when, what and under which key: Commit.Audit
+// (a lake.Audit) holds the host, process id and OS user of the writer and
+// the caller's identity — WriterOptions.Caller when the application names
+// one, else the lake's (lake.Options.Caller, or what the store's driver
+// reports: on S3 the principal ARN from STS GetCallerIdentity, asked once
+// per lake with a 2-second bound; unknown where STS cannot be reached) —
+// with the commit's Timestamp, Operation, Mode, IdempotencyKey, Metadata
+// and the files, rows and bytes added and removed. Dataset.History and
+// Table.History list the commits; lake.Lake.History lists the same log
+// without zones, and also the vacuum runs.
+//
+// Vacuum does not commit (it makes no version), but each run that deletes
+// files writes an audit record under the table's _lakekit/audit/ — who,
+// when, the retention, the keys and bytes deleted — before the first
+// delete (status "started") and completes it after ("done", or "failed"
+// with the error), so no file is deleted without a record naming it; if
+// the record cannot be written, nothing is deleted. VacuumResult.AuditID
+// names the record. Example_history shows the listing.
 //
 // # Memory
 //

@@ -79,6 +79,18 @@
 // keys uses DeleteObjects in batches of 1000 and reports every key S3 could
 // not delete.
 //
+// # Caller identity
+//
+// The driver implements lake.CallerIdentifier, so commits record whom the
+// lake acts as when the application names no caller: Options.Caller when
+// set; else it asks STS GetCallerIdentity once per driver — with the S3
+// client's region, credentials, HTTP client and endpoint (an emulator such
+// as moto answers STS on its S3 endpoint; on AWS no endpoint is set and
+// STS resolves its own; Options.STSClientOptions adjust it) — without
+// retries and within CallerLookupTimeout, and caches the ARN or the
+// failure. Options.NoCallerLookup switches the call off.
+// sts:GetCallerIdentity needs no IAM permission.
+//
 // # As
 //
 // lake.Store.As and Driver.As accept:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,10 +171,12 @@ type identDriver struct {
 	calls atomic.Int32
 	id    string
 	err   error
+	delay time.Duration
 }
 
 func (d *identDriver) CallerIdentity(ctx context.Context) (string, error) {
 	d.calls.Add(1)
+	time.Sleep(d.delay)
 	return d.id, d.err
 }
 
@@ -206,6 +209,24 @@ func TestLakeCaller(t *testing.T) {
 	lk3, _ := lake.New(lake.NewStore(bad), nil)
 	if got := lk3.Caller(ctx) + lk3.Caller(ctx); got != "" || bad.calls.Load() != 1 {
 		t.Fatalf("failing lookup: %q, %d lookups (want unknown, asked once)", got, bad.calls.Load())
+	}
+	// many first commits at once: one lookup, every one gets its answer
+	slow := &identDriver{Driver: memstore.New(), id: "svc-slow", delay: 50 * time.Millisecond}
+	lk4, _ := lake.New(lake.NewStore(slow), nil)
+	var wg sync.WaitGroup
+	var wrong atomic.Int32
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if lk4.Caller(ctx) != "svc-slow" {
+				wrong.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wrong.Load() != 0 || slow.calls.Load() != 1 {
+		t.Fatalf("concurrent Caller: %d wrong answers, %d lookups", wrong.Load(), slow.calls.Load())
 	}
 	plain, _ := lake.New(lake.NewStore(memstore.New()), nil)
 	if got := plain.Caller(ctx); got != "" {

@@ -317,3 +317,53 @@ func Example_history() {
 	// v2 write overwrite_partitions key=fix-eu by analyst@example.com: +1 rows, -1 files
 	// vacuum (done) at v2 by sales-ingest: deleted 1 files [shop/sales/region=eu/part-8f5815465303ca0a3b70-00001.parquet]
 }
+
+// checkingDriver, at every delete, asks lake's History whether a vacuum
+// record already names each key being deleted.
+type checkingDriver struct {
+	driver.Driver
+	lk      *lake.Lake
+	checked int
+	errs    []string
+}
+
+func (d *checkingDriver) Delete(ctx context.Context, keys []string) error {
+	named := map[string]string{}
+	if h, err := d.lk.History(ctx, lake.Curated, "sales", "events"); err == nil {
+		for _, e := range h {
+			for _, k := range e.Keys {
+				named["curated/"+k] = e.Status
+			}
+		}
+	}
+	for _, k := range keys {
+		d.checked++
+		if st, ok := named[k]; !ok || st != lake.EventStarted {
+			d.errs = append(d.errs, fmt.Sprintf("%s deleted while its record says %q", k, st))
+		}
+	}
+	return d.Driver.Delete(ctx, keys)
+}
+
+// TestVacuumRecordsBeforeDeleting: when a vacuum deletes a file, a record
+// naming it (status started) is already in the table's audit trail, so a
+// vacuum killed mid-way has still recorded what it deleted.
+func TestVacuumRecordsBeforeDeleting(t *testing.T) {
+	ctx := context.Background()
+	cd := &checkingDriver{Driver: memstore.New()}
+	lk, err := lake.New(lake.NewStore(cd), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd.lk = lk
+	ds := newEvents(t, lk, &zones.Options[event]{InMemoryBuffers: true})
+	writeCommit(t, ds, makeEvents(0, 100, 3), nil)
+	writeCommit(t, ds, makeEvents(100, 100, 3), &zones.WriterOptions{Mode: zones.Overwrite})
+	res, err := ds.Vacuum(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deleted) != 3 || cd.checked != 3 || len(cd.errs) > 0 {
+		t.Fatalf("deleted %d, checked %d: %v", len(res.Deleted), cd.checked, cd.errs)
+	}
+}

@@ -238,6 +238,7 @@ func TestCommitCallerFromSTS(t *testing.T) {
 	if !strings.HasPrefix(arn, "arn:aws:") || !strings.Contains(arn, aws.ToString(out.Account)) {
 		t.Fatalf("moto's ARN has an unexpected shape: %q", arn)
 	}
+	t.Logf("moto STS GetCallerIdentity: %s", arn)
 	lk := motoBucketLake(t, cfg, "audit-sts")
 	ds := newEvents(t, lk, &zones.Options[event]{InMemoryBuffers: true})
 	r1 := writeCommit(t, ds, makeEvents(0, 20, 2), nil)

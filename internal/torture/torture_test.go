@@ -481,6 +481,9 @@ func check(ctx context.Context, e *env, lg *ledger, tot *totals) error {
 			return fmt.Errorf("after a vacuum with no retention %d data files remain, the snapshot has %d", n, len(snap.Files))
 		}
 	}
+	if err := checkAuditTrail(ctx, e, log); err != nil {
+		return err
+	}
 	// the transform copied every committed source row exactly once
 	if _, err := e.tr.Run(ctx); err != nil {
 		return fmt.Errorf("final transform run: %w", err)
@@ -543,4 +546,45 @@ func tortureChild() int {
 	}
 	e.rec.mu.Unlock()
 	return 0
+}
+
+// checkAuditTrail: lake's own history listing shows the same versions as
+// the commit log, with the same who and idempotency key, and every file a
+// vacuum deleted is named by a vacuum event (recorded before deleting).
+func checkAuditTrail(ctx context.Context, e *env, log []zones.Commit) error {
+	hist, err := e.lk.History(ctx, lake.Curated, "torture", "events")
+	if errors.Is(err, lake.ErrNotFound) && len(log) == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("lake history: %w", err)
+	}
+	versions := 0
+	audited := map[string]bool{}
+	for _, h := range hist {
+		if !h.IsVersion() {
+			for _, k := range h.Keys {
+				audited[k] = true
+			}
+			continue
+		}
+		if versions >= len(log) {
+			return fmt.Errorf("lake history lists version %d; the log has %d", h.Version, len(log))
+		}
+		c := log[versions]
+		if h.Version != c.Version || h.IdempotencyKey != c.IdempotencyKey || h.Audit != c.Audit || h.Operation != c.Operation {
+			return fmt.Errorf("lake history entry %d (version %d, key %s, %+v) disagrees with the log's version %d (key %s, %+v)",
+				versions, h.Version, h.IdempotencyKey, h.Audit, c.Version, c.IdempotencyKey, c.Audit)
+		}
+		versions++
+	}
+	if versions != len(log) {
+		return fmt.Errorf("lake history lists %d versions; the log has %d", versions, len(log))
+	}
+	for _, d := range e.rec.parquetDeletes() {
+		if !audited[strings.TrimPrefix(d.key, "curated/")] {
+			return fmt.Errorf("vacuum deleted %s, which no vacuum event of the audit trail names", d.key)
+		}
+	}
+	return nil
 }

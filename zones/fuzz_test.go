@@ -34,14 +34,17 @@ const (
 
 // fuzzBase is a table with one commit of one data file: every object's
 // bytes by driver key, and the data file's key.
-var fuzzBase = sync.OnceValues(func() (map[string][]byte, string) {
+var fuzzBase = sync.OnceValues(func() (map[string][]byte, string) { return fuzzTable(lake.Zstd) })
+
+// fuzzTable writes fuzzBase's table with the given codec.
+func fuzzTable(codec lake.Compression) (map[string][]byte, string) {
 	ctx := context.Background()
 	mem := memstore.New()
 	lk, err := lake.New(lake.NewStore(mem), nil)
 	if err != nil {
 		panic(err)
 	}
-	ds, err := zones.NewDataset[fuzzRow](lk, lake.Curated, "fuzz", "t", &zones.Options[fuzzRow]{InMemoryBuffers: true})
+	ds, err := zones.NewDataset[fuzzRow](lk, lake.Curated, "fuzz", "t", &zones.Options[fuzzRow]{InMemoryBuffers: true, Compression: codec})
 	if err != nil {
 		panic(err)
 	}
@@ -74,7 +77,7 @@ var fuzzBase = sync.OnceValues(func() (map[string][]byte, string) {
 		}
 	}
 	return objs, data
-})
+}
 
 // fuzzOpen makes a memory lake holding objs and reads its table newest
 // version fully, failing the test when that takes more than 10 s.
@@ -140,6 +143,12 @@ func FuzzParquetFile(f *testing.F) {
 	f.Add(append([]byte("PAR1"), good[len(good)-64:]...))
 	f.Add([]byte("PAR1PAR1"))
 	f.Add([]byte{})
+	// the other codecs lakekit writes, for the fuzzer to corrupt too (the
+	// file keeps the base table's key, so it replaces the data file)
+	for _, c := range []lake.Compression{lake.Snappy, lake.Uncompressed} {
+		objs, data := fuzzTable(c)
+		f.Add(objs[data])
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		objs, data := fuzzBase()
 		m := make(map[string][]byte, len(objs))
@@ -193,10 +202,14 @@ func TestCorruptParquetMutations(t *testing.T) {
 		n, _ = strconv.Atoi(v)
 	}
 	objs, data := fuzzBase()
-	good := objs[data]
+	goods := [][]byte{objs[data]}
+	for _, c := range []lake.Compression{lake.Snappy, lake.Uncompressed} {
+		o, d := fuzzTable(c)
+		goods = append(goods, o[d])
+	}
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < n; i++ {
-		b := bytes.Clone(good)
+		b := bytes.Clone(goods[i%len(goods)])
 		switch rng.Intn(3) {
 		case 0:
 			for k := 0; k < 1+rng.Intn(8); k++ {

@@ -159,7 +159,7 @@ func JSONLines[T any](opts *JSONOptions) Decoder[T] {
 				if len(chunk) > 0 || len(long) > 0 {
 					line++
 					lb := bytes.TrimRight(lineBytes, "\r\n")
-					if len(bytes.TrimSpace(lb)) > 0 {
+					if len(bytes.Trim(lb, jsonSpace)) > 0 {
 						d := Decoded[T]{Record: Record{Source: source, Offset: start, Line: line}}
 						if tooLong {
 							d.Err = fmt.Errorf("line longer than %d bytes: %w", o.MaxLineBytes, ErrDecode)
@@ -181,6 +181,11 @@ func JSONLines[T any](opts *JSONOptions) Decoder[T] {
 	})
 }
 
+// jsonSpace is JSON's whitespace (RFC 8259): not form feeds, vertical tabs
+// or Unicode spaces, which bytes.TrimSpace would drop — a line of only
+// those is a bad record, not a blank line.
+const jsonSpace = " \t\r\n"
+
 func decodeJSON(b []byte, v any, strict bool) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if strict {
@@ -189,7 +194,7 @@ func decodeJSON(b []byte, v any, strict bool) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%s: %w", jsonReason(err), ErrDecode)
 	}
-	if rest := bytes.TrimSpace(b[dec.InputOffset():]); len(rest) > 0 {
+	if rest := bytes.TrimLeft(b[dec.InputOffset():], jsonSpace); len(rest) > 0 {
 		return fmt.Errorf("unexpected %q after the JSON value: %w", rest[:min(len(rest), 16)], ErrDecode)
 	}
 	return nil

@@ -93,7 +93,7 @@ func FuzzParseURL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := lake.ParseURL(s)
 		if err != nil {
-			if pw := passwordOf(s); pw != "" && len(pw) > 3 && strings.Contains(err.Error(), pw) {
+			if pw, rest := passwordOf(s); pw != "" && len(pw) > 3 && strings.Contains(err.Error(), pw) && !strings.Contains(rest, strings.ToLower(pw)) {
 				t.Fatalf("error for %q leaks the password: %v", s, err)
 			}
 			return
@@ -112,11 +112,15 @@ func FuzzParseURL(f *testing.F) {
 	})
 }
 
-func passwordOf(s string) string {
+// passwordOf returns the password of URL s and, lower-cased, the rest of
+// the URL without its user info: an error may echo that rest, so a password
+// that is also a part of it (s3://x:bucket@bucket) proves no leak.
+func passwordOf(s string) (pw, rest string) {
 	u, err := url.Parse(s)
 	if err != nil || u.User == nil {
-		return ""
+		return "", ""
 	}
-	pw, _ := u.User.Password()
-	return pw
+	pw, _ = u.User.Password()
+	u.User = nil
+	return pw, strings.ToLower(u.String() + " " + u.Host + " " + u.Path)
 }

@@ -64,10 +64,20 @@ type Options[T any] struct {
 	// MaxOpenPartitions bounds the partitions with an open file; writing to
 	// one more closes (uploads) the least recently used (default 128).
 	MaxOpenPartitions int
+	// MemoryBudget bounds the memory each writer keeps Parquet pages and
+	// unfinished files in (0: DefaultMemoryBudget, 32 MiB). A page buffer
+	// or file that would push the writer over it moves to a temporary file
+	// (removed from TempDir at once, so a killed writer leaves nothing) and
+	// stays there until it is released; released buffers give their memory
+	// back. Negative: every page and file goes to a temporary file (the
+	// least memory, the slowest). Memory stays flat either way: the budget
+	// does not grow with the rows written. Buffers are on the Go heap, so
+	// with the default GOGC the process may hold up to about twice the
+	// budget. Ignored with InMemoryBuffers.
+	MemoryBudget int64
 	// InMemoryBuffers keeps Parquet pages, and each file until it is
-	// uploaded, in memory: faster, but memory grows with the file size
-	// times the open partitions. The default spills pages and files to
-	// temporary files, so memory stays flat.
+	// uploaded, in memory with no budget: nothing is spilled, but memory
+	// grows with the file size times the open partitions.
 	InMemoryBuffers bool
 	// TempDir holds spilled pages and files before upload ("" = os.TempDir).
 	TempDir string
@@ -290,6 +300,19 @@ func catalogSchemaOf(rt reflect.Type) (catalog.Schema, error) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// memoryBudget is a writer's budget for pages and files in memory (see
+// Options.MemoryBudget).
+func (d *Dataset[T]) memoryBudget() int64 {
+	switch b := d.opts.MemoryBudget; {
+	case b == 0:
+		return DefaultMemoryBudget
+	case b < 0:
+		return 0
+	default:
+		return b
+	}
+}
 
 // writerOptions are the parquet-go options of every file the dataset writes.
 func (d *Dataset[T]) writerOptions(pool parquet.BufferPool) []parquet.WriterOption {

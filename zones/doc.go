@@ -82,9 +82,10 @@
 //
 // Writers keep one open file per partition (at most
 // Options.MaxOpenPartitions; the least recently used is closed and
-// uploaded when more are needed), spill Parquet pages to temporary files
-// (Options.InMemoryBuffers to keep them in memory) and upload each file
-// when it is finished. Readers stream row groups in batches. Memory depends
+// uploaded when more are needed), keep Parquet pages and each unfinished
+// file in memory up to Options.MemoryBudget (32 MiB by default) and spill
+// what does not fit to unlinked temporary files (Options.InMemoryBuffers
+// keeps everything in memory), and upload each file when it is finished. Readers stream row groups in batches. Memory depends
 // on the open partitions, the row-group and batch sizes, not on the rows.
 //
 // # Reading

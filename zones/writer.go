@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"sort"
 	"sync"
@@ -70,7 +69,7 @@ type Writer[T any] struct {
 	base *state
 	gen  string // "_g<version>-<id>": where overwritten partitions go
 	dup  *Commit
-	pool parquet.BufferPool
+	pool *spillPool // nil with Options.InMemoryBuffers
 	tmp  string
 
 	open    map[string]*partWriter[T]
@@ -142,7 +141,7 @@ func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Write
 	}
 	w.tmp = d.opts.TempDir
 	if !d.opts.InMemoryBuffers {
-		w.pool = newPageBufferPool(w.tmp)
+		w.pool = newSpillPool(w.tmp, d.memoryBudget())
 	}
 	return w, nil
 }
@@ -356,24 +355,20 @@ func (w *Writer[T]) openFile(pw *partWriter[T]) error {
 	w.fileSeq++
 	pw.key = fmt.Sprintf("%s/part-%s-%05d.parquet", pw.prefix, w.id, w.fileSeq)
 	pw.rows = 0
-	if w.d.opts.InMemoryBuffers {
+	var pool parquet.BufferPool
+	if w.pool == nil {
 		pw.f = &memFile{}
 	} else {
-		f, err := os.CreateTemp(w.tmp, "lakekit-part-*.parquet")
-		if err != nil {
-			return fmt.Errorf("zones: temporary file for %s: %w", pw.key, err)
-		}
-		// unlinked at once: the open file keeps the data until the upload,
-		// and a killed writer leaves nothing behind
-		os.Remove(f.Name())
-		pw.f = diskFile{f}
+		pool = w.pool
+		pw.f = &bufferFile{w.pool.get()}
 	}
-	pw.w = parquet.NewGenericWriter[T](pw.f, w.d.writerOptions(w.pool)...)
+	pw.w = parquet.NewGenericWriter[T](pw.f, w.d.writerOptions(pool)...)
 	return nil
 }
 
-// spool holds a file being written until it is uploaded: a temporary file,
-// or memory with Options.InMemoryBuffers.
+// spool holds a file being written until it is uploaded: a buffer of the
+// writer's pool (memory within Options.MemoryBudget, else an unlinked
+// temporary file), or plain memory with Options.InMemoryBuffers.
 type spool interface {
 	io.Writer
 	// reader returns the content and its size for the upload.
@@ -381,25 +376,20 @@ type spool interface {
 	discard()
 }
 
-type diskFile struct{ f *os.File }
+// bufferFile spools a file in a spillBuffer; the upload reads it through
+// ReadAt/Seek (S3 sends it without another copy) or WriteTo.
+type bufferFile struct{ b *spillBuffer }
 
-func (d diskFile) Write(p []byte) (int, error) { return d.f.Write(p) }
+func (f *bufferFile) Write(p []byte) (int, error) { return f.b.Write(p) }
 
-func (d diskFile) reader() (io.Reader, int64, error) {
-	size, err := d.f.Seek(0, io.SeekCurrent)
-	if err != nil {
+func (f *bufferFile) reader() (io.Reader, int64, error) {
+	if _, err := f.b.Seek(0, io.SeekStart); err != nil {
 		return nil, 0, err
 	}
-	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
-		return nil, 0, err
-	}
-	return d.f, size, nil
+	return f.b, f.b.Len(), nil
 }
 
-func (d diskFile) discard() {
-	d.f.Close()
-	os.Remove(d.f.Name()) // where unlinking an open file failed (Windows)
-}
+func (f *bufferFile) discard() { f.b.pool.PutBuffer(f.b) }
 
 type memFile struct{ b bytes.Buffer }
 
@@ -552,7 +542,7 @@ func (w *Writer[T]) deleteUploaded(ctx context.Context) error {
 
 // closePool closes the page buffers the writer kept for reuse.
 func (w *Writer[T]) closePool() {
-	if p, ok := w.pool.(*unlinkedFilePool); ok {
-		p.Close()
+	if w.pool != nil {
+		w.pool.Close()
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/lakekit/lakekit/catalog"
 	"github.com/lakekit/lakekit/internal/eventgen"
+	"github.com/lakekit/lakekit/internal/testaws"
 )
 
 func init() {
@@ -45,7 +45,7 @@ func startMoto(ctx context.Context) (*moto, error) {
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-		cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+		cmd.Env = testaws.MotoEnv()
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out

@@ -60,6 +60,17 @@ func Config(t testing.TB, endpoint string) aws.Config {
 	return cfg
 }
 
+// MotoEnv is the environment moto_server runs with: this process's, plus
+// static credentials and no EC2 metadata lookups. moto calls other services
+// through boto3 (Step Functions runs its tasks, Lake Formation checks its
+// grants), and boto's credential chain would otherwise ask the EC2 metadata
+// endpoint, which is not on loopback.
+func MotoEnv() []string {
+	return append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true",
+		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_SESSION_TOKEN=",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_DEFAULT_REGION="+Region)
+}
+
 // FreePort returns a free TCP port on 127.0.0.1.
 func FreePort(t testing.TB) int {
 	t.Helper()
@@ -90,7 +101,7 @@ func StartMoto(t testing.TB) *Moto {
 	for attempt := 0; attempt < 3; attempt++ {
 		port := FreePort(t)
 		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-		cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+		cmd.Env = MotoEnv()
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out

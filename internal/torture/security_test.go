@@ -125,6 +125,14 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	slog.SetDefault(logger)
 	defer slog.SetDefault(old)
 	srv := failingAWS(t)
+	// The lake URLs below resolve credentials through the SDK's default
+	// chain: give it the same secrets in the environment (so the checks
+	// cover them there too) and keep it off the EC2 metadata endpoint,
+	// which is not on loopback.
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secretKey)
+	t.Setenv("AWS_SESSION_TOKEN", sessionToken)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", secretKey, sessionToken)),
 		config.WithBaseEndpoint(srv.URL), config.WithRetryMaxAttempts(1),

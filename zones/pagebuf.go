@@ -36,13 +36,14 @@ const maxFreePageBuffers = 64
 // spillPool is a writer's parquet.BufferPool of hybrid buffers, also used
 // for the files it spools until upload. A buffer lives in memory while the
 // writer's in-memory total stays within the budget; a write that would
-// push the total over it moves the buffer to a temporary file, where it
-// stays until released. Temporary files are removed from the directory as
-// soon as they are created: the open file keeps its data, and a writer
-// killed at any point leaves nothing behind. Releasing a buffer gives its
-// memory back to the budget; released buffers (with their files, truncated)
-// and chunks are reused, since a writer asks for a buffer per column chunk
-// and creating a file per buffer cost more than compressing it.
+// push the total over it moves the buffer to the pool's temporary file,
+// where it stays until released. The file is removed from the directory as
+// soon as it is created: the open file keeps its data, and a writer killed
+// at any point leaves nothing behind. It is shared by the spilled buffers,
+// each holding extents of chunkSize bytes in it (creating a file per
+// buffer cost more than compressing its pages: 10% of a 100-partition
+// write went to openat). Releasing a buffer gives its memory back to the
+// budget and its extents to the pool; buffers and chunks are reused.
 //
 // It is safe for concurrent use: one writer's files are closed (and their
 // buffers released) several at a time.
@@ -56,6 +57,11 @@ type spillPool struct {
 	mu     sync.Mutex
 	free   []*spillBuffer
 	chunks [][]byte // idle chunks of chunkSize bytes
+
+	fileMu  sync.Mutex
+	file    *os.File // the spill file, created at the first spill
+	extents int64    // extents in the file
+	idle    []int64  // released extents, reused first
 }
 
 var _ parquet.BufferPool = (*spillPool)(nil)
@@ -119,6 +125,36 @@ func (p *spillPool) putChunks(cs [][]byte) {
 	}
 }
 
+// extent returns an unused extent of the spill file, creating the file
+// (and removing its name) on first use.
+func (p *spillPool) extent() (int64, error) {
+	p.fileMu.Lock()
+	defer p.fileMu.Unlock()
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		return e, nil
+	}
+	if p.file == nil {
+		f, err := os.CreateTemp(p.dir, "lakekit-spill-*")
+		if err != nil {
+			return 0, fmt.Errorf("zones: spill page buffer: %w", err)
+		}
+		// unlinked at once: the open file keeps the data, and a killed
+		// writer leaves nothing behind
+		os.Remove(f.Name())
+		p.file = f
+	}
+	p.extents++
+	return p.extents - 1, nil
+}
+
+func (p *spillPool) putExtents(es []int64) {
+	p.fileMu.Lock()
+	p.idle = append(p.idle, es...)
+	p.fileMu.Unlock()
+}
+
 // GetBuffer returns an empty buffer in memory.
 func (p *spillPool) GetBuffer() io.ReadWriteSeeker { return p.get() }
 
@@ -135,8 +171,8 @@ func (p *spillPool) get() *spillBuffer {
 	return &spillBuffer{pool: p}
 }
 
-// PutBuffer releases a buffer: its memory goes back to the budget, and it
-// is kept (with its file, truncated) for reuse.
+// PutBuffer releases a buffer: its memory goes back to the budget, its
+// extents to the pool, and it is kept for reuse.
 func (p *spillPool) PutBuffer(rws io.ReadWriteSeeker) {
 	b, ok := rws.(*spillBuffer)
 	if !ok || b.pool != p {
@@ -146,28 +182,31 @@ func (p *spillPool) PutBuffer(rws io.ReadWriteSeeker) {
 	p.mu.Lock()
 	if len(p.free) < maxFreePageBuffers {
 		p.free = append(p.free, b)
-		p.mu.Unlock()
-		return
 	}
 	p.mu.Unlock()
-	b.closeFile()
 }
 
-// Close closes the idle buffers' files and drops the idle chunks.
+// Close closes the spill file and drops the idle buffers and chunks. The
+// buffers must have been released.
 func (p *spillPool) Close() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, b := range p.free {
-		b.closeFile()
-	}
 	p.free = nil
 	p.chunks = nil
+	p.mu.Unlock()
+	p.fileMu.Lock()
+	defer p.fileMu.Unlock()
+	if p.file != nil {
+		p.file.Close()
+		os.Remove(p.file.Name()) // where unlinking an open file failed (Windows)
+		p.file = nil
+	}
+	p.extents, p.idle = 0, nil
 }
 
 // spillBuffer is an io.ReadWriteSeeker (also io.ReaderAt and io.WriterTo)
-// in memory chunks, or, once spilled, in an unlinked temporary file. It is
-// used by one goroutine at a time; ReadAt may run concurrently with other
-// ReadAt calls.
+// in memory chunks, or, once spilled, in extents of the pool's unlinked
+// temporary file. It is used by one goroutine at a time; ReadAt may run
+// concurrently with other ReadAt calls.
 type spillBuffer struct {
 	pool *spillPool
 	// chunks hold the bytes in memory: chunks[0] grows from minChunk to
@@ -177,9 +216,11 @@ type spillBuffer struct {
 	reserved int64
 	size     int64 // bytes written (the end of the data)
 	pos      int64
-	f        *os.File // the spill file (kept, truncated, across reuse)
-	spilled  bool     // the data is in f, not in chunks
-	err      error    // a failed spill: every later call fails
+	// extents hold the bytes once spilled: byte off is at
+	// extents[off/chunkSize]*chunkSize + off%chunkSize of the pool's file.
+	extents []int64
+	spilled bool  // the data is in extents, not in chunks
+	err     error // a failed spill: every later call fails
 }
 
 var (
@@ -249,35 +290,100 @@ func (b *spillBuffer) freeMemory() {
 	b.chunks = b.chunks[:0]
 }
 
-// spill moves the buffer to its temporary file, where it stays until reset.
+// spill moves the buffer to the pool's file, where it stays until reset.
 func (b *spillBuffer) spill() error {
-	if b.f == nil {
-		f, err := os.CreateTemp(b.pool.dir, "lakekit-spill-*")
-		if err != nil {
-			return fmt.Errorf("zones: spill page buffer: %w", err)
-		}
-		// unlinked at once: the open file keeps the data, and a killed
-		// writer leaves nothing behind
-		os.Remove(f.Name())
-		b.f = f
+	if err := b.growFile(b.size); err != nil {
+		return err
 	}
-	if _, err := b.f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("zones: spill page buffer: %w", err)
-	}
+	f := b.pool.file
 	for i, left := 0, b.size; left > 0; i++ {
 		c := b.chunks[i][:min(left, int64(len(b.chunks[i])))]
-		if _, err := b.f.Write(c); err != nil {
+		if _, err := f.WriteAt(c, b.extents[i]*chunkSize); err != nil {
 			return fmt.Errorf("zones: spill page buffer: %w", err)
 		}
 		left -= int64(len(c))
-	}
-	if _, err := b.f.Seek(b.pos, io.SeekStart); err != nil {
-		return fmt.Errorf("zones: spill page buffer: %w", err)
 	}
 	b.spilled = true
 	b.freeMemory()
 	b.pool.spills.Add(1)
 	return nil
+}
+
+// growFile adds extents until they hold end bytes.
+func (b *spillBuffer) growFile(end int64) error {
+	for int64(len(b.extents))*chunkSize < end {
+		e, err := b.pool.extent()
+		if err != nil {
+			return err
+		}
+		b.extents = append(b.extents, e)
+	}
+	return nil
+}
+
+// fileIO reads or writes p at logical offset off of a spilled buffer,
+// extent by extent.
+func (b *spillBuffer) fileIO(p []byte, off int64, write bool) (int, error) {
+	f := b.pool.file
+	n := 0
+	for n < len(p) {
+		e, o := b.extents[off/chunkSize], off%chunkSize
+		q := p[n:min(len(p), n+int(chunkSize-o))]
+		var m int
+		var err error
+		if write {
+			m, err = f.WriteAt(q, e*chunkSize+o)
+		} else {
+			m, err = f.ReadAt(q, e*chunkSize+o)
+			if err == io.EOF && m == len(q) {
+				err = nil
+			}
+		}
+		n += m
+		off += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// writeFile writes p at the position of a spilled buffer.
+func (b *spillBuffer) writeFile(p []byte) (int, error) {
+	end := b.pos + int64(len(p))
+	if err := b.growFile(end); err != nil {
+		return 0, err
+	}
+	if b.pos > b.size { // extents are reused: the gap must read as zeros
+		zeros := make([]byte, min(b.pos-b.size, chunkSize))
+		for off := b.size; off < b.pos; {
+			n, err := b.fileIO(zeros[:min(int64(len(zeros)), b.pos-off)], off, true)
+			off += int64(n)
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	n, err := b.fileIO(p, b.pos, true)
+	b.pos += int64(n)
+	b.size = max(b.size, b.pos)
+	return n, err
+}
+
+// readFile reads from logical offset off of a spilled buffer, up to size.
+func (b *spillBuffer) readFile(p []byte, off int64) (int, error) {
+	if off >= b.size {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	q := p[:min(int64(len(p)), b.size-off)]
+	n, err := b.fileIO(q, off, false)
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 func (b *spillBuffer) Write(p []byte) (int, error) {
@@ -295,10 +401,7 @@ func (b *spillBuffer) Write(p []byte) (int, error) {
 		}
 	}
 	if b.spilled {
-		n, err := b.f.Write(p)
-		b.pos += int64(n)
-		b.size = max(b.size, b.pos)
-		return n, err
+		return b.writeFile(p)
 	}
 	if b.pos > b.size { // a seek past the end: the gap reads as zeros
 		b.zero(b.size, b.pos)
@@ -351,8 +454,11 @@ func (b *spillBuffer) Read(p []byte) (int, error) {
 		return 0, b.err
 	}
 	if b.spilled {
-		n, err := b.f.Read(p)
+		n, err := b.readFile(p, b.pos)
 		b.pos += int64(n)
+		if n > 0 && err == io.EOF {
+			err = nil
+		}
 		return n, err
 	}
 	if b.pos >= b.size {
@@ -376,7 +482,7 @@ func (b *spillBuffer) ReadAt(p []byte, off int64) (int, error) {
 		return 0, errNegativeOffset
 	}
 	if b.spilled {
-		return b.f.ReadAt(p, off)
+		return b.readFile(p, off)
 	}
 	if off >= b.size {
 		if len(p) == 0 {
@@ -397,9 +503,24 @@ func (b *spillBuffer) WriteTo(w io.Writer) (int64, error) {
 		return 0, b.err
 	}
 	if b.spilled {
-		n, err := io.Copy(w, b.f) // copy_file_range into a file lake's file
-		b.pos += n
-		return n, err
+		var total int64
+		buf := make([]byte, chunkSize)
+		for b.pos < b.size {
+			n, err := b.readFile(buf, b.pos)
+			if err != nil && err != io.EOF {
+				return total, err
+			}
+			m, err := w.Write(buf[:n])
+			b.pos += int64(m)
+			total += int64(m)
+			if err != nil {
+				return total, err
+			}
+			if m < n {
+				return total, io.ErrShortWrite
+			}
+		}
+		return total, nil
 	}
 	var total int64
 	for b.pos < b.size {
@@ -436,33 +557,17 @@ func (b *spillBuffer) Seek(offset int64, whence int) (int64, error) {
 	if abs < 0 {
 		return 0, errNegativeOffset
 	}
-	if b.spilled {
-		if _, err := b.f.Seek(abs, io.SeekStart); err != nil {
-			return 0, err
-		}
-	}
 	b.pos = abs
 	return abs, nil
 }
 
-// reset empties the buffer and moves it back to memory; its file, if any,
-// is truncated and kept for the next spill.
+// reset empties the buffer and moves it back to memory; its extents go
+// back to the pool.
 func (b *spillBuffer) reset() {
 	b.freeMemory()
-	if b.f != nil {
-		if b.f.Truncate(0) != nil {
-			b.closeFile()
-		} else if _, err := b.f.Seek(0, io.SeekStart); err != nil {
-			b.closeFile()
-		}
+	if len(b.extents) > 0 {
+		b.pool.putExtents(b.extents)
+		b.extents = b.extents[:0]
 	}
 	b.size, b.pos, b.spilled, b.err = 0, 0, false, nil
-}
-
-func (b *spillBuffer) closeFile() {
-	if b.f != nil {
-		b.f.Close()
-		os.Remove(b.f.Name()) // where unlinking an open file failed (Windows)
-		b.f = nil
-	}
 }

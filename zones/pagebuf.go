@@ -29,8 +29,7 @@ const (
 	chunkSize = 64 << 10
 )
 
-// maxFreePageBuffers bounds the idle buffers (and their spill files) a
-// pool keeps for reuse.
+// maxFreePageBuffers bounds the idle buffers a pool keeps for reuse.
 const maxFreePageBuffers = 64
 
 // spillPool is a writer's parquet.BufferPool of hybrid buffers, also used

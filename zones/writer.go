@@ -10,6 +10,8 @@ import (
 	"io"
 	"reflect"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -207,6 +209,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	slots := make([]*partWriter[T], len(rows))
 	cache := map[string]*partWriter[T]{}   // by partition path
 	byValue := map[string]*partWriter[T]{} // by the string field's value
+	byParts := map[string]*partWriter[T]{} // by a validated partition's values (valuesKey)
 	single := len(w.d.partFields) == 1 && w.d.partFields[0].typ.Kind() == reflect.String
 	for i := range rows {
 		var pw *partWriter[T]
@@ -220,17 +223,27 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 			if err != nil {
 				return fmt.Errorf("zones: write to %s: row %d: partition: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
 			}
-			if err := w.checkPartition(p); err != nil {
-				return fmt.Errorf("zones: write to %s: row %d: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
+			// a partition seen in this batch is not validated and escaped again
+			vk, sameKeys := w.valuesKey(p)
+			if sameKeys {
+				pw = byParts[vk]
 			}
-			path := partPath(p)
-			pw = cache[path]
 			if pw == nil {
-				pw = w.open[path]
-				if pw == nil {
-					pw = &partWriter[T]{part: p, path: path}
+				if err := w.checkPartition(p); err != nil {
+					return fmt.Errorf("zones: write to %s: row %d: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
 				}
-				cache[path] = pw
+				path := partPath(p)
+				pw = cache[path]
+				if pw == nil {
+					pw = w.open[path]
+					if pw == nil {
+						pw = &partWriter[T]{part: p, path: path}
+					}
+					cache[path] = pw
+				}
+				if sameKeys {
+					byParts[vk] = pw
+				}
 			}
 			if single {
 				byValue[fast] = pw
@@ -276,6 +289,31 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 
 func fieldString[T any](row *T, index []int) string {
 	return reflect.ValueOf(row).Elem().FieldByIndex(index).String()
+}
+
+// valuesKey returns a string naming p's values unambiguously (each value
+// length-prefixed, so no value can forge another split), and whether p has
+// exactly the table's keys in order — only then can two partitions be told
+// apart by their values alone.
+func (w *Writer[T]) valuesKey(p lake.Partition) (string, bool) {
+	if len(p) != len(w.d.partKeys) {
+		return "", false
+	}
+	for i, kv := range p {
+		if kv.Key != w.d.partKeys[i] {
+			return "", false
+		}
+	}
+	if len(p) == 1 {
+		return p[0].Value, true
+	}
+	var b strings.Builder
+	for _, kv := range p {
+		b.WriteString(strconv.Itoa(len(kv.Value)))
+		b.WriteByte(':')
+		b.WriteString(kv.Value)
+	}
+	return b.String(), true
 }
 
 func (w *Writer[T]) checkPartition(p lake.Partition) error {

@@ -145,27 +145,45 @@ func FuzzParquetFile(f *testing.F) {
 	f.Add([]byte{})
 	// the other codecs lakekit writes, for the fuzzer to corrupt too (the
 	// file keeps the base table's key, so it replaces the data file)
-	for _, c := range []lake.Compression{lake.Snappy, lake.Uncompressed} {
-		objs, data := fuzzTable(c)
-		f.Add(objs[data])
+	for _, b := range fuzzDataFiles()[1:] {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		objs, data := fuzzBase()
-		m := make(map[string][]byte, len(objs))
-		for k, v := range objs {
-			m[k] = v
-		}
-		m[data] = b
-		// the log says the file has len(b) bytes, so the reader gets past the size check
-		var c map[string]any
-		if err := json.Unmarshal(objs[fuzzLog1], &c); err != nil {
-			t.Fatal(err)
-		}
-		c["added"].([]any)[0].(map[string]any)["size"] = len(b)
-		m[fuzzLog1], _ = json.Marshal(c)
-		fuzzRead(t, m)
+		fuzzRead(t, withDataFile(t, b))
 	})
 }
+
+// withDataFile returns fuzzBase's objects with the data file's bytes
+// replaced by b; the log says the file has len(b) bytes, so the reader gets
+// past the size check.
+func withDataFile(t *testing.T, b []byte) map[string][]byte {
+	t.Helper()
+	objs, data := fuzzBase()
+	m := make(map[string][]byte, len(objs))
+	for k, v := range objs {
+		m[k] = v
+	}
+	m[data] = b
+	var c map[string]any
+	if err := json.Unmarshal(objs[fuzzLog1], &c); err != nil {
+		t.Fatal(err)
+	}
+	c["added"].([]any)[0].(map[string]any)["size"] = len(b)
+	m[fuzzLog1], _ = json.Marshal(c)
+	return m
+}
+
+// fuzzDataFiles are the data file of fuzzBase's table written with each
+// codec lakekit writes: zstd (fuzzBase's own), snappy, uncompressed.
+var fuzzDataFiles = sync.OnceValue(func() [][]byte {
+	objs, data := fuzzBase()
+	out := [][]byte{objs[data]}
+	for _, c := range []lake.Compression{lake.Snappy, lake.Uncompressed} {
+		objs, data := fuzzTable(c)
+		out = append(out, objs[data])
+	}
+	return out
+})
 
 // FuzzCommitLog appends an arbitrary second log entry: History, Snapshot
 // and the read return errors or data, never panic or hang.
@@ -201,12 +219,7 @@ func TestCorruptParquetMutations(t *testing.T) {
 	if v := os.Getenv("LAKEKIT_MUTATIONS"); v != "" {
 		n, _ = strconv.Atoi(v)
 	}
-	objs, data := fuzzBase()
-	goods := [][]byte{objs[data]}
-	for _, c := range []lake.Compression{lake.Snappy, lake.Uncompressed} {
-		o, d := fuzzTable(c)
-		goods = append(goods, o[d])
-	}
+	goods := fuzzDataFiles()
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < n; i++ {
 		b := bytes.Clone(goods[i%len(goods)])
@@ -223,21 +236,10 @@ func TestCorruptParquetMutations(t *testing.T) {
 		case 2:
 			b = b[:rng.Intn(len(b))]
 		}
-		m := make(map[string][]byte, len(objs))
-		for k, v := range objs {
-			m[k] = v
-		}
-		m[data] = b
-		var c map[string]any
-		if err := json.Unmarshal(objs[fuzzLog1], &c); err != nil {
-			t.Fatal(err)
-		}
-		c["added"].([]any)[0].(map[string]any)["size"] = len(b)
-		m[fuzzLog1], _ = json.Marshal(c)
 		if os.Getenv("LAKEKIT_MUTATIONS_TRACE") != "" {
 			fmt.Fprintf(os.Stderr, "mutation %d: %x\n", i, b)
 		}
-		fuzzRead(t, m)
+		fuzzRead(t, withDataFile(t, b))
 	}
 }
 
@@ -257,17 +259,5 @@ func TestCorruptParquetNoOOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, data := fuzzBase()
-	m := make(map[string][]byte, len(objs))
-	for k, v := range objs {
-		m[k] = v
-	}
-	m[data] = b
-	var c map[string]any
-	if err := json.Unmarshal(objs[fuzzLog1], &c); err != nil {
-		t.Fatal(err)
-	}
-	c["added"].([]any)[0].(map[string]any)["size"] = len(b)
-	m[fuzzLog1], _ = json.Marshal(c)
-	fuzzRead(t, m)
+	fuzzRead(t, withDataFile(t, b))
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lakekit/lakekit/internal/testaws"
@@ -230,14 +229,7 @@ func TestCommitCallerFromSTS(t *testing.T) {
 	ctx := context.Background()
 	moto := testaws.StartMoto(t)
 	cfg := moto.Config(t)
-	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		t.Fatalf("moto STS: %v", err)
-	}
-	arn := aws.ToString(out.Arn)
-	if !strings.HasPrefix(arn, "arn:aws:") || !strings.Contains(arn, aws.ToString(out.Account)) {
-		t.Fatalf("moto's ARN has an unexpected shape: %q", arn)
-	}
+	arn := moto.CallerARN(t)
 	t.Logf("moto STS GetCallerIdentity: %s", arn)
 	lk := motoBucketLake(t, cfg, "audit-sts")
 	ds := newEvents(t, lk, &zones.Options[event]{InMemoryBuffers: true})

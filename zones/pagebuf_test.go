@@ -397,21 +397,21 @@ func TestSpillFilesUnlinked(t *testing.T) {
 	if len(ents) != 0 {
 		t.Fatalf("spill directory holds %d entries (first %s), want none", len(ents), ents[0].Name())
 	}
-	if open := deletedFilesIn(t, dir); open >= 0 && open != 1 {
+	if open := deletedFilesIn(dir); open >= 0 && open != 1 {
 		t.Fatalf("%d open deleted files in the spill directory, want the pool's one", open)
 	}
 	for _, b := range bufs {
 		p.PutBuffer(b)
 	}
 	p.Close()
-	if open := deletedFilesIn(t, dir); open > 0 {
+	if open := deletedFilesIn(dir); open > 0 {
 		t.Fatalf("%d spill files still open after Close", open)
 	}
 }
 
 // deletedFilesIn counts this process's open files that were in dir and
 // are unlinked (Linux /proc); -1 where that cannot be seen.
-func deletedFilesIn(t testing.TB, dir string) int {
+func deletedFilesIn(dir string) int {
 	if runtime.GOOS != "linux" {
 		return -1
 	}

@@ -3,9 +3,6 @@ package zones_test
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -13,26 +10,6 @@ import (
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/zones"
 )
-
-// openDeletedIn counts this process's open files that were in dir and are
-// now unlinked (Linux /proc); -1 where that cannot be seen.
-func openDeletedIn(dir string) int {
-	if runtime.GOOS != "linux" {
-		return -1
-	}
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	n := 0
-	for _, fd := range fds {
-		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
-		if err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) && strings.HasSuffix(target, " (deleted)") {
-			n++
-		}
-	}
-	return n
-}
 
 // TestWriterMemoryBudget writes the same rows with a budget so small that
 // page buffers and file spools spill to temporary files, with one larger
@@ -81,7 +58,7 @@ func TestWriterMemoryBudget(t *testing.T) {
 					t.Fatalf("TempDir holds %s while writing: spilled files must be unlinked", ents[0].Name())
 				}
 			}
-			open := openDeletedIn(tmp)
+			open := zones.OpenDeletedIn(tmp)
 			if open >= 0 {
 				if c.spills && open == 0 {
 					t.Fatalf("budget %d: no spilled file open while writing", c.budget)
@@ -94,7 +71,7 @@ func TestWriterMemoryBudget(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := openDeletedIn(tmp); n > 0 {
+			if n := zones.OpenDeletedIn(tmp); n > 0 {
 				t.Fatalf("%d spill files still open after Commit", n)
 			}
 			if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
@@ -131,13 +108,13 @@ func TestWriterMemoryBudgetAbort(t *testing.T) {
 	if err := w.Write(ctx, makeEvents(0, 20000, 4)); err != nil {
 		t.Fatal(err)
 	}
-	if n := openDeletedIn(tmp); n == 0 {
+	if n := zones.OpenDeletedIn(tmp); n == 0 {
 		t.Fatal("no spilled file open under a 32 KiB budget")
 	}
 	if err := w.Abort(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := openDeletedIn(tmp); n > 0 {
+	if n := zones.OpenDeletedIn(tmp); n > 0 {
 		t.Fatalf("%d spill files still open after Abort", n)
 	}
 	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
@@ -176,6 +177,22 @@ func (m *Moto) post(t testing.TB, path, body string) {
 
 // Config returns an aws.Config pointing at this moto.
 func (m *Moto) Config(t testing.TB) aws.Config { return Config(t, m.Endpoint) }
+
+// CallerARN asks moto's STS who the test credentials are and returns the
+// ARN, failing the test when the answer is not an ARN of the account it
+// names: what a caller-identity lookup on this moto should report.
+func (m *Moto) CallerARN(t testing.TB) string {
+	t.Helper()
+	out, err := sts.NewFromConfig(m.Config(t)).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatalf("moto STS: %v", err)
+	}
+	arn := aws.ToString(out.Arn)
+	if !strings.HasPrefix(arn, "arn:aws:") || !strings.Contains(arn, aws.ToString(out.Account)) {
+		t.Fatalf("moto answered an ARN of an unexpected shape: %q (account %q)", arn, aws.ToString(out.Account))
+	}
+	return arn
+}
 
 // FakeS3 is an in-process gofakes3 server on loopback (plain HTTP: over
 // HTTPS gofakes3 v1.2.0 corrupts objects sent with trailing checksums).

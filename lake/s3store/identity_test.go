@@ -4,12 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
@@ -31,14 +27,7 @@ func TestCallerIdentityMoto(t *testing.T) {
 	ctx := context.Background()
 	moto := testaws.StartMoto(t)
 	cfg := moto.Config(t)
-	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		t.Fatalf("moto STS: %v", err)
-	}
-	want := aws.ToString(out.Arn)
-	if !strings.HasPrefix(want, "arn:aws:") || !strings.Contains(want, aws.ToString(out.Account)) {
-		t.Fatalf("moto answered an ARN of an unexpected shape: %q (account %q)", want, aws.ToString(out.Account))
-	}
+	want := moto.CallerARN(t)
 
 	s, _ := newBucket(t, cfg, "lake", nil)
 	got, err := identifier(t, s).CallerIdentity(ctx)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lakekit/lakekit/catalog"
 	"github.com/lakekit/lakekit/internal/backoff"
+	"github.com/lakekit/lakekit/internal/logcodec"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -88,7 +89,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := encodeLog(c)
+		b, err := logcodec.Encode(c)
 		if err != nil {
 			return nil, err
 		}

@@ -301,12 +301,12 @@ func (s *state) marshal() ([]byte, error) {
 		}
 	}
 	s.keys.mu.RUnlock()
-	return encodeLog(&c)
+	return logcodec.Encode(&c)
 }
 
 func unmarshalState(b []byte) (*state, error) {
 	s := newState()
-	if err := decodeLog(b, s); err != nil {
+	if err := logcodec.Decode(b, s); err != nil {
 		return nil, err
 	}
 	if s.Locations == nil {

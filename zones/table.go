@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lakekit/lakekit/internal/logcodec"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -240,7 +241,7 @@ func (t *Table) readCommit(ctx context.Context, v int64) (*Commit, error) {
 		return nil, err
 	}
 	var c Commit
-	if err := decodeLog(b, &c); err != nil {
+	if err := logcodec.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("zones: table %s: commit %d is not valid JSON: %w", t.prefix, v, err)
 	}
 	if c.Version != v {

@@ -97,15 +97,25 @@ func (p *spillPool) release(n int64) { p.used.Add(-n) }
 // getChunk returns a chunk of chunkSize bytes (not zeroed).
 func (p *spillPool) getChunk() []byte {
 	p.mu.Lock()
-	if n := len(p.chunks); n > 0 {
-		c := p.chunks[n-1]
-		p.chunks[n-1] = nil
-		p.chunks = p.chunks[:n-1]
-		p.mu.Unlock()
-		return c
-	}
+	c, ok := popLast(&p.chunks)
 	p.mu.Unlock()
-	return make([]byte, chunkSize)
+	if !ok {
+		c = make([]byte, chunkSize)
+	}
+	return c
+}
+
+// popLast removes and returns the last element of *s, clearing its slot.
+func popLast[T any](s *[]T) (T, bool) {
+	var zero T
+	n := len(*s)
+	if n == 0 {
+		return zero, false
+	}
+	v := (*s)[n-1]
+	(*s)[n-1] = zero
+	*s = (*s)[:n-1]
+	return v, true
 }
 
 // putChunks keeps released chunks for reuse while the memory in use plus
@@ -129,9 +139,7 @@ func (p *spillPool) putChunks(cs [][]byte) {
 func (p *spillPool) extent() (int64, error) {
 	p.fileMu.Lock()
 	defer p.fileMu.Unlock()
-	if n := len(p.idle); n > 0 {
-		e := p.idle[n-1]
-		p.idle = p.idle[:n-1]
+	if e, ok := popLast(&p.idle); ok {
 		return e, nil
 	}
 	if p.file == nil {
@@ -159,15 +167,12 @@ func (p *spillPool) GetBuffer() io.ReadWriteSeeker { return p.get() }
 
 func (p *spillPool) get() *spillBuffer {
 	p.mu.Lock()
-	if n := len(p.free); n > 0 {
-		b := p.free[n-1]
-		p.free[n-1] = nil
-		p.free = p.free[:n-1]
-		p.mu.Unlock()
-		return b
-	}
+	b, ok := popLast(&p.free)
 	p.mu.Unlock()
-	return &spillBuffer{pool: p}
+	if !ok {
+		b = &spillBuffer{pool: p}
+	}
+	return b
 }
 
 // PutBuffer releases a buffer: its memory goes back to the budget, its

@@ -111,24 +111,24 @@ func (a access) declared() bool { return len(a.reads)+len(a.writes)+len(a.keys) 
 // grant adds a step's declared data access to pol. Athena also asks for
 // the location of every bucket it reads or writes.
 func (a access) grant(pol *iam.Policy, athena bool) {
-	for _, l := range a.reads {
-		if l.s3 {
-			pol.ReadPrefix(l.raw)
-			if athena {
+	for _, side := range []struct {
+		locs  []dataLoc
+		write bool
+	}{{a.reads, false}, {a.writes, true}} {
+		for _, l := range side.locs {
+			switch {
+			case l.s3 && side.write:
+				pol.WritePrefix(l.raw)
+			case l.s3:
+				pol.ReadPrefix(l.raw)
+			case side.write:
+				pol.Catalog(iam.ReadWrite, l.database, l.table)
+			default:
+				pol.Catalog(iam.Read, l.database, l.table)
+			}
+			if l.s3 && athena {
 				pol.BucketLocation(l.raw)
 			}
-		} else {
-			pol.Catalog(iam.Read, l.database, l.table)
-		}
-	}
-	for _, l := range a.writes {
-		if l.s3 {
-			pol.WritePrefix(l.raw)
-			if athena {
-				pol.BucketLocation(l.raw)
-			}
-		} else {
-			pol.Catalog(iam.ReadWrite, l.database, l.table)
 		}
 	}
 	for _, k := range sortedNames(a.keys) {

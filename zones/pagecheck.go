@@ -314,6 +314,15 @@ func (w *thriftWalker) count(n uint64) (int, error) {
 	return int(n), nil
 }
 
+// length reads a varint length or element count (see count).
+func (w *thriftWalker) length() (int, error) {
+	u, err := w.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	return w.count(u)
+}
+
 // fields calls fn for each field of a struct; fn returns false to have the
 // field's value skipped.
 func (w *thriftWalker) fields(depth int, fn func(id int16, typ byte) (bool, error)) error {
@@ -374,11 +383,7 @@ func (w *thriftWalker) skip(typ byte, depth int) error {
 		w.pos += 8
 		return nil
 	case tBinary:
-		u, err := w.uvarint()
-		if err != nil {
-			return err
-		}
-		n, err := w.count(u)
+		n, err := w.length()
 		if err != nil {
 			return err
 		}
@@ -406,11 +411,7 @@ func (w *thriftWalker) skip(typ byte, depth int) error {
 		}
 		return nil
 	case tMap:
-		size, err := w.uvarint()
-		if err != nil {
-			return err
-		}
-		n, err := w.count(size)
+		n, err := w.length()
 		if err != nil || n == 0 {
 			return err
 		}

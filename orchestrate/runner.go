@@ -208,6 +208,11 @@ type execution struct {
 	p   *Pipeline
 	mu  sync.Mutex
 	run *Run
+	// saveMu orders saves: a save holds it from marshalling to writing, so
+	// the last write is always the newest snapshot. Without it two
+	// Parallel branches can write in the opposite order to the one they
+	// marshalled in, and the record loses the newer branch's step.
+	saveMu sync.Mutex
 }
 
 func (r *Runner) execute(ctx context.Context, p *Pipeline, run *Run) (*Run, error) {
@@ -251,6 +256,8 @@ func (r *Runner) execute(ctx context.Context, p *Pipeline, run *Run) (*Run, erro
 }
 
 func (e *execution) save(ctx context.Context) error {
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
 	e.mu.Lock()
 	b, err := json.MarshalIndent(e.run, "", "  ")
 	e.mu.Unlock()

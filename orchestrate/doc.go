@@ -24,12 +24,16 @@
 // named step runs with the error in Input.Error; the failed step's
 // dependents are skipped) and a timeout per attempt. Error names follow
 // the Amazon States Language: States.ALL, States.TaskFailed (anything but
-// a timeout), States.Timeout, or a custom name carried by NewError.
+// a timeout), States.Timeout, or a custom name carried by NewError. As on
+// AWS, States.Runtime (a choice rule over a missing field) is never
+// retried or caught: it fails the run.
 //
 // Validate refuses cycles, unknown dependencies, duplicate names, names
 // Step Functions refuses (more than 80 characters, whitespace, brackets,
 // wildcards, " # % \ ^ | ~ $ & , ; : / and control characters), a Map
-// without an items source, and steps that can never run (needing two
+// without an items source, States.ALL listed with other error names or in
+// a retry policy or catch that is not the step's last (Step Functions
+// refuses both), and steps that can never run (needing two
 // branches of one choice, or a step's success and its catch handler). Each
 // error names the step and wraps ErrInvalidPipeline.
 //

@@ -56,6 +56,10 @@ const (
 	ErrorTimeout = "States.Timeout"
 	// ErrorNoChoiceMatched: a choice without a default matched no rule.
 	ErrorNoChoiceMatched = "States.NoChoiceMatched"
+	// ErrorRuntime: the state machine could not process a state (a
+	// choice rule over a missing field). As on AWS, it always fails the
+	// run: no matcher, not even States.ALL, retries or catches it.
+	ErrorRuntime = "States.Runtime"
 )
 
 // Error is an error with a name that retry and catch policies can match,
@@ -97,8 +101,12 @@ var errStepTimeout = errors.New("step timed out")
 
 // matchError reports whether an error named name matches any of matchers,
 // with the Amazon States Language's rules: States.ALL matches anything,
-// States.TaskFailed anything but States.Timeout, other names exactly.
+// States.TaskFailed anything but States.Timeout, other names exactly; and
+// nothing matches States.Runtime, which always fails the run.
 func matchError(matchers []string, name string) bool {
+	if name == ErrorRuntime {
+		return false
+	}
 	for _, m := range matchers {
 		switch {
 		case m == ErrorAll:

@@ -503,6 +503,9 @@ func (p *Pipeline) validate(names, keys map[string]bool) error {
 				return stepErr(s.Name, "retry policy matches no errors")
 			}
 		}
+		if err := s.checkStatesAll(); err != nil {
+			return err
+		}
 		if s.Timeout < 0 {
 			return stepErr(s.Name, "negative timeout")
 		}
@@ -512,6 +515,30 @@ func (p *Pipeline) validate(names, keys map[string]bool) error {
 		return err
 	}
 	return g.checkReachable()
+}
+
+// checkStatesAll refuses what Step Functions refuses: States.ALL together
+// with other error names, or in a retrier or catcher other than the last.
+func (s *Step) checkStatesAll() error {
+	check := func(what string, n int, errs func(int) []string) error {
+		for k := range n {
+			e := errs(k)
+			if !slices.Contains(e, ErrorAll) {
+				continue
+			}
+			if len(e) > 1 {
+				return stepErr(s.Name, "%s %d lists %s with other error names %v; Step Functions wants it alone", what, k, ErrorAll, e)
+			}
+			if k != n-1 {
+				return stepErr(s.Name, "%s %d matches %s but is not the last %s; Step Functions wants it last", what, k, ErrorAll, what)
+			}
+		}
+		return nil
+	}
+	if err := check("retry policy", len(s.Retries), func(k int) []string { return s.Retries[k].ErrorEquals }); err != nil {
+		return err
+	}
+	return check("catch", len(s.Catches), func(k int) []string { return s.Catches[k].ErrorEquals })
 }
 
 func (s *Step) validateKind(p *Pipeline, names, keys map[string]bool) error {

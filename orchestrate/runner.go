@@ -751,7 +751,7 @@ func evalRule(r Rule, out json.RawMessage) (bool, error) {
 	}
 	if err != nil {
 		// As in Step Functions, a rule over a missing field is a runtime error.
-		return false, NewError("States.Runtime", fmt.Errorf("rule over %s.%s: %v", r.Step, r.Field, err))
+		return false, NewError(ErrorRuntime, fmt.Errorf("rule over %s.%s: %v", r.Step, r.Field, err))
 	}
 	var x any
 	d := json.NewDecoder(strings.NewReader(string(v)))

@@ -18,7 +18,7 @@ func TestValidateFidelityStatesALLAloneAndLast(t *testing.T) {
 		"retry not last": New("p", GoStep("a", nop).Retry(RetryPolicy{ErrorEquals: []string{ErrorAll}}).
 			Retry(RetryPolicy{ErrorEquals: []string{"Throttled"}})),
 		"catch with others": New("p", GoStep("a", nop).Catch("h", ErrorTaskFailed, ErrorAll), GoStep("h", nop)),
-		"catch not last": New("p", GoStep("a", nop).Catch("h", ErrorAll).Catch("h2", "BadData"), GoStep("h", nop), GoStep("h2", nop)),
+		"catch not last":    New("p", GoStep("a", nop).Catch("h", ErrorAll).Catch("h2", "BadData"), GoStep("h", nop), GoStep("h2", nop)),
 		"map catch not last": New("p", PassStep("l", []int{1}), MapStep("m", "l", "", nop).Catch("h").Catch("h2", "X"),
 			GoStep("h", nop), GoStep("h2", nop)),
 		"in a branch": New("p", ParallelStep("par", New("b", GoStep("a", nop).

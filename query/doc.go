@@ -49,9 +49,13 @@
 // The Redshift engine runs statements on a cluster (DbUser or SecretArn) or
 // a serverless workgroup with ExecuteStatement / BatchExecuteStatement,
 // polls DescribeStatement, and pages GetStatementResult. Warehouse helpers
-// render COPY (CopySQL, CopyTable), UNLOAD (UnloadSQL, Unload, which also
+// render COPY (CopySQL; CopyTable loads one snapshot of a lakekit table
+// through a manifest of its files), UNLOAD (UnloadSQL, Unload, which also
 // registers the output in the catalog) and the Spectrum external schema DDL
-// (ExternalSchemaSQL), with identifiers and literals quoted.
+// (ExternalSchemaSQL), with identifiers and literals quoted. Requests stay
+// within the Data API's limits: no empty Parameters list or empty value,
+// at most MaxBatchStatements statements per batch, MAXFILESIZE within
+// UNLOAD's range.
 //
 // # Errors
 //

@@ -121,6 +121,14 @@ func (e *RedshiftError) Unwrap() error {
 	return ErrQueryFailed
 }
 
+// sqlParams rewrites the positional ? of sql as :p1, :p2, ... and renders
+// the values as the Data API's SqlParameters. The API takes no empty
+// Parameters list (at least 1 member) and no empty value (minimum length
+// 1): a statement without placeholders sends none, and an empty string (or
+// empty []byte, whose hex text is empty) is written in place of its
+// placeholder as the empty string literal (two single quotes), which
+// Redshift reads as the same value. The literal is constant, so no caller
+// text reaches the SQL.
 func (r *Redshift) sqlParams(sql string, params []any) (string, []types.SqlParameter, error) {
 	if strings.TrimSpace(sql) == "" {
 		return "", nil, fmt.Errorf("query: empty SQL: %w", ErrInvalid)
@@ -128,16 +136,30 @@ func (r *Redshift) sqlParams(sql string, params []any) (string, []types.SqlParam
 	if err := checkParamCount(sql, params); err != nil {
 		return "", nil, err
 	}
-	text, names := NamedPlaceholders(sql)
-	ps := make([]types.SqlParameter, len(names))
-	for i, n := range names {
+	pos := placeholders(sql)
+	if len(pos) == 0 {
+		return sql, nil, nil
+	}
+	var ps []types.SqlParameter
+	var b strings.Builder
+	last := 0
+	for i, p := range pos {
 		v, err := paramText(i, params[i])
 		if err != nil {
 			return "", nil, err
 		}
-		ps[i] = types.SqlParameter{Name: aws.String(n), Value: aws.String(v)}
+		b.WriteString(sql[last:p])
+		last = p + 1
+		if v == "" {
+			b.WriteString("''")
+			continue
+		}
+		name := "p" + strconv.Itoa(i+1)
+		b.WriteString(":" + name)
+		ps = append(ps, types.SqlParameter{Name: aws.String(name), Value: aws.String(v)})
 	}
-	return text, ps, nil
+	b.WriteString(sql[last:])
+	return b.String(), ps, nil
 }
 
 func (r *Redshift) target() (cluster, workgroup, db, user, secret *string) {
@@ -231,12 +253,21 @@ func (r *Redshift) Exec(ctx context.Context, sql string, params ...any) (*Stats,
 	return &st, nil
 }
 
+// MaxBatchStatements is the most statements one BatchExecuteStatement
+// takes (the Data API's limit).
+const MaxBatchStatements = 40
+
 // ExecBatch runs statements as one BatchExecuteStatement: in order, in one
 // transaction, stopping at the first failure (whose error names the
-// sub-statement). Batches take no parameters.
+// sub-statement). Batches take no parameters, and at most
+// MaxBatchStatements statements: a longer batch is refused with ErrInvalid
+// rather than split, since a split would not be one transaction.
 func (r *Redshift) ExecBatch(ctx context.Context, sqls ...string) (*Stats, error) {
 	if len(sqls) == 0 {
 		return nil, fmt.Errorf("query: empty batch: %w", ErrInvalid)
+	}
+	if len(sqls) > MaxBatchStatements {
+		return nil, fmt.Errorf("query: a batch of %d statements; BatchExecuteStatement takes at most %d (split the work, or load many files with one COPY from a manifest): %w", len(sqls), MaxBatchStatements, ErrInvalid)
 	}
 	for i, s := range sqls {
 		if strings.TrimSpace(s) == "" {

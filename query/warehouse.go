@@ -2,11 +2,15 @@ package query
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/zones"
 )
 
 // redshiftString quotes s as a Redshift string literal. Redshift reads a
@@ -49,6 +53,9 @@ type CopyOptions struct {
 	Columns []string
 	// SerializeToJSON loads nested Parquet columns into SUPER columns.
 	SerializeToJSON bool
+	// Manifest says the source is a manifest file listing the objects to
+	// load (COPY ... MANIFEST), not a prefix.
+	Manifest bool
 }
 
 // CopySQL renders Redshift's COPY of Parquet files into a table:
@@ -86,6 +93,9 @@ func CopySQL(table, from, iamRole string, opts *CopyOptions) (string, error) {
 		return "", err
 	}
 	s := "COPY " + t + " FROM " + src + " " + role + " FORMAT AS PARQUET"
+	if opts != nil && opts.Manifest {
+		s += " MANIFEST"
+	}
 	if opts != nil && opts.SerializeToJSON {
 		s += " SERIALIZETOJSON"
 	}
@@ -122,11 +132,20 @@ type UnloadOptions struct {
 	PartitionBy []string
 	// KMSKeyID encrypts the output with SSE-KMS.
 	KMSKeyID string
-	// MaxFileSizeMB bounds each output file (Redshift's MAXFILESIZE).
+	// MaxFileSizeMB bounds each output file (Redshift's MAXFILESIZE): 0
+	// leaves Redshift's default (6.2 GB), else MinUnloadFileSizeMB to
+	// MaxUnloadFileSizeMB.
 	MaxFileSizeMB int
 	// AllowOverwrite replaces files already at the location.
 	AllowOverwrite bool
 }
+
+// UNLOAD's MAXFILESIZE range: 5 MB to 6.2 GB. The upper bound is 6.2 GB
+// read as decimal GB, which is valid whichever way Redshift counts a GB.
+const (
+	MinUnloadFileSizeMB = 5
+	MaxUnloadFileSizeMB = 6200
+)
 
 // UnloadSQL renders Redshift's UNLOAD of a query to Parquet files:
 //
@@ -159,6 +178,10 @@ func UnloadSQL(query, to, iamRole string, opts *UnloadOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if opts != nil && opts.MaxFileSizeMB != 0 && (opts.MaxFileSizeMB < MinUnloadFileSizeMB || opts.MaxFileSizeMB > MaxUnloadFileSizeMB) {
+		return "", fmt.Errorf("query: UNLOAD MaxFileSizeMB %d is outside Redshift's MAXFILESIZE range of %d MB to 6.2 GB (%d MB): %w",
+			opts.MaxFileSizeMB, MinUnloadFileSizeMB, MaxUnloadFileSizeMB, ErrInvalid)
+	}
 	s := "UNLOAD (" + q + ") TO " + dst + " " + role + " FORMAT AS PARQUET"
 	if opts != nil {
 		if len(opts.PartitionBy) > 0 {
@@ -175,7 +198,7 @@ func UnloadSQL(query, to, iamRole string, opts *UnloadOptions) (string, error) {
 			}
 			s += " KMS_KEY_ID " + k + " ENCRYPTED"
 		}
-		if opts.MaxFileSizeMB > 0 {
+		if opts.MaxFileSizeMB != 0 {
 			s += fmt.Sprintf(" MAXFILESIZE %d MB", opts.MaxFileSizeMB)
 		}
 		if opts.AllowOverwrite {
@@ -217,31 +240,101 @@ func ExternalSchemaSQL(schema, glueDatabase, iamRole string, createDatabase bool
 	return out, nil
 }
 
-// CopyTable loads a cataloged lake table into a Redshift table with COPY
-// (FORMAT AS PARQUET) from the table's location, or from each of the given
-// partitions' locations (partition columns are not in the files; see
-// CopySQL). The statements run as one batch, in one transaction.
-func (r *Redshift) CopyTable(ctx context.Context, cat catalog.Catalog, database, table, target, iamRole string, partitions []catalog.Partition) (*Stats, error) {
-	t, err := cat.GetTable(ctx, database, table)
+// CopyTableOptions modify CopyTable. A nil *CopyTableOptions loads every
+// file of the newest snapshot into all columns.
+type CopyTableOptions struct {
+	// Version is the table version to load; 0 means the newest.
+	Version int64
+	// Partitions selects the partitions whose files are loaded; nil loads
+	// every partition.
+	Partitions func(lake.Partition) bool
+	// Copy sets the target columns and SERIALIZETOJSON.
+	Copy *CopyOptions
+}
+
+// copyManifest is Redshift's COPY manifest. Parquet needs each entry's
+// content_length.
+type copyManifest struct {
+	Entries []copyManifestEntry `json:"entries"`
+}
+
+type copyManifestEntry struct {
+	URL       string `json:"url"`
+	Mandatory bool   `json:"mandatory"`
+	Meta      struct {
+		ContentLength int64 `json:"content_length"`
+	} `json:"meta"`
+}
+
+// copyManifestDir is where CopyTable writes its manifests, under the
+// table's prefix: lakekit's own folder, which Hive readers and Vacuum skip.
+const copyManifestDir = "_lakekit/redshift-copy/"
+
+// CopyTable loads a lakekit table into the Redshift table target with one
+// COPY (FORMAT AS PARQUET ... MANIFEST). The manifest lists exactly the
+// files of the table's snapshot (opts.Version, default the newest),
+// filtered by opts.Partitions, so COPY loads one committed version: not the
+// commit log, nor files an overwrite replaced, nor an in-flight write's
+// files, all of which can sit under the table's prefix. The manifest is
+// written to <table>/_lakekit/redshift-copy/<token>.manifest in the
+// table's zone, which must be on S3, and deleted once the COPY finished.
+// Partition columns are not inside the files (see CopySQL): load them
+// through Spectrum (ExternalSchemaSQL) where they are needed. A selection
+// without files sends nothing and reports 0 rows.
+func (r *Redshift) CopyTable(ctx context.Context, tbl *zones.Table, target, iamRole string, opts *CopyTableOptions) (*Stats, error) {
+	if tbl == nil {
+		return nil, fmt.Errorf("query: CopyTable: nil table: %w", ErrInvalid)
+	}
+	var o CopyTableOptions
+	if opts != nil {
+		o = *opts
+	}
+	name := tbl.Database() + "." + tbl.Name()
+	snap, err := tbl.Snapshot(ctx, o.Version)
 	if err != nil {
-		return nil, fmt.Errorf("query: copy %s.%s: %w", database, table, err)
+		return nil, fmt.Errorf("query: copy %s: %w", name, err)
 	}
-	var sqls []string
-	locs := []string{t.Location}
-	if len(partitions) > 0 {
-		locs = locs[:0]
-		for _, p := range partitions {
-			locs = append(locs, p.Location)
+	var m copyManifest
+	for _, f := range snap.Files {
+		if o.Partitions != nil && !o.Partitions(f.Partition) {
+			continue
 		}
-	}
-	for _, loc := range locs {
-		s, err := CopySQL(target, loc, iamRole, nil)
-		if err != nil {
-			return nil, err
+		if err := checkS3("COPY source file", f.Location); err != nil {
+			return nil, fmt.Errorf("query: copy %s: Redshift reads from S3 only: %w", name, err)
 		}
-		sqls = append(sqls, s)
+		e := copyManifestEntry{URL: f.Location, Mandatory: true}
+		e.Meta.ContentLength = f.Size
+		m.Entries = append(m.Entries, e)
 	}
-	return r.ExecBatch(ctx, sqls...)
+	if len(m.Entries) == 0 {
+		return &Stats{BytesScanned: -1}, nil
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	store := tbl.Zone().Store()
+	key := tbl.Prefix() + "/" + copyManifestDir + NewToken() + ".manifest"
+	from := store.Location(key)
+	copyOpts := CopyOptions{Manifest: true}
+	if o.Copy != nil {
+		copyOpts.Columns, copyOpts.SerializeToJSON = o.Copy.Columns, o.Copy.SerializeToJSON
+	}
+	stmt, err := CopySQL(target, from, iamRole, &copyOpts)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.PutBytes(ctx, key, body, nil); err != nil {
+		return nil, fmt.Errorf("query: copy %s: writing the manifest: %w", name, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := store.Delete(dctx, key); err != nil {
+			tbl.Zone().Lake().Logger().Warn("query: CopyTable could not delete its manifest", "key", key, "err", err)
+		}
+	}()
+	return r.Exec(ctx, stmt)
 }
 
 // UnloadTarget says where an unloaded query lands and how it is cataloged.

@@ -20,7 +20,7 @@ import (
 // TestRedshiftFidelityParameters: the Data API's SqlParameter list has at
 // least one member and each value at least one character. A statement
 // without placeholders sends no Parameters member at all, and an empty
-// string or []byte becomes the literal '' instead of an empty value.
+// string or []byte becomes an empty string literal in the SQL instead.
 func TestRedshiftFidelityParameters(t *testing.T) {
 	ctx := context.Background()
 	f := enginetest.StartRedshift(t)

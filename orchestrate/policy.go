@@ -83,8 +83,9 @@ func (s *Step) Writes(locations ...string) *Step {
 	return s
 }
 
-// KMS declares KMS keys (ARNs) the step's data is encrypted with: iam.Read
-// to decrypt, iam.ReadWrite to encrypt as well. A key declared twice gets
+// KMS declares KMS keys (key ARNs; an alias ARN cannot identify a key in
+// a policy and is refused) the step's data is encrypted with: iam.Read to
+// decrypt, iam.ReadWrite to encrypt as well. A key declared twice gets
 // the wider access.
 func (s *Step) KMS(a iam.Access, keyARNs ...string) *Step {
 	for _, k := range keyARNs {
@@ -211,7 +212,9 @@ type PolicyOptions struct {
 //     and iam:PassRole.
 //   - athena:startQueryExecution.sync: athena:StartQueryExecution,
 //     GetQueryExecution and StopQueryExecution on the workgroup ("primary"
-//     when none is set), athena:GetDataCatalog on the default catalog;
+//     when none is set), athena:GetDataCatalog on the default catalog,
+//     lakeformation:GetDataAccess (on "*": it has no resource types) for
+//     tables whose locations Lake Formation governs;
 //     writing the output location (a SQL step without one is an error:
 //     set SQLSpec.OutputLocation or CompileOptions.AthenaOutputLocation);
 //     Glue read access to the query's database (only to the tables the
@@ -371,9 +374,10 @@ func grantTask(pol *iam.Policy, p *Pipeline, step, state string, t taskState, po
 // WorkerPolicy renders the least-privilege policy of the role the worker
 // runs as (the ECS task role, or the Lambda function's execution role):
 // the data the pipeline's Go and Map steps declare with Reads, Writes and
-// KMS, those in Parallel branches too, and what the Worker itself calls,
-// states:SendTaskSuccess and states:SendTaskFailure on the state machine
-// when ECS tasks report through task tokens (ECSOptions.WaitForTaskToken).
+// KMS, those in Parallel branches too, and what the Worker itself calls
+// when ECS tasks report through task tokens (ECSOptions.WaitForTaskToken):
+// states:SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat, on "*"
+// because they have no resource types (the token names the task).
 // Platform needs (pulling the image, writing logs) belong to the ECS
 // execution role or the Lambda basic execution policy, not here.
 func WorkerPolicy(p *Pipeline, opts *CompileOptions, acct iam.Account) (*iam.Policy, error) {
@@ -408,7 +412,28 @@ func GrantWorker(pol *iam.Policy, p *Pipeline, opts *CompileOptions) error {
 		return fmt.Errorf("%w: pipeline %q has no Go or Map steps: no worker runs any of its steps", ErrInvalidPipeline, p.Name())
 	}
 	if opts != nil && opts.ECS != nil && opts.ECS.WaitForTaskToken {
-		pol.TaskResponse(p.Name())
+		pol.TaskResponse()
 	}
 	return nil
+}
+
+// DeployPolicy renders the least-privilege policy of whoever deploys and
+// runs p's state machine with SFN (a CI role, an operator): what
+// SFN.Deploy calls, states:CreateStateMachine and UpdateStateMachine on
+// the state machine, states:ListStateMachines (on "*": it has no resource
+// types) and iam:PassRole on roleARN, the state machine's role, to Step
+// Functions only; and what SFN.Start, Wait, Describe and History call,
+// states:StartExecution on the state machine and DescribeExecution and
+// GetExecutionHistory on its executions (iam.Policy.StepFunctions). The
+// error wraps ErrInvalidPipeline for the pipeline, iam.ErrInvalid for a
+// name, role or account the policy cannot use.
+func DeployPolicy(p *Pipeline, acct iam.Account, roleARN string) (*iam.Policy, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	pol := iam.NewPolicy(acct).DeployStateMachine(p.Name(), roleARN).StepFunctions(p.Name())
+	if _, err := pol.Document(); err != nil {
+		return nil, fmt.Errorf("orchestrate: deploy policy of pipeline %q: %w", p.Name(), err)
+	}
+	return pol, nil
 }

@@ -52,7 +52,8 @@ func ExampleStateMachinePolicy() {
 	//   AthenaResultObjects [s3:AbortMultipartUpload s3:GetObject s3:ListMultipartUploadParts s3:PutObject] [arn:aws:s3:::acme-results/athena/*]
 	//   BucketLocation [s3:GetBucketLocation] [arn:aws:s3:::acme-lake]
 	//   GlueRead [glue:BatchGetPartition glue:GetDatabase glue:GetPartition glue:GetPartitions glue:GetTable glue:GetTableVersions glue:GetTables] [arn:aws:glue:eu-west-1:111122223333:catalog arn:aws:glue:eu-west-1:111122223333:database/web arn:aws:glue:eu-west-1:111122223333:table/web/clicks arn:aws:glue:eu-west-1:111122223333:table/web/clicks_daily]
-	//   GlueWrite [glue:BatchCreatePartition glue:BatchDeletePartition glue:BatchUpdatePartition glue:CreatePartition glue:CreateTable glue:UpdatePartition glue:UpdateTable] [arn:aws:glue:eu-west-1:111122223333:catalog arn:aws:glue:eu-west-1:111122223333:database/web arn:aws:glue:eu-west-1:111122223333:table/web/clicks_daily]
+	//   GlueWrite [glue:BatchCreatePartition glue:BatchDeletePartition glue:BatchUpdatePartition glue:CreateDatabase glue:CreatePartition glue:CreatePartitionIndex glue:CreateTable glue:UpdatePartition glue:UpdateTable] [arn:aws:glue:eu-west-1:111122223333:catalog arn:aws:glue:eu-west-1:111122223333:database/web arn:aws:glue:eu-west-1:111122223333:table/web/clicks_daily]
+	//   LakeFormationDataAccess [lakeformation:GetDataAccess] [*]
 	//   LambdaInvoke [lambda:InvokeFunction] [arn:aws:lambda:eu-west-1:111122223333:function:lakekit-worker]
 	//   ListBucketAcmeLake [s3:ListBucket] [arn:aws:s3:::acme-lake]
 	//   ListBucketAcmeResults [s3:ListBucket] [arn:aws:s3:::acme-results]
@@ -106,4 +107,26 @@ func ExampleStateMachinePolicy() {
 	//   ]
 	// }
 	// valid: true
+}
+
+// Whoever deploys and starts the pipeline's state machine (a CI role)
+// passes the state machine's role to Step Functions, and only to it.
+func ExampleDeployPolicy() {
+	nop := func(ctx context.Context, in orchestrate.Input) (orchestrate.Output, error) { return nil, nil }
+	p := orchestrate.New("clicks", orchestrate.GoStep("clean", nop))
+	acct := iam.Account{Region: "eu-west-1", ID: "111122223333"}
+	pol, err := orchestrate.DeployPolicy(p, acct, "arn:aws:iam::111122223333:role/clicks-sfn")
+	if err != nil {
+		panic(err)
+	}
+	doc, _ := pol.Document()
+	for _, st := range doc.Statement {
+		fmt.Println(st.Sid, st.Action, st.Resource, st.Condition)
+	}
+	// Output:
+	// PassRoleStates [iam:PassRole] [arn:aws:iam::111122223333:role/clicks-sfn] map[StringEquals:map[iam:PassedToService:[states.amazonaws.com]]]
+	// StatesDeploy [states:CreateStateMachine states:UpdateStateMachine] [arn:aws:states:eu-west-1:111122223333:stateMachine:clicks] map[]
+	// StatesList [states:ListStateMachines] [*] map[]
+	// StatesRun [states:DescribeStateMachine states:StartExecution] [arn:aws:states:eu-west-1:111122223333:stateMachine:clicks] map[]
+	// StatesWatch [states:DescribeExecution states:GetExecutionHistory states:StopExecution] [arn:aws:states:eu-west-1:111122223333:execution:clicks:*] map[]
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lakekit/lakekit/lake/iam"
+	"github.com/lakekit/lakekit/lake/iam/iamtest"
 )
 
 var (
@@ -32,7 +33,8 @@ func arn(service, resource string) string {
 }
 
 // grants renders pol, checks it against the IAM grammar and that it names
-// no "*" resource, and flattens it to resource → sorted actions.
+// "*" only for actions without resource types in the Service
+// Authorization Reference, and flattens it to resource → sorted actions.
 func grants(t *testing.T, pol *iam.Policy) map[string][]string {
 	t.Helper()
 	raw, err := pol.JSON()
@@ -52,7 +54,7 @@ func grants(t *testing.T, pol *iam.Policy) map[string][]string {
 			t.Errorf("statement %s: effect %s", st.Sid, st.Effect)
 		}
 		for _, r := range st.Resource {
-			if r == "*" {
+			if r == "*" && slices.ContainsFunc(st.Action, func(a string) bool { _, row, ok := iamtest.SAR().Lookup(a); return !ok || len(row.ResourceTypes) > 0 }) {
 				t.Errorf("statement %s grants %v on every resource", st.Sid, st.Action)
 			}
 			out[r] = append(out[r], st.Action...)
@@ -105,7 +107,8 @@ func TestStateMachinePolicyEveryKind(t *testing.T) {
 	glueRead := []string{"glue:BatchGetPartition", "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable",
 		"glue:GetTableVersions", "glue:GetTables"}
 	glueWrite := slices.Sorted(slices.Values(append(slices.Clone(glueRead), "glue:BatchCreatePartition", "glue:BatchDeletePartition",
-		"glue:BatchUpdatePartition", "glue:CreatePartition", "glue:CreateTable", "glue:UpdatePartition", "glue:UpdateTable")))
+		"glue:BatchUpdatePartition", "glue:CreateDatabase", "glue:CreatePartition", "glue:CreatePartitionIndex", "glue:CreateTable",
+		"glue:UpdatePartition", "glue:UpdateTable")))
 	want := map[string][]string{
 		// Go and Map steps on ECS (.sync), in the main chain and in a branch
 		arn("ecs", "task-definition/lakekit-worker:3"):             {"ecs:RunTask"},
@@ -117,20 +120,21 @@ func TestStateMachinePolicyEveryKind(t *testing.T) {
 		arn("athena", "workgroup/analytics"):        {"athena:GetQueryExecution", "athena:StartQueryExecution", "athena:StopQueryExecution"},
 		arn("athena", "workgroup/reporting"):        {"athena:GetQueryExecution", "athena:StartQueryExecution", "athena:StopQueryExecution"},
 		arn("athena", "datacatalog/AwsDataCatalog"): {"athena:GetDataCatalog"},
-		"arn:aws:s3:::acme-results/athena/*":        {"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"},
-		"arn:aws:s3:::acme-results/reports/*":       {"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"},
-		"arn:aws:s3:::acme-results":                 {"s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"},
-		"arn:aws:s3:::acme-lake/cleaned/orders/*":   {"s3:GetObject"},
-		"arn:aws:s3:::acme-lake/curated/orders/*":   {"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
-		"arn:aws:s3:::acme-lake":                    {"s3:GetBucketLocation", "s3:ListBucket"},
-		arn("glue", "catalog"):                      glueWrite,
-		arn("glue", "database/cleaned"):             glueRead,
-		arn("glue", "table/cleaned/orders"):         glueRead,
-		arn("glue", "database/curated"):             glueWrite,
-		arn("glue", "table/curated/orders"):         glueWrite,
-		arn("glue", "database/reports"):             glueRead,
-		arn("glue", "table/reports/*"):              glueRead,
-		keyCurated:                                  {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"},
+		"*":                                       {"lakeformation:GetDataAccess"}, // Lake Formation-governed tables
+		"arn:aws:s3:::acme-results/athena/*":      {"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"},
+		"arn:aws:s3:::acme-results/reports/*":     {"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"},
+		"arn:aws:s3:::acme-results":               {"s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"},
+		"arn:aws:s3:::acme-lake/cleaned/orders/*": {"s3:GetObject"},
+		"arn:aws:s3:::acme-lake/curated/orders/*": {"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
+		"arn:aws:s3:::acme-lake":                  {"s3:GetBucketLocation", "s3:ListBucket"},
+		arn("glue", "catalog"):                    glueWrite,
+		arn("glue", "database/cleaned"):           glueRead,
+		arn("glue", "table/cleaned/orders"):       glueRead,
+		arn("glue", "database/curated"):           glueWrite,
+		arn("glue", "table/curated/orders"):       glueWrite,
+		arn("glue", "database/reports"):           glueRead,
+		arn("glue", "table/reports/*"):            glueRead,
+		keyCurated:                                {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"},
 		// the Glue job and the crawler, in a branch
 		arn("glue", "job/export_orders"):       {"glue:BatchStopJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"},
 		arn("glue", "crawler/curated-crawler"): {"glue:GetCrawler", "glue:StartCrawler"},
@@ -163,7 +167,8 @@ func TestWorkerPolicy(t *testing.T) {
 	glueRead := []string{"glue:BatchGetPartition", "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable",
 		"glue:GetTableVersions", "glue:GetTables"}
 	glueWrite := slices.Sorted(slices.Values(append(slices.Clone(glueRead), "glue:BatchCreatePartition", "glue:BatchDeletePartition",
-		"glue:BatchUpdatePartition", "glue:CreatePartition", "glue:CreateTable", "glue:UpdatePartition", "glue:UpdateTable")))
+		"glue:BatchUpdatePartition", "glue:CreateDatabase", "glue:CreatePartition", "glue:CreatePartitionIndex", "glue:CreateTable",
+		"glue:UpdatePartition", "glue:UpdateTable")))
 	write := []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"}
 	want := map[string][]string{
 		"arn:aws:s3:::acme-lake/raw/orders/*":           {"s3:GetObject"},
@@ -195,8 +200,9 @@ func TestWorkerPolicy(t *testing.T) {
 		t.Errorf("listing condition (-want +got):\n%s", diff)
 	}
 
-	// Reporting through task tokens needs SendTaskSuccess/Failure on the
-	// state machine, and only then.
+	// Reporting through task tokens needs SendTaskSuccess, Failure and
+	// Heartbeat, and only then. They have no resource types, so they are
+	// granted on "*" (on the state machine's ARN they would be denied).
 	tokOpts := *allOpts
 	tokOpts.ECS = &ECSOptions{Cluster: "lake", TaskDefinition: "lakekit-worker", ContainerName: "worker", WaitForTaskToken: true}
 	pol, err = WorkerPolicy(allKinds(), &tokOpts, policyAcct)
@@ -204,7 +210,7 @@ func TestWorkerPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = grants(t, pol)
-	if diff := cmp.Diff([]string{"states:SendTaskFailure", "states:SendTaskSuccess"}, got[arn("states", "stateMachine:orders")]); diff != "" {
+	if diff := cmp.Diff([]string{"states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"}, got["*"]); diff != "" {
 		t.Errorf("task-token worker (-want +got):\n%s", diff)
 	}
 	for _, o := range []*CompileOptions{allOpts, {Lambda: &LambdaOptions{FunctionName: "lakekit-worker"}}} {
@@ -365,8 +371,9 @@ var integrationActions = map[string]func(prm map[string]any) map[string][]string
 			prefix += "/"
 		}
 		m := map[string][]string{
-			arn("athena", "workgroup/"+wg):                {"athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution"},
-			arn("athena", "datacatalog/AwsDataCatalog"):   {"athena:GetDataCatalog"},
+			arn("athena", "workgroup/"+wg):              {"athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution"},
+			arn("athena", "datacatalog/AwsDataCatalog"): {"athena:GetDataCatalog"},
+			"*": {"lakeformation:GetDataAccess"},
 			"arn:aws:s3:::" + bucket + "/" + prefix + "*": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 			"arn:aws:s3:::" + bucket:                      {"s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"},
 		}

@@ -16,10 +16,53 @@
 //
 // The grants Step Functions' service integrations need (LambdaInvoke,
 // ECSTask, PassRole, EventsRule, AthenaSync, AthenaResults, GlueJobSync,
-// Crawler) and those a worker reporting task tokens needs (TaskResponse)
-// are here too; orchestrate.StateMachinePolicy and
-// orchestrate.WorkerPolicy assemble them for a pipeline. Validate checks
-// any identity policy document against the IAM policy grammar.
+// Crawler), those a worker reporting task tokens needs (TaskResponse)
+// and those of deploying and running a state machine (DeployStateMachine,
+// StepFunctions) are here too; orchestrate.StateMachinePolicy,
+// orchestrate.WorkerPolicy and orchestrate.DeployPolicy assemble them for
+// a pipeline. RedshiftData, SearchCatalog and Catalog(Manage, ...) cover
+// the query engines and the catalog's other calls. Validate checks any
+// identity policy document against the IAM policy grammar.
+//
+// # Resources
+//
+// Every grant names the resources the Service Authorization Reference
+// lets its actions be limited to, and "*" only for actions it lists
+// without resource types (states:SendTaskSuccess, states:ListStateMachines,
+// lakeformation:GetDataAccess, ...), where any ARN would be denied. KMS
+// keys are given by key ARN: an alias ARN cannot identify a key in a
+// policy statement, so KMS and CheckKMSKey refuse it, naming the alias.
+// The tests check every policy lakekit renders against the reference
+// (see lake/iam/iamtest).
+//
+// # Lake Formation
+//
+// When Lake Formation governs a lake location (the location is registered
+// with it), IAM permissions are not enough:
+//
+//   - Athena, Spectrum and Glue read the data with credentials Lake
+//     Formation vends, which needs lakeformation:GetDataAccess in the
+//     caller's policy (Athena and AthenaSync grant it, LakeFormationData
+//     on its own) and SELECT (INSERT, DELETE) Lake Formation permissions
+//     on the tables.
+//   - Creating or altering a Glue table or partition whose location lies
+//     in a registered location (every lakekit commit that registers a
+//     table or partition) needs, besides Catalog's Glue permissions,
+//     CREATE_TABLE or ALTER on the database or table and the data location
+//     permission DATA_LOCATION_ACCESS on the location, which a data lake
+//     administrator grants.
+//   - Registering a location (RegisterLocation) passes the role Lake
+//     Formation assumes to reach it; that role needs WritePrefix on the
+//     location (and KMS on its key).
+//
+// The data location grant, with DataLocationARN giving the ResourceArn of
+// a lake location (the catalog's Glue implementation makes the same
+// GrantPermissions call; LakeFormationPermissions grants making it):
+//
+//	aws lakeformation grant-permissions \
+//	  --principal DataLakePrincipalIdentifier=arn:aws:iam::111122223333:role/ingest \
+//	  --permissions DATA_LOCATION_ACCESS \
+//	  --resource '{"DataLocation":{"ResourceArn":"arn:aws:s3:::acme-lake/prod/cleaned"}}'
 package iam
 
 import (
@@ -48,6 +91,9 @@ type Access int
 const (
 	Read Access = iota
 	ReadWrite
+	// Manage is ReadWrite plus dropping tables and databases (the
+	// catalog's DropTable and DropDatabase). For KMS it is ReadWrite.
+	Manage
 )
 
 // Statement is one IAM policy statement.
@@ -198,30 +244,69 @@ func (p *Policy) Catalog(a Access, database string, tables ...string) *Policy {
 	}
 	p.add("GlueRead", []string{"glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetTableVersions",
 		"glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"}, res, "")
-	if a == ReadWrite {
-		p.add("GlueWrite", []string{"glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition",
-			"glue:BatchUpdatePartition", "glue:BatchDeletePartition", "glue:CreatePartition", "glue:UpdatePartition"}, res, "")
+	if a >= ReadWrite {
+		// The first commit into a new database creates it; a table
+		// created with partition indexes creates them.
+		p.add("GlueWrite", []string{"glue:CreateDatabase", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition",
+			"glue:BatchUpdatePartition", "glue:BatchDeletePartition", "glue:CreatePartition", "glue:UpdatePartition",
+			"glue:CreatePartitionIndex"}, res, "")
+	}
+	if a >= Manage {
+		// Deleting a database deletes its tables and functions too.
+		p.add("GlueDrop", []string{"glue:DeleteTable", "glue:DeleteDatabase"},
+			append(res, base+":userDefinedFunction/"+database+"/*"), "")
 	}
 	return p
 }
 
-var kmsRE = regexp.MustCompile(`^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=.@-]+$`)
+// SearchCatalog grants listing the catalog's databases and searching its
+// tables (the catalog's Databases and Search), on every database and
+// table of the account's catalog: the calls name no database, so no
+// narrower grant lets them answer.
+func (p *Policy) SearchCatalog() *Policy {
+	base := p.arn("glue", "")
+	p.add("GlueSearch", []string{"glue:GetDatabases", "glue:SearchTables"},
+		[]string{base + "catalog", base + "database/*", base + "table/*/*"}, "")
+	return p
+}
 
-// KMS grants use of a key: decrypt to read; encrypt and data keys to write.
+var (
+	kmsRE      = regexp.MustCompile(`^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9/_+=.@-]+$`)
+	kmsAliasRE = regexp.MustCompile(`^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:alias/`)
+)
+
+// checkKMS refuses anything but a key ARN. An alias ARN gets its own
+// error: the KMS developer guide says an alias cannot identify a key in
+// the Resource of an IAM policy statement, so a grant on it never
+// matches.
+func checkKMS(arn string) error {
+	if kmsAliasRE.MatchString(arn) {
+		return fmt.Errorf("iam: %q is a KMS alias ARN, which cannot identify a key in an IAM policy statement: give the key ARN (arn:aws:kms:region:account:key/id) the alias points to: %w", arn, ErrInvalid)
+	}
+	if !kmsRE.MatchString(arn) {
+		return fmt.Errorf("iam: %q is not a KMS key ARN (arn:aws:kms:region:account:key/id): %w", arn, ErrInvalid)
+	}
+	return nil
+}
+
+// KMS grants use of a key, given by its key ARN (an alias ARN is
+// refused): decrypt to read; encrypt and data keys to write.
 func (p *Policy) KMS(a Access, keyARN string) *Policy {
-	if !kmsRE.MatchString(keyARN) {
-		p.errs = append(p.errs, fmt.Errorf("iam: %q is not a KMS key ARN (arn:aws:kms:region:account:key/id): %w", keyARN, ErrInvalid))
+	if err := checkKMS(keyARN); err != nil {
+		p.errs = append(p.errs, err)
 		return p
 	}
 	p.add("KMSDecrypt", []string{"kms:Decrypt", "kms:DescribeKey"}, []string{keyARN}, "")
-	if a == ReadWrite {
+	if a >= ReadWrite {
 		p.add("KMSEncrypt", []string{"kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt*"}, []string{keyARN}, "")
 	}
 	return p
 }
 
 // Athena grants running queries in a workgroup (the caller also needs read
-// access to the tables' prefixes and write access to the results prefix).
+// access to the tables' prefixes and write access to the results prefix),
+// and lakeformation:GetDataAccess (see LakeFormationData) for tables whose
+// locations Lake Formation governs.
 func (p *Policy) Athena(workgroup string) *Policy {
 	if !regexp.MustCompile(`^[a-zA-Z0-9._-]{1,128}$`).MatchString(workgroup) {
 		p.errs = append(p.errs, fmt.Errorf("iam: Athena workgroup %q is not a valid name: %w", workgroup, ErrInvalid))
@@ -230,13 +315,15 @@ func (p *Policy) Athena(workgroup string) *Policy {
 	p.add("Athena", []string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
 		"athena:StopQueryExecution", "athena:GetWorkGroup"},
 		[]string{fmt.Sprintf("arn:%s:athena:%s:%s:workgroup/%s", p.acct.Partition, p.acct.Region, p.acct.ID, workgroup)}, "")
+	p.LakeFormationData()
 	return p
 }
 
 var sfnNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
 
-// StepFunctions grants deploying, starting and watching a state machine.
-func (p *Policy) StepFunctions(stateMachine string, deploy bool) *Policy {
+// StepFunctions grants starting and watching a state machine's
+// executions. DeployStateMachine grants deploying it.
+func (p *Policy) StepFunctions(stateMachine string) *Policy {
 	if !sfnNameRE.MatchString(stateMachine) {
 		p.errs = append(p.errs, fmt.Errorf("iam: state machine name %q is not valid: %w", stateMachine, ErrInvalid))
 		return p
@@ -246,10 +333,27 @@ func (p *Policy) StepFunctions(stateMachine string, deploy bool) *Policy {
 	ex := base + ":execution:" + stateMachine + ":*"
 	p.add("StatesRun", []string{"states:StartExecution", "states:DescribeStateMachine"}, []string{sm}, "")
 	p.add("StatesWatch", []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"}, []string{ex}, "")
-	if deploy {
-		p.add("StatesDeploy", []string{"states:CreateStateMachine", "states:UpdateStateMachine"}, []string{sm}, "")
-	}
 	return p
+}
+
+// StatesPrincipal is the service state machine roles are passed to.
+const StatesPrincipal = "states.amazonaws.com"
+
+// DeployStateMachine grants what orchestrate's SFN.Deploy calls to create
+// or update a state machine that runs as roleARN:
+// states:CreateStateMachine and states:UpdateStateMachine on it,
+// iam:PassRole on the role to Step Functions only (the Service
+// Authorization Reference lists it as a dependent action of both), and
+// states:ListStateMachines, which has no resource types and so is
+// granted on "*" (the update path looks the state machine's ARN up).
+func (p *Policy) DeployStateMachine(stateMachine, roleARN string) *Policy {
+	if !sfnNameRE.MatchString(stateMachine) {
+		p.errs = append(p.errs, fmt.Errorf("iam: state machine name %q is not valid: %w", stateMachine, ErrInvalid))
+		return p
+	}
+	p.add("StatesDeploy", []string{"states:CreateStateMachine", "states:UpdateStateMachine"}, []string{p.arn("states", "stateMachine:"+stateMachine)}, "")
+	p.add("StatesList", []string{"states:ListStateMachines"}, []string{"*"}, "")
+	return p.PassRole(StatesPrincipal, roleARN)
 }
 
 // GlueJob grants starting and watching a Glue job's runs.
@@ -344,13 +448,10 @@ func CheckGlueName(kind, name string) error {
 	return nil
 }
 
-// CheckKMSKey reports whether arn is a KMS key or alias ARN.
-func CheckKMSKey(arn string) error {
-	if !kmsRE.MatchString(arn) {
-		return fmt.Errorf("iam: %q is not a KMS key ARN (arn:aws:kms:region:account:key/id): %w", arn, ErrInvalid)
-	}
-	return nil
-}
+// CheckKMSKey reports whether arn is a KMS key ARN a policy can grant
+// use of. An alias ARN is refused with an error naming it: an alias
+// cannot identify a key in an IAM policy statement.
+func CheckKMSKey(arn string) error { return checkKMS(arn) }
 
 // BucketLocation grants s3:GetBucketLocation on the bucket of an s3://
 // location (Athena asks it for every bucket it reads or writes).
@@ -387,8 +488,10 @@ const AthenaCatalog = "AwsDataCatalog"
 
 // AthenaSync grants what Step Functions' athena:startQueryExecution.sync
 // integration calls: starting, polling and (when the execution stops)
-// stopping query executions in the workgroup, and reading the default data
-// catalog's description. The queried tables need Catalog and ReadPrefix
+// stopping query executions in the workgroup, reading the default data
+// catalog's description, and lakeformation:GetDataAccess (see
+// LakeFormationData; Step Functions' own policy template for the
+// integration has it). The queried tables need Catalog and ReadPrefix
 // grants, the results location AthenaResults.
 func (p *Policy) AthenaSync(workgroup string) *Policy {
 	if !workgroupRE.MatchString(workgroup) {
@@ -398,6 +501,7 @@ func (p *Policy) AthenaSync(workgroup string) *Policy {
 	p.add("AthenaQueries", []string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"},
 		[]string{p.arn("athena", "workgroup/"+workgroup)}, "")
 	p.add("AthenaDataCatalog", []string{"athena:GetDataCatalog"}, []string{p.arn("athena", "datacatalog/"+AthenaCatalog)}, "")
+	p.LakeFormationData()
 	return p
 }
 
@@ -542,16 +646,15 @@ func camel(s string) string {
 	return b.String()
 }
 
-// TaskResponse grants reporting the results of a state machine's
-// .waitForTaskToken tasks: states:SendTaskSuccess and
-// states:SendTaskFailure, which is what orchestrate.Worker calls.
-func (p *Policy) TaskResponse(stateMachine string) *Policy {
-	if !sfnNameRE.MatchString(stateMachine) {
-		p.errs = append(p.errs, fmt.Errorf("iam: state machine name %q is not valid: %w", stateMachine, ErrInvalid))
-		return p
-	}
-	p.add("StatesTaskResponse", []string{"states:SendTaskSuccess", "states:SendTaskFailure"},
-		[]string{p.arn("states", "stateMachine:"+stateMachine)}, "")
+// TaskResponse grants reporting the results of .waitForTaskToken tasks:
+// states:SendTaskSuccess and states:SendTaskFailure, which is what
+// orchestrate.Worker calls, and states:SendTaskHeartbeat. These actions
+// have no resource types in the Service Authorization Reference (the
+// task token, not an ARN, names the task), so they are granted on "*":
+// on a state machine ARN they would be denied and the execution would
+// wait for its task until it times out.
+func (p *Policy) TaskResponse() *Policy {
+	p.add("StatesTaskResponse", []string{"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}, []string{"*"}, "")
 	return p
 }
 

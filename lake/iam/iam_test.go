@@ -53,7 +53,7 @@ func checkGrammar(t *testing.T, raw []byte) map[string]any {
 			}
 		}
 		for _, r := range st["Resource"].([]any) {
-			if !arn.MatchString(r.(string)) {
+			if r != "*" && !arn.MatchString(r.(string)) {
 				t.Errorf("resource %q is not a well-formed ARN", r)
 			}
 		}
@@ -76,7 +76,8 @@ func TestPipelinePolicy(t *testing.T) {
 		Catalog(iam.ReadWrite, "web", "clicks", "clicks_daily").
 		KMS(iam.ReadWrite, "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab").
 		Athena("analytics").
-		StepFunctions("clicks-pipeline", true).
+		StepFunctions("clicks-pipeline").
+		DeployStateMachine("clicks-pipeline", "arn:aws:iam::111122223333:role/clicks-sfn").
 		GlueJob("legacy_etl")
 	raw, err := p.JSON()
 	if err != nil {
@@ -136,7 +137,7 @@ func TestBadInput(t *testing.T) {
 		"kms":           iam.NewPolicy(acct).KMS(iam.Read, "alias/lake"),
 		"account":       iam.NewPolicy(iam.Account{Region: "eu-west-1", ID: "12"}).ReadPrefix("s3://bucket/x/"),
 		"region":        iam.NewPolicy(iam.Account{Region: "Europe", ID: "111122223333"}).ReadPrefix("s3://bucket/x/"),
-		"state machine": iam.NewPolicy(acct).StepFunctions("has space", false),
+		"state machine": iam.NewPolicy(acct).StepFunctions("has space"),
 		"empty":         iam.NewPolicy(acct),
 	}
 	for name, p := range cases {
@@ -229,7 +230,7 @@ func TestServiceIntegrationGrants(t *testing.T) {
 		AthenaSync("analytics").
 		AthenaResults("s3://acme-results/athena").
 		BucketLocation("s3://acme-lake/raw/").
-		TaskResponse("daily")
+		TaskResponse()
 	got := actionsByResource(t, p)
 	const a = "arn:aws:%s:eu-west-1:111122223333:%s"
 	f := func(svc, res string) string { return fmt.Sprintf(a, svc, res) }
@@ -251,7 +252,7 @@ func TestServiceIntegrationGrants(t *testing.T) {
 		"arn:aws:s3:::acme-results/athena/*":                        {"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"},
 		"arn:aws:s3:::acme-results":                                 {"s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"},
 		"arn:aws:s3:::acme-lake":                                    {"s3:GetBucketLocation"},
-		f("states", "stateMachine:daily"):                           {"states:SendTaskFailure", "states:SendTaskSuccess"},
+		"*":                                                         {"lakeformation:GetDataAccess", "states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("grants (-want +got):\n%s", diff)
@@ -293,7 +294,9 @@ func TestServiceIntegrationBadInput(t *testing.T) {
 		"workgroup":          {iam.NewPolicy(acct).AthenaSync("wg!"), `"wg!"`},
 		"results":            {iam.NewPolicy(acct).AthenaResults("/tmp/results"), `"/tmp/results"`},
 		"rule":               {iam.NewPolicy(acct).EventsRule("a:b"), `"a:b"`},
-		"state machine":      {iam.NewPolicy(acct).TaskResponse("a:b"), `"a:b"`},
+		"state machine":      {iam.NewPolicy(acct).DeployStateMachine("a:b", "arn:aws:iam::111122223333:role/r"), `"a:b"`},
+		"deploy role":        {iam.NewPolicy(acct).DeployStateMachine("p", "sfn-role"), `"sfn-role"`},
+		"redshift":           {iam.NewPolicy(acct).RedshiftData("arn:aws:redshift:eu-west-1:111122223333:cluster/x"), "cluster/x"},
 	}
 	for name, c := range cases {
 		_, err := c.p.JSON()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -298,8 +299,21 @@ func seconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
 }
 
+// LambdaServiceErrors are the transient errors of the Lambda service that
+// Lambda tasks retry before the step's own retry policies, as the Step
+// Functions best practice "Handle Lambda service exceptions" recommends
+// (every 2s, backing off 2x, at most 6 times). A step whose retry policies
+// name one of them decides for itself.
+var LambdaServiceErrors = []string{"Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException",
+	"Lambda.AWSLambdaException", "Lambda.SdkClientException"}
+
+// retries renders the step's retry policies for a task state, after the
+// Lambda service retrier on a Lambda task.
 func (c *compiler) retries(s *Step) []any {
 	var out []any
+	if c.opts.Lambda != nil && (s.Kind == KindGo || s.Kind == KindMap) && !namesAny(s.Retries, LambdaServiceErrors) {
+		out = append(out, obj{"ErrorEquals": LambdaServiceErrors, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2})
+	}
 	for _, r := range s.Retries {
 		n := r.norm()
 		rr := obj{"ErrorEquals": r.ErrorEquals, "IntervalSeconds": seconds(n.Interval), "BackoffRate": n.BackoffRate,
@@ -313,6 +327,17 @@ func (c *compiler) retries(s *Step) []any {
 		out = append(out, rr)
 	}
 	return out
+}
+
+func namesAny(rs []RetryPolicy, names []string) bool {
+	for _, r := range rs {
+		for _, e := range r.ErrorEquals {
+			if slices.Contains(names, e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // decorate adds Retry, Catch and TimeoutSeconds to a Task, Map or Parallel

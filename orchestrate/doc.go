@@ -73,11 +73,16 @@
 //
 // Error names on AWS: Step Functions sees a Go step's custom error name
 // (NewError) when the worker reports it with SendTaskFailure (ECS with
-// WaitForTaskToken). A Lambda function's error is named by the Lambda
-// runtime after the error's Go type, and a runTask.sync task's failure is
+// WaitForTaskToken); an error without a name, or with a name Step
+// Functions reserves (beginning with "States."), is reported as
+// Lakekit.StepFailed (ErrorStepFailed), the name the local runner gives
+// it too. A Lambda function's error is named by the Lambda runtime after
+// the error's Go type, and a runTask.sync task's failure is
 // States.TaskFailed, so Retry and Catch policies with custom names match
 // only locally and on the task-token path; States.ALL, States.TaskFailed
-// and States.Timeout match everywhere.
+// and States.Timeout match everywhere. Lambda tasks also retry the Lambda
+// service's transient errors (LambdaServiceErrors) before the step's own
+// policies, as the Step Functions best practices recommend.
 //
 // # IAM policies
 //

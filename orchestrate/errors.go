@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Every error the package returns wraps one of them, so
@@ -60,6 +61,11 @@ const (
 	// choice rule over a missing field). As on AWS, it always fails the
 	// run: no matcher, not even States.ALL, retries or catches it.
 	ErrorRuntime = "States.Runtime"
+	// ErrorStepFailed names a step's error that carries no name of its own
+	// (see NewError). Names beginning with "States." are reserved for
+	// Step Functions, so workers report this one instead; States.TaskFailed
+	// and States.ALL match it.
+	ErrorStepFailed = "Lakekit.StepFailed"
 )
 
 // Error is an error with a name that retry and catch policies can match,
@@ -84,7 +90,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // ErrorName returns the name retry and catch matchers see for err: the Name
 // of an *Error in its chain, States.Timeout for a step timeout, or
-// States.TaskFailed.
+// Lakekit.StepFailed (ErrorStepFailed).
 func ErrorName(err error) string {
 	var ne *Error
 	if errors.As(err, &ne) && ne.Name != "" {
@@ -93,7 +99,18 @@ func ErrorName(err error) string {
 	if errors.Is(err, errStepTimeout) {
 		return ErrorTimeout
 	}
-	return ErrorTaskFailed
+	return ErrorStepFailed
+}
+
+// reportedName is the error name a worker reports to Step Functions: the
+// error's name unless Step Functions reserves it ("States." names are
+// only for the errors Step Functions raises itself), then ErrorStepFailed.
+func reportedName(err error) string {
+	name := ErrorName(err)
+	if strings.HasPrefix(name, "States.") {
+		return ErrorStepFailed
+	}
+	return name
 }
 
 // errStepTimeout marks an attempt that ran out of its step's timeout.

@@ -2,7 +2,9 @@ package orchestrate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,4 +68,87 @@ func TestRunnerFidelityStatesALLDoesNotCatchRuntime(t *testing.T) {
 			t.Errorf("%v matches States.Runtime", m)
 		}
 	}
+}
+
+// Error names beginning with "States." are reserved for Step Functions: a
+// worker reports a failure with a lakekit name (its own NewError name, or
+// Lakekit.StepFailed), never States.TaskFailed or another States.* name.
+// The local runner names a failed step the same way, and States.TaskFailed
+// still matches it.
+func TestWorkerFidelityErrorNames(t *testing.T) {
+	p := New("names",
+		GoStep("plain", func(ctx context.Context, in Input) (Output, error) { return nil, errors.New("boom") }),
+		GoStep("reserved", func(ctx context.Context, in Input) (Output, error) {
+			return nil, NewError(ErrorTimeout, errors.New("not really"))
+		}),
+		GoStep("custom", func(ctx context.Context, in Input) (Output, error) {
+			return nil, NewError("BadData", errors.New("row 3"))
+		}))
+	w := NewWorker(p)
+	rec := &tokenRecorder{}
+	w.Tokens, w.Stdout = rec, &strings.Builder{}
+	for step, want := range map[string]string{"plain": ErrorStepFailed, "reserved": ErrorStepFailed, "custom": "BadData"} {
+		*rec = tokenRecorder{}
+		env := []string{EnvPipeline + "=names", EnvStep + "=" + step, EnvTaskToken + "=tt", EnvState + `={"params":{}}`}
+		if err := w.Run(context.Background(), nil, env); err == nil {
+			t.Fatalf("%s: no error", step)
+		}
+		if rec.errName != want || strings.HasPrefix(rec.errName, "States.") {
+			t.Errorf("%s: reported as %q, want %q", step, rec.errName, want)
+		}
+	}
+	if ErrorName(errors.New("x")) != ErrorStepFailed || !matchError([]string{ErrorTaskFailed}, ErrorStepFailed) {
+		t.Errorf("ErrorName of an unnamed error: %q", ErrorName(errors.New("x")))
+	}
+	r, _ := newRunner(t, nil)
+	run, _ := r.Run(context.Background(), New("local", GoStep("plain", func(ctx context.Context, in Input) (Output, error) {
+		return nil, errors.New("boom")
+	}).Catch("h", ErrorStepFailed), GoStep("h", nop)), nil)
+	if run == nil || run.Steps["plain"].Error == nil || run.Steps["plain"].Error.Name != ErrorStepFailed || run.Steps["h"].State != StateSucceeded {
+		t.Fatalf("local run: %+v", run)
+	}
+}
+
+// Lambda tasks retry Lambda's transient service errors, as the Step
+// Functions best practice says ("Handle Lambda service exceptions":
+// IntervalSeconds 2, MaxAttempts 6, BackoffRate 2), before the step's own
+// retry policies (so a States.ALL policy stays last); ECS tasks do not.
+func TestCompileFidelityLambdaServiceRetry(t *testing.T) {
+	p := New("lam", GoStep("a", nop), GoStep("b", nop).After("a").Retry(RetryPolicy{ErrorEquals: []string{ErrorAll}, MaxAttempts: 1}),
+		PassStep("list", []int{1, 2}), MapStep("m", "list", "", nop))
+	def, err := Compile(p, lambdaOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d aslDef
+	if err := json.Unmarshal(def, &d); err != nil {
+		t.Fatal(err)
+	}
+	tasks := map[string]aslState{"a": d.States["a"], "b": d.States["b"], "item:m": d.States["m"].ItemProcessor.States["item:m"]}
+	for name, st := range tasks {
+		if len(st.Retry) == 0 {
+			t.Errorf("%s: no Retry", name)
+			continue
+		}
+		r := st.Retry[0]
+		for _, e := range []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"} {
+			if !slices.Contains(r.ErrorEquals, e) {
+				t.Errorf("%s: first retrier %v lacks %s", name, r.ErrorEquals, e)
+			}
+		}
+		if r.IntervalSeconds != 2 || r.MaxAttempts != 6 || r.BackoffRate != 2 {
+			t.Errorf("%s: first retrier %+v", name, r)
+		}
+	}
+	if b := tasks["b"].Retry; len(b) != 2 || b[1].ErrorEquals[0] != ErrorAll {
+		t.Errorf("b: retriers %+v, want the Lambda one then States.ALL", b)
+	}
+	ecs, err := Compile(p, ecsOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(ecs), "Lambda.") {
+		t.Errorf("ECS definition retries Lambda errors")
+	}
+	lintASL(t, map[string][]byte{"lambda-retry": def, "ecs": ecs})
 }

@@ -107,7 +107,7 @@ func (w *Worker) Run(ctx context.Context, args []string, env []string) error {
 		}
 		var serr error
 		if err != nil {
-			serr = w.Tokens.SendTaskFailure(ctx, token, ErrorName(err), err.Error())
+			serr = w.Tokens.SendTaskFailure(ctx, token, reportedName(err), err.Error())
 		} else {
 			serr = w.Tokens.SendTaskSuccess(ctx, token, out)
 		}

@@ -194,9 +194,11 @@ var readOnlyTypes = map[duck.StmtType]bool{
 	duck.STATEMENT_TYPE_RELATION: true,
 }
 
-// check prepares sql on conn (which refuses more than one statement) and
-// refuses a writing statement on a read-only engine.
-func (e *Engine) check(ctx context.Context, conn *sql.Conn, sqlText string) error {
+// check prepares sql on conn (which refuses more than one statement),
+// refuses a mismatch between its placeholders and nparams values with
+// query.ErrInvalidParam (as Athena and Redshift do, before anything runs),
+// and refuses a writing statement on a read-only engine.
+func (e *Engine) check(ctx context.Context, conn *sql.Conn, sqlText string, nparams int) error {
 	return conn.Raw(func(dc any) error {
 		c, ok := dc.(*duck.Conn)
 		if !ok {
@@ -207,6 +209,9 @@ func (e *Engine) check(ctx context.Context, conn *sql.Conn, sqlText string) erro
 			return fmt.Errorf("duckdb: %w: %w", query.ErrQueryFailed, err)
 		}
 		defer st.Close()
+		if n := st.NumInput(); n != nparams {
+			return fmt.Errorf("duckdb: the SQL has %d parameter placeholders but %d values were given: %w", n, nparams, query.ErrInvalidParam)
+		}
 		typ, err := st.(*duck.Stmt).StatementType()
 		if err != nil {
 			return err
@@ -252,7 +257,7 @@ func (e *Engine) Exec(ctx context.Context, sqlText string, params ...any) (*quer
 		return nil, err
 	}
 	defer conn.Close()
-	if err := e.check(ctx, conn, sqlText); err != nil {
+	if err := e.check(ctx, conn, sqlText, len(args)); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -285,7 +290,7 @@ func (e *Engine) Query(ctx context.Context, sqlText string, params ...any) (*que
 	if err != nil {
 		return nil, err
 	}
-	if err := e.check(ctx, conn, sqlText); err != nil {
+	if err := e.check(ctx, conn, sqlText, len(args)); err != nil {
 		conn.Close()
 		return nil, err
 	}

@@ -254,15 +254,19 @@ func (e *Engine) discover(ctx context.Context) ([]discovered, error) {
 	return out, nil
 }
 
-// zoneOf finds the zone whose table prefix is the catalog table's location.
+// zoneOf finds the zone holding the catalog table: the one whose table
+// folder is the table's location or contains it. An overwrite points the
+// catalog at a generation folder inside the table's folder
+// (<table>/_g<version>-<id>/), so the location need not be the folder
+// itself; the view reads the commit log either way.
 func (e *Engine) zoneOf(t *catalog.Table) (lake.ZoneName, bool) {
-	want := strings.TrimSuffix(t.Location, "/")
+	want := strings.TrimSuffix(t.Location, "/") + "/"
 	for _, zn := range e.lk.ZoneNames() {
 		z, err := e.lk.Zone(zn)
 		if err != nil {
 			continue
 		}
-		if strings.TrimSuffix(z.Store().Location(t.Database+"/"+t.Name+"/"), "/") == want {
+		if strings.HasPrefix(want, strings.TrimSuffix(z.Store().Location(t.Database+"/"+t.Name+"/"), "/")+"/") {
 			return zn, true
 		}
 	}

@@ -2,6 +2,7 @@ package enginetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -47,6 +48,27 @@ func Orders() []Order {
 			ID: int64(i + 1), Customer: fmt.Sprintf("c%d", i%4), Amount: float64((i*37)%100) + 0.25,
 			Paid: i%3 != 0, At: t0.Add(time.Duration(i) * 90 * time.Minute), Region: regions[i%3],
 		}
+	}
+	return out
+}
+
+// FlatOrder is Order for an unpartitioned table: Region is a stored
+// column, so the suite's queries read the same.
+type FlatOrder struct {
+	ID       int64     `parquet:"order_id"`
+	Customer string    `parquet:"customer"`
+	Amount   float64   `parquet:"amount"`
+	Paid     bool      `parquet:"paid"`
+	At       time.Time `parquet:"placed_at,timestamp(microsecond)"`
+	Region   string    `parquet:"region"`
+}
+
+// FlatOrders returns Orders as FlatOrder rows.
+func FlatOrders() []FlatOrder {
+	orders := Orders()
+	out := make([]FlatOrder, len(orders))
+	for i, o := range orders {
+		out[i] = FlatOrder(o)
 	}
 	return out
 }
@@ -199,6 +221,34 @@ func Run(t *testing.T, e query.Engine) {
 				t.Fatalf("rows (-want +got):\n%s", d)
 			}
 		})
+	}
+	t.Run("parameter_count", func(t *testing.T) { checkParamCount(t, e) })
+}
+
+// checkParamCount: too many or too few values for the ? placeholders are
+// refused with query.ErrInvalidParam by Query and Exec, before the
+// statement runs: the same program gets the same error on every engine.
+func checkParamCount(t *testing.T, e query.Engine) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		sql    string
+		params []any
+	}{
+		{`SELECT count(*) AS n FROM shop.orders WHERE customer = ?`, nil},
+		{`SELECT count(*) AS n FROM shop.orders WHERE customer = ?`, []any{"c1", "c2"}},
+		{`SELECT count(*) AS n FROM shop.orders`, []any{"c1"}},
+		{`SELECT count(*) AS n FROM shop.orders WHERE customer = ? AND amount > ?`, []any{"c1"}},
+	} {
+		res, err := e.Query(ctx, c.sql, c.params...)
+		if err == nil {
+			res.Close()
+		}
+		if !errors.Is(err, query.ErrInvalidParam) {
+			t.Errorf("Query(%q, %d values): err = %v, want query.ErrInvalidParam", c.sql, len(c.params), err)
+		}
+		if _, err := e.Exec(ctx, c.sql, c.params...); !errors.Is(err, query.ErrInvalidParam) {
+			t.Errorf("Exec(%q, %d values): err = %v, want query.ErrInvalidParam", c.sql, len(c.params), err)
+		}
 	}
 }
 

@@ -87,6 +87,10 @@ func (s *Store) OpenReader(ctx context.Context, key string, opts *ReaderOptions)
 		if err != nil {
 			return nil, s.wrap("open", key, err)
 		}
+		if err := s.checkEncrypted(key, a); err != nil {
+			ra.Close()
+			return nil, err
+		}
 		r.ra, r.attrs = ra, s.rel(a)
 		return r, nil
 	}
@@ -95,6 +99,10 @@ func (s *Store) OpenReader(ctx context.Context, key string, opts *ReaderOptions)
 		return nil, s.wrap("open", key, err)
 	}
 	r.reqs.Add(1)
+	if err := s.checkEncrypted(key, a); err != nil {
+		rc.Close()
+		return nil, err
+	}
 	tail, err := io.ReadAll(rc)
 	rc.Close()
 	if err != nil {

@@ -173,6 +173,45 @@ func (s *Store) put(ctx context.Context, op, key string, r io.Reader, size int64
 	return s.wrap(op, key, s.d.Put(ctx, full, r, size, do))
 }
 
+// Move moves the object at src to dst: a rename on file stores, a
+// server-side copy and a delete on S3, a get, put and delete elsewhere.
+// It is idempotent: when src is gone and dst exists (an earlier or a
+// concurrent move finished) it returns nil; when both are missing, an error
+// matching ErrNotFound. dst keeps src's content type, metadata and
+// encryption (or the store's key where src had none).
+func (s *Store) Move(ctx context.Context, src, dst string) error {
+	fs, err := s.full("move", src)
+	if err != nil {
+		return err
+	}
+	fd, err := s.full("move", dst)
+	if err != nil {
+		return err
+	}
+	if m, ok := s.d.(driver.Mover); ok {
+		return s.wrap("move", src, m.Move(ctx, fs, fd, &driver.PutOptions{SSEKMSKeyID: s.kmsKey}))
+	}
+	rc, a, err := s.d.Get(ctx, fs, 0, -1)
+	if errors.Is(err, ErrNotFound) {
+		if _, serr := s.d.Stat(ctx, fd); serr == nil {
+			return nil
+		}
+		return s.wrap("move", src, err)
+	}
+	if err != nil {
+		return s.wrap("move", src, err)
+	}
+	defer rc.Close()
+	do := &driver.PutOptions{ContentType: a.ContentType, Metadata: a.Metadata, SSEKMSKeyID: a.SSEKMSKeyID}
+	if do.SSEKMSKeyID == "" {
+		do.SSEKMSKeyID = s.kmsKey
+	}
+	if err := s.d.Put(ctx, fd, rc, a.Size, do); err != nil {
+		return s.wrap("move", dst, err)
+	}
+	return s.wrap("move", src, s.d.Delete(ctx, []string{fs}))
+}
+
 // Get opens the whole object for reading. The caller closes it.
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	rc, _, err := s.GetRange(ctx, key, 0, -1)
@@ -190,7 +229,40 @@ func (s *Store) GetRange(ctx context.Context, key string, off, length int64) (io
 	if err != nil {
 		return nil, nil, s.wrap("get", key, err)
 	}
+	if err := s.checkEncrypted(key, a); err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
 	return rc, s.rel(a), nil
+}
+
+// checkEncrypted refuses, in a store that requires encryption, an object
+// that does not carry a KMS key (or carries another key than the store's,
+// where both name the key the same way): such an object was not written
+// through the zone's rules, and reading or appending to it would mix
+// unencrypted data into an encrypted zone.
+func (s *Store) checkEncrypted(key string, a *driver.Attributes) error {
+	if !s.needSSE || a == nil {
+		return nil
+	}
+	if a.SSEKMSKeyID == "" {
+		return fmt.Errorf("lake: read %q: the zone requires SSE-KMS encryption with %s but the object is not encrypted with KMS: %w", key, s.kmsKey, ErrEncryptionRequired)
+	}
+	if s.kmsKey != "" && !sameKMSKey(s.kmsKey, a.SSEKMSKeyID) {
+		return fmt.Errorf("lake: read %q: the zone requires KMS key %s but the object is encrypted with %s: %w", key, s.kmsKey, a.SSEKMSKeyID, ErrEncryptionRequired)
+	}
+	return nil
+}
+
+// sameKMSKey compares a configured key with the one an object reports. S3
+// reports the key ARN; a zone may name the key by id, by ARN or by alias.
+// An alias cannot be compared without asking KMS, so it matches any key.
+func sameKMSKey(want, got string) bool {
+	if want == got || strings.Contains(want, "alias/") {
+		return true
+	}
+	// key id vs key ARN ("arn:aws:kms:r:a:key/<id>")
+	return strings.HasSuffix(got, "key/"+want) || strings.HasSuffix(want, "key/"+got)
 }
 
 // ReadAll returns the whole object.

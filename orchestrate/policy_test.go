@@ -299,6 +299,8 @@ func TestPolicyBadDeclarations(t *testing.T) {
 		{"glue upper case", New("p", GoStep("load", nop).Writes("glue://web/Clicks")), lambda, nil, []string{`"load"`, `"Clicks"`}},
 		{"kms", New("p", GoStep("load", nop).KMS(iam.Read, "alias/lake")), lambda, nil, []string{`"load"`, `"alias/lake"`}},
 		{"kms access", New("p", GoStep("load", nop).KMS(iam.Access(7), keyRaw)), lambda, nil, []string{`"load"`, "unknown access"}},
+		{"kms alias ARN", New("p", GoStep("load", nop).KMS(iam.Read, "arn:aws:kms:eu-west-1:111122223333:alias/lake")), lambda, nil,
+			[]string{`"load"`, "alias/lake", "key ARN"}},
 		{"nested", New("p", ParallelStep("par", New("b", MapStep("m", "g", "", nop).Reads("gs://x/y"), GoStep("g", nop)))), lambda, nil,
 			[]string{`"m"`, `"gs://x/y"`}},
 		{"glue job", New("p", GlueJobStep("job", "etl", nil).Reads("s3://lake/raw/")), lambda, nil, []string{`"job"`, "Glue job's own role"}},
@@ -494,5 +496,18 @@ func TestPolicyCoversCompiledTasks(t *testing.T) {
 		if !seen[res] {
 			t.Errorf("no compiled pipeline used %s: the consistency check missed it", res)
 		}
+	}
+}
+
+func TestDeployPolicyBadInput(t *testing.T) {
+	role := "arn:aws:iam::111122223333:role/orders-sfn"
+	if _, err := DeployPolicy(allKinds(), policyAcct, "orders-sfn"); !errors.Is(err, iam.ErrInvalid) || !strings.Contains(err.Error(), `"orders-sfn"`) {
+		t.Errorf("a role name instead of an ARN: %v, want iam.ErrInvalid naming it", err)
+	}
+	if _, err := DeployPolicy(New("p", GoStep("a", nop).After("ghost")), policyAcct, role); !errors.Is(err, ErrInvalidPipeline) {
+		t.Errorf("an invalid pipeline: %v, want ErrInvalidPipeline", err)
+	}
+	if _, err := DeployPolicy(allKinds(), iam.Account{Region: "eu-west-1", ID: "42"}, role); !errors.Is(err, iam.ErrInvalid) {
+		t.Errorf("a bad account: %v, want iam.ErrInvalid", err)
 	}
 }

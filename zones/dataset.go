@@ -49,6 +49,11 @@ type Options[T any] struct {
 	// partitions are added, and overwritten partitions are pointed at their
 	// new location after the commit.
 	Catalog catalog.Catalog
+	// AdoptCatalogTable lets a commit take over a catalog table of the same
+	// name located outside this dataset's prefix (and repoint it). Without
+	// it such a table is refused with an error matching lake.ErrExists that
+	// names both locations: it may be another team's.
+	AdoptCatalogTable bool
 	// Description and Owner go to the catalog table when it is created.
 	Description, Owner string
 

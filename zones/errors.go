@@ -1,6 +1,10 @@
 package zones
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/lakekit/lakekit/internal/objlog"
+)
 
 // Sentinel errors of the zones package. Errors returned by this package wrap
 // them with %w (and wrap the store's or catalog's error too), so
@@ -33,4 +37,19 @@ var (
 	// ErrTooManyAttempts: a commit kept losing races to other writers and
 	// gave up after WriterOptions.MaxAttempts.
 	ErrTooManyAttempts = errors.New("zones: commit retried too often")
+	// ErrCorrupt: the table's commit log is damaged — a version is missing
+	// while a later one exists, or a log object does not decode — or a data
+	// file does not match what the log says of it (missing, another size).
+	// The message names the object. Versions before the damage stay
+	// readable (Snapshot with a version); writes and Vacuum refuse to run
+	// until Table.Repair has been run explicitly.
+	ErrCorrupt = objlog.ErrCorrupt
+	// ErrCommitUnknown: Commit could not find out whether its log entry
+	// landed (the store stopped answering at the commit point). The data
+	// may be committed. Nothing was cleaned up. Retry the whole write with
+	// the same idempotency key (CommitUnknownError.Key, also
+	// Writer.IdempotencyKey): if the first attempt landed, the retry
+	// returns it as a Duplicate; if not, the retry commits. Never retry
+	// with a fresh key.
+	ErrCommitUnknown = errors.New("zones: commit outcome unknown")
 )

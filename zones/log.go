@@ -84,6 +84,13 @@ type DataFile struct {
 	Stats     []ColumnStats  `json:"stats,omitempty"`
 	// AddedIn is the table version whose commit added the file.
 	AddedIn int64 `json:"added_in,omitempty"`
+	// CRC32C is the Castagnoli CRC-32 of the file's bytes (0: unknown).
+	CRC32C uint32 `json:"crc32c,omitempty"`
+	// Staged is where an appended file waited for its commit
+	// ("<db>/<t>/_lakekit/staging/<attempt>/part-....parquet"); the commit
+	// then moves it to Key. Readers that find Key missing read Staged (the
+	// move is still to come), and the next commit or Vacuum finishes it.
+	Staged string `json:"staged,omitempty"`
 }
 
 // PartitionLocation is where a partition's files go: a key prefix relative
@@ -117,6 +124,13 @@ type Commit struct {
 	Operation      string    `json:"operation"` // "write" (a vacuum is not a version: see lake.Zone.History)
 	Mode           Mode      `json:"mode"`
 	IdempotencyKey string    `json:"idempotency_key"`
+	// Attempt names the attempt that made the commit (its objects' names);
+	// two attempts with one key never share names.
+	Attempt string `json:"attempt,omitempty"`
+	// Digest is what the idempotency key commits to: a hash of the added
+	// files' partitions, rows, sizes and checksums. A later write with the
+	// same key and the same data is a Duplicate; with other data, ErrConflict.
+	Digest string `json:"digest,omitempty"`
 	// SchemaVersion is the table's schema version after this commit.
 	SchemaVersion int `json:"schema_version"`
 	// Schema is set when this commit created the table or changed its schema.

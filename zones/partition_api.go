@@ -40,10 +40,7 @@ func (w *Writer[T]) ClearPartitions(parts ...lake.Partition) error {
 		}
 	}
 	for _, p := range parts {
-		path := partPath(p)
-		if _, ok := w.touched[path]; !ok {
-			w.touched[path] = p
-		}
+		w.tx.Touch(p)
 	}
 	return nil
 }

@@ -367,9 +367,9 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 			err = fmt.Errorf("zones: read %s: corrupt Parquet file: %v", df.Key, r)
 		}
 	}()
-	r, err := d.table.store.OpenReader(ctx, df.Key, nil)
+	r, err := d.table.openData(ctx, df)
 	if err != nil {
-		return fmt.Errorf("zones: read %s: %w", df.Key, err)
+		return err
 	}
 	defer r.Close()
 	// The footer's magic bytes are still checked; skipping the leading ones

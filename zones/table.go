@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/lakekit/lakekit/internal/logcodec"
+	"github.com/lakekit/lakekit/internal/objlog"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -34,8 +33,13 @@ type Table struct {
 	prefix   string // "<db>/<table>"
 	logger   *slog.Logger
 
+	log    *objlog.Log
+
 	mu     sync.Mutex
 	latest *state // newest state seen; never mutated once published
+	// needCheckpoint: a damaged checkpoint was skipped; the next commit
+	// writes a good one whatever its version.
+	needCheckpoint atomic.Bool
 }
 
 // OpenTable opens the table database.table in a zone of lk. Nothing is read
@@ -53,6 +57,7 @@ func OpenTable(lk *lake.Lake, zone lake.ZoneName, database, table string) (*Tabl
 		return nil, fmt.Errorf("zones: open table: %w: %w", ErrInvalid, err)
 	}
 	return &Table{lk: lk, zone: z, store: z.Store(), database: database, name: table, prefix: prefix,
+		log:    objlog.New(z.Store(), prefix),
 		logger: lk.Logger().With("zone", string(zone), "table", prefix)}, nil
 }
 
@@ -193,14 +198,15 @@ func (t *Table) stateAt(ctx context.Context, version int64) (*state, error) {
 
 // refresh brings the cached newest state up to date: from the cache (or the
 // newest checkpoint on first use) it reads version+1, +2, ... until a
-// version does not exist.
+// version does not exist, and then checks that no later version exists (a
+// gap is corruption, never the end of the log).
 func (t *Table) refresh(ctx context.Context) (*state, error) {
 	t.mu.Lock()
 	cur := t.latest
 	t.mu.Unlock()
 	if cur == nil {
 		var err error
-		cur, err = t.loadNewestCheckpoint(ctx)
+		cur, err = t.loadCheckpointBelow(ctx, 1<<62)
 		if err != nil {
 			return nil, err
 		}
@@ -209,6 +215,13 @@ func (t *Table) refresh(ctx context.Context) (*state, error) {
 	for {
 		c, err := t.readCommit(ctx, next.Version+1)
 		if errors.Is(err, lake.ErrNotFound) {
+			again, err := t.log.CheckEnd(ctx, next.Version)
+			if err != nil {
+				return nil, fmt.Errorf("zones: table %s: %w", t.prefix, err)
+			}
+			if again {
+				continue
+			}
 			break
 		}
 		if err != nil {
@@ -234,90 +247,45 @@ func (t *Table) publish(st *state) {
 	t.mu.Unlock()
 }
 
-// readCommit reads one log entry; a missing one wraps lake.ErrNotFound.
+// readCommit reads one log entry; a missing one wraps lake.ErrNotFound, a
+// damaged one ErrCorrupt naming the object.
 func (t *Table) readCommit(ctx context.Context, v int64) (*Commit, error) {
-	b, err := t.store.ReadAll(ctx, logKey(t.prefix, v))
-	if err != nil {
-		return nil, err
-	}
 	var c Commit
-	if err := logcodec.Decode(b, &c); err != nil {
-		return nil, fmt.Errorf("zones: table %s: commit %d is not valid JSON: %w", t.prefix, v, err)
-	}
-	if c.Version != v {
-		return nil, fmt.Errorf("zones: table %s: log entry %d claims version %d", t.prefix, v, c.Version)
+	if err := t.log.Decode(ctx, v, &c, func() int64 { return c.Version }); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("zones: table %s: %w", t.prefix, err)
+		}
+		return nil, err
 	}
 	return &c, nil
 }
 
-// loadNewestCheckpoint reads the _last_checkpoint hint and its checkpoint;
-// without a usable hint it lists the checkpoint directory. No checkpoint at
-// all gives the empty state (version 0).
-func (t *Table) loadNewestCheckpoint(ctx context.Context) (*state, error) {
-	b, err := t.store.ReadAll(ctx, t.prefix+"/"+lastCheckpoint)
-	if err == nil {
-		if v, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); perr == nil && v > 0 {
-			if st, err := t.readCheckpoint(ctx, v); err == nil {
-				return st, nil
-			}
-		}
-	} else if !errors.Is(err, lake.ErrNotFound) {
-		return nil, err
-	}
-	return t.listCheckpointBelow(ctx, 1<<62)
-}
-
-// loadCheckpointBelow returns the newest checkpoint at or below version, or
-// the empty state.
+// loadCheckpointBelow returns the newest usable checkpoint at or below
+// version, or the empty state. A damaged checkpoint is skipped (an older
+// one and the log give the same state), logged, and replaced by a good one
+// at the next commit.
 func (t *Table) loadCheckpointBelow(ctx context.Context, version int64) (*state, error) {
-	// The regular checkpoint is the first guess: one read.
-	guess := version / CheckpointInterval * CheckpointInterval
-	if guess == 0 {
+	if version < CheckpointInterval {
 		return newState(), nil
 	}
-	st, err := t.readCheckpoint(ctx, guess)
-	if err == nil {
-		return st, nil
-	} else if !errors.Is(err, lake.ErrNotFound) {
-		return nil, err
-	}
-	// Checkpoints are best effort: a writer may have died before writing it.
-	return t.listCheckpointBelow(ctx, version)
-}
-
-// listCheckpointBelow lists the checkpoints and reads the newest at or
-// below version (or returns the empty state).
-func (t *Table) listCheckpointBelow(ctx context.Context, version int64) (*state, error) {
-	var best int64
-	dir := t.prefix + "/" + checkpointDir
-	for e, err := range t.store.List(ctx, dir, nil) {
+	cp, ok, damaged, err := objlog.LoadCheckpoint(ctx, t.log, version, func(b []byte) (*state, int64, error) {
+		st, err := unmarshalState(b)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		v, perr := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(e.Key, dir), ".json"), 10, 64)
-		if perr == nil && v <= version && v > best {
-			best = v
-		}
-	}
-	if best == 0 {
-		return newState(), nil
-	}
-	return t.readCheckpoint(ctx, best)
-}
-
-func (t *Table) readCheckpoint(ctx context.Context, v int64) (*state, error) {
-	b, err := t.store.ReadAll(ctx, checkpointKey(t.prefix, v))
+		return st, st.Version, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	st, err := unmarshalState(b)
-	if err != nil {
-		return nil, fmt.Errorf("zones: table %s: checkpoint %d: %w", t.prefix, v, err)
+	if len(damaged) > 0 {
+		t.needCheckpoint.Store(true)
+		t.logger.Warn("zones: damaged checkpoint skipped; reading the log from an older one", "damaged", damaged)
 	}
-	if st.Version != v {
-		return nil, fmt.Errorf("zones: table %s: checkpoint %d claims version %d", t.prefix, v, st.Version)
+	if !ok {
+		return newState(), nil
 	}
-	return st, nil
+	return cp.State, nil
 }
 
 // writeCheckpoint stores st as a checkpoint and points the hint at it. Both
@@ -325,27 +293,37 @@ func (t *Table) readCheckpoint(ctx context.Context, v int64) (*state, error) {
 func (t *Table) writeCheckpoint(ctx context.Context, st *state) {
 	b, err := st.marshal()
 	if err == nil {
-		err = t.store.PutBytes(ctx, checkpointKey(t.prefix, st.Version), b, &lake.PutOptions{ContentType: "application/json"})
-	}
-	if err == nil {
-		err = t.store.PutBytes(ctx, t.prefix+"/"+lastCheckpoint, []byte(strconv.FormatInt(st.Version, 10)), nil)
+		err = t.log.WriteCheckpoint(ctx, st.Version, b)
 	}
 	if err != nil {
 		t.logger.Warn("zones: checkpoint not written", "version", st.Version, "err", err)
+		return
 	}
+	t.needCheckpoint.Store(false)
 }
 
 // History returns the table's commits, oldest first (the audit trail). It
-// reads every log entry; use Snapshot for the current state.
+// reads every log entry; use Snapshot for the current state. A damaged log
+// (a missing or undecodable entry) gives the commits before the damage
+// together with an error matching ErrCorrupt that names the object.
 func (t *Table) History(ctx context.Context) ([]Commit, error) {
 	var out []Commit
 	for v := int64(1); ; v++ {
 		c, err := t.readCommit(ctx, v)
 		if errors.Is(err, lake.ErrNotFound) {
+			again, err := t.log.CheckEnd(ctx, v-1)
+			if err != nil {
+				return out, fmt.Errorf("zones: table %s: %w", t.prefix, err)
+			}
+			if again {
+				v--
+				continue
+			}
 			break
 		}
 		if err != nil {
-			return nil, err
+			// the versions before the damage are returned with the error
+			return out, err
 		}
 		out = append(out, *c)
 	}

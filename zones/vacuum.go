@@ -42,16 +42,65 @@ type VacuumResult struct {
 // the keys to delete) and completed after ("done", or "failed" with the
 // error and what was deleted), so no file is deleted without a record
 // naming it. When that first record cannot be written nothing is deleted.
+//
+// Before deciding anything it verifies the log (a damaged log is refused
+// with ErrCorrupt: deleting by a truncated view would destroy data),
+// finishes moving committed files out of the staging folder, and, with a
+// catalog, brings the catalog to the newest version; then it never deletes
+// a file that a catalog location still shows to Athena.
 func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*VacuumResult, error) {
-	return d.table.Vacuum(ctx, retention)
+	if retention < 0 {
+		return nil, fmt.Errorf("zones: vacuum %s: negative retention %v: %w", d.table.prefix, retention, ErrInvalid)
+	}
+	if d.opts.Catalog == nil {
+		return d.table.Vacuum(ctx, retention)
+	}
+	if err := d.table.rollForward(ctx); err != nil {
+		return nil, fmt.Errorf("zones: vacuum %s: %w", d.table.prefix, err)
+	}
+	if err := d.converge(ctx, false); err != nil {
+		return nil, fmt.Errorf("zones: vacuum %s: the catalog could not be brought to the newest version, nothing deleted: %w: %w", d.table.prefix, ErrCatalog, err)
+	}
+	keep, err := d.catalogLocations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("zones: vacuum %s: catalog locations: %w", d.table.prefix, err)
+	}
+	return d.table.vacuum(ctx, retention, keep)
 }
 
-// Vacuum is Dataset.Vacuum for untyped tables.
+// Vacuum is Dataset.Vacuum for untyped tables (no catalog to consult).
 func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumResult, error) {
 	if retention < 0 {
 		return nil, fmt.Errorf("zones: vacuum %s: negative retention %v: %w", t.prefix, retention, ErrInvalid)
 	}
+	if err := t.rollForward(ctx); err != nil {
+		return nil, fmt.Errorf("zones: vacuum %s: %w", t.prefix, err)
+	}
+	return t.vacuum(ctx, retention, nil)
+}
+
+// visibleUnder reports whether an engine reading location prefix loc
+// (relative, ending in "/") reads key: key lies below it and no folder or
+// name between them starts with "_" or "." (Hive's hidden-file rule,
+// which Athena and Spectrum follow).
+func visibleUnder(loc, key string) bool {
+	rest, ok := strings.CutPrefix(key, loc)
+	if !ok {
+		return false
+	}
+	for _, seg := range strings.Split(rest, "/") {
+		if strings.HasPrefix(seg, "_") || strings.HasPrefix(seg, ".") {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []string) (*VacuumResult, error) {
 	now := time.Now()
+	if _, err := t.log.Verify(ctx); err != nil {
+		return nil, fmt.Errorf("zones: vacuum %s refused, nothing deleted (run Table.Repair after restoring what you can): %w", t.prefix, err)
+	}
 	// List first, then read the newest state: a file committed in between
 	// is then live in the state, never mistaken for an orphan.
 	type obj struct {
@@ -64,7 +113,7 @@ func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumRes
 		if err != nil {
 			return nil, err
 		}
-		if e.IsDir || !strings.HasSuffix(e.Key, ".parquet") || strings.Contains(e.Key, "/_lakekit/") {
+		if e.IsDir || !strings.HasSuffix(e.Key, ".parquet") || (strings.Contains(e.Key, "/_lakekit/") && !t.isStaging(e.Key)) {
 			continue
 		}
 		objs = append(objs, obj{e.Key, e.ModTime, e.Size})
@@ -77,12 +126,28 @@ func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumRes
 	for _, ts := range st.Tombstones {
 		removedAt[ts.Key] = ts.RemovedAt
 	}
+	pending := map[string]bool{} // staged files a committed version names
+	for _, f := range st.files {
+		if f.Staged != "" {
+			pending[f.Staged] = true
+		}
+	}
 	res := &VacuumResult{Live: len(st.files)}
 	var del []string
 	var delBytes int64
 	size := map[string]int64{}
 	for _, o := range objs {
-		if _, live := st.files[o.key]; live {
+		if _, live := st.files[o.key]; live || pending[o.key] {
+			continue
+		}
+		shown := false
+		for _, loc := range keep {
+			if visibleUnder(loc, o.key) {
+				shown = true
+			}
+		}
+		if shown { // a catalog location still shows it to Athena
+			res.Kept++
 			continue
 		}
 		since := o.mod

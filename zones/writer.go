@@ -3,9 +3,6 @@ package zones
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"reflect"
@@ -25,11 +22,15 @@ import (
 // with a generated idempotency key.
 type WriterOptions struct {
 	Mode Mode
-	// IdempotencyKey names the commit. Object names derive from it, so a
-	// retried write with the same key replaces its own objects, and once a
-	// commit with the key is in the log, a new writer with that key writes
-	// nothing and Commit returns the earlier commit (Duplicate set). Any
-	// string of 1 to 256 bytes; generated when empty.
+	// IdempotencyKey names the commit in the log. Once a commit with the
+	// key is there, another write with the key commits nothing: with the
+	// same data (the same rows written the same way, compared by a digest
+	// of the files' checksums) Commit returns the earlier commit
+	// (Duplicate set); with other data it fails with ErrConflict naming the
+	// key and the version. Object names never derive from it: two attempts
+	// with one key running at once write under their own names, and the one
+	// that does not commit deletes only its own files. Any string of 1 to
+	// 256 bytes; generated when empty.
 	IdempotencyKey string
 	// Metadata is stored in the commit (e.g. the input files of a transform).
 	Metadata map[string]string
@@ -41,6 +42,13 @@ type WriterOptions struct {
 	// MaxAttempts bounds how often Commit retries after losing a race to
 	// another writer (default 100).
 	MaxAttempts int
+	// ReplaceSchema (with Mode Overwrite only) replaces the table's
+	// definition: the commit may drop, retype and reorder columns and
+	// change the partition keys. The catalog gets a new schema version and
+	// the new partition set; time travel to earlier versions still reads
+	// the old rows with the old schema. Commits racing a replacement fail
+	// with ErrConflict.
+	ReplaceSchema bool
 }
 
 // CommitResult summarises a commit.
@@ -67,22 +75,16 @@ type CommitResult struct {
 type Writer[T any] struct {
 	d    *Dataset[T]
 	opts WriterOptions
-	id   string // object-name id derived from the idempotency key
-	base *state
-	gen  string // "_g<version>-<id>": where overwritten partitions go
-	dup  *Commit
+	tx   *Tx        // the transaction the files are committed through
 	pool *spillPool // nil with Options.InMemoryBuffers
 	tmp  string
 
-	open    map[string]*partWriter[T]
-	clock   int64
-	fileSeq int
-	files   []DataFile
-	rows    int64
-	bytes   int64
-	nfiles  int64
-	touched map[string]lake.Partition
-	done    bool
+	open   map[string]*partWriter[T]
+	clock  int64
+	rows   int64
+	bytes  int64
+	nfiles int64
+	done   bool
 	failed  error // a write failed half way: the writer can only be aborted
 	mu      sync.Mutex
 }
@@ -90,8 +92,8 @@ type Writer[T any] struct {
 type partWriter[T any] struct {
 	part   lake.Partition
 	path   string
-	prefix string
-	key    string
+	key    string // the committed file's key
+	upload string // where it goes until the commit (the staging folder for appends)
 	f      spool
 	w      *parquet.GenericWriter[T]
 	rows   int64
@@ -99,48 +101,26 @@ type partWriter[T any] struct {
 	buf    []T
 }
 
-// NewWriter starts a write. It reads the newest table state (to place
-// appends in each partition's current location and to detect a repeated
-// idempotency key); the commit is checked against what changed since.
+// NewWriter starts a write (a Tx on the table). It reads the newest table
+// state (to place appends in each partition's current location and to
+// detect a repeated idempotency key) and checks the dataset's schema
+// against it and against the catalog before anything is uploaded; the
+// commit is checked against what changed since.
 func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Writer[T], error) {
-	w := &Writer[T]{d: d, open: map[string]*partWriter[T]{}, touched: map[string]lake.Partition{}}
+	w := &Writer[T]{d: d, open: map[string]*partWriter[T]{}}
 	if opts != nil {
 		w.opts = *opts
 	}
-	switch w.opts.Mode {
-	case Append, Overwrite, OverwritePartitions:
-	default:
-		return nil, fmt.Errorf("zones: %s: unknown mode %d: %w", d.table.prefix, int(w.opts.Mode), ErrInvalid)
-	}
-	if w.opts.MaxAttempts <= 0 {
-		w.opts.MaxAttempts = 100
-	}
-	if len(w.opts.IdempotencyKey) > 256 {
-		return nil, fmt.Errorf("zones: %s: idempotency key longer than 256 bytes: %w", d.table.prefix, ErrInvalid)
-	}
-	if w.opts.IdempotencyKey == "" {
-		var b [16]byte
-		rand.Read(b[:])
-		w.opts.IdempotencyKey = hex.EncodeToString(b[:])
-	}
-	sum := sha256.Sum256([]byte(w.opts.IdempotencyKey))
-	w.id = hex.EncodeToString(sum[:10])
-	st, err := d.table.refresh(ctx)
+	tx, err := d.table.Begin(ctx, &TxOptions{Mode: w.opts.Mode, IdempotencyKey: w.opts.IdempotencyKey, Metadata: w.opts.Metadata,
+		Caller: w.opts.Caller, MaxAttempts: w.opts.MaxAttempts, PartitionKeys: d.partKeys, Schema: d.columns, ReplaceSchema: w.opts.ReplaceSchema})
 	if err != nil {
 		return nil, err
 	}
-	w.base = st
-	w.gen = fmt.Sprintf("_g%d-%s", st.Version+1, w.id)
-	if v, ok := st.key(w.opts.IdempotencyKey); ok {
-		c, err := d.table.readCommit(ctx, v)
-		if err != nil {
-			return nil, err
-		}
-		w.dup = c
+	if err := d.checkCatalog(ctx, w.opts.ReplaceSchema); err != nil {
+		return nil, err
 	}
-	if st.Version > 0 && !equalStrings(st.PartitionKeys, d.partKeys) {
-		return nil, fmt.Errorf("zones: %s is partitioned by %v, the dataset by %v: %w", d.table.prefix, st.PartitionKeys, d.partKeys, ErrSchema)
-	}
+	w.tx = tx
+	w.opts.IdempotencyKey = tx.Key()
 	w.tmp = d.opts.TempDir
 	if !d.opts.InMemoryBuffers {
 		w.pool = newSpillPool(w.tmp, d.memoryBudget())
@@ -187,10 +167,6 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	}
 	// route: partition slot per row, validated first
 	if len(w.d.partKeys) == 0 { // unpartitioned: one file at a time, no routing
-		if w.dup != nil {
-			w.rows += int64(len(rows))
-			return nil
-		}
 		pw := w.open[""]
 		if pw == nil {
 			pw = &partWriter[T]{}
@@ -250,10 +226,6 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 			}
 		}
 		slots[i] = pw
-	}
-	if w.dup != nil {
-		w.rows += int64(len(rows))
-		return nil
 	}
 	if len(cache) == 1 { // every row in one partition: no copy
 		pw := slots[0]
@@ -371,27 +343,10 @@ func (w *Writer[T]) writePart(ctx context.Context, pw *partWriter[T]) error {
 	return nil
 }
 
-// prefixFor returns where a partition's files go in this write.
-func (w *Writer[T]) prefixFor(p lake.Partition, path string) string {
-	table := w.d.table.prefix
-	if w.opts.Mode != Append {
-		return joinKey(table, w.gen, path)
-	}
-	if loc, ok := w.base.Locations[path]; ok {
-		return loc
-	}
-	return joinKey(table, path)
-}
-
 func joinKey(parts ...string) string { return lake.JoinKey(parts...) }
 
 func (w *Writer[T]) openFile(pw *partWriter[T]) error {
-	if pw.prefix == "" {
-		pw.prefix = w.prefixFor(pw.part, pw.path)
-		w.touched[pw.path] = pw.part
-	}
-	w.fileSeq++
-	pw.key = fmt.Sprintf("%s/part-%s-%05d.parquet", pw.prefix, w.id, w.fileSeq)
+	pw.key, pw.upload = w.tx.FileKey(pw.part)
 	pw.rows = 0
 	var pool parquet.BufferPool
 	if w.pool == nil {
@@ -410,7 +365,7 @@ func (w *Writer[T]) openFile(pw *partWriter[T]) error {
 type spool interface {
 	io.Writer
 	// reader returns the content and its size for the upload.
-	reader() (io.Reader, int64, error)
+	reader() (io.ReadSeeker, int64, error)
 	discard()
 }
 
@@ -420,7 +375,7 @@ type bufferFile struct{ b *spillBuffer }
 
 func (f *bufferFile) Write(p []byte) (int, error) { return f.b.Write(p) }
 
-func (f *bufferFile) reader() (io.Reader, int64, error) {
+func (f *bufferFile) reader() (io.ReadSeeker, int64, error) {
 	if _, err := f.b.Seek(0, io.SeekStart); err != nil {
 		return nil, 0, err
 	}
@@ -433,7 +388,7 @@ type memFile struct{ b bytes.Buffer }
 
 func (m *memFile) Write(p []byte) (int, error) { return m.b.Write(p) }
 
-func (m *memFile) reader() (io.Reader, int64, error) {
+func (m *memFile) reader() (io.ReadSeeker, int64, error) {
 	return bytes.NewReader(m.b.Bytes()), int64(m.b.Len()), nil
 }
 
@@ -462,7 +417,7 @@ func (w *Writer[T]) finish(ctx context.Context, pw *partWriter[T]) error {
 	if err != nil || !ok {
 		return err
 	}
-	w.files = append(w.files, df)
+	w.tx.Add(df)
 	atomic.AddInt64(&w.bytes, df.Size)
 	atomic.AddInt64(&w.nfiles, 1)
 	w.progress()
@@ -487,10 +442,11 @@ func (w *Writer[T]) closeFile(ctx context.Context, pw *partWriter[T]) (DataFile,
 	if err != nil {
 		return DataFile{}, false, err
 	}
-	if err := w.d.table.store.Put(ctx, pw.key, body, size, &lake.PutOptions{ContentType: "application/vnd.apache.parquet"}); err != nil {
-		return DataFile{}, false, fmt.Errorf("zones: upload %s: %w", pw.key, err)
+	df, err := w.tx.Upload(ctx, pw.part, pw.key, pw.upload, body, size)
+	if err != nil {
+		return DataFile{}, false, err
 	}
-	df := DataFile{Key: pw.key, Partition: pw.part, Rows: md.NumRows, Size: size, Stats: fileStats(w.d.schema, md)}
+	df.Rows, df.Stats = md.NumRows, fileStats(w.d.schema, md)
 	w.d.logger.Debug("zones: file written", "key", pw.key, "rows", df.Rows, "bytes", size)
 	return df, true, nil
 }
@@ -522,7 +478,7 @@ func (w *Writer[T]) flush(ctx context.Context) error {
 				return err
 			}
 			mu.Lock()
-			w.files = append(w.files, df)
+			w.tx.Add(df)
 			w.bytes += df.Size
 			w.nfiles++
 			mu.Unlock()
@@ -530,7 +486,6 @@ func (w *Writer[T]) flush(ctx context.Context) error {
 		})
 	}
 	err := g.Wait()
-	sort.Slice(w.files, func(i, j int) bool { return w.files[i].Key < w.files[j].Key })
 	w.progress()
 	return err
 }
@@ -547,9 +502,9 @@ func (w *Writer[T]) discardOpen() {
 	w.open = nil
 }
 
-// Abort drops the write: open files are discarded and uploaded ones
-// deleted (best effort; leftovers are orphans Vacuum removes). The table is
-// unchanged.
+// Abort drops the write: open files are discarded and the files this
+// attempt uploaded deleted (best effort; leftovers are orphans Vacuum
+// removes). The table is unchanged.
 func (w *Writer[T]) Abort(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -559,23 +514,10 @@ func (w *Writer[T]) Abort(ctx context.Context) error {
 	w.done = true
 	defer w.closePool()
 	w.discardOpen()
-	if err := w.deleteUploaded(ctx); err != nil {
-		return fmt.Errorf("zones: abort %s: delete uploaded files: %w", w.d.table.prefix, err)
+	if err := w.tx.Abort(ctx); err != nil {
+		return fmt.Errorf("zones: abort %s: %w", w.d.table.prefix, err)
 	}
 	return nil
-}
-
-// deleteUploaded deletes the files this (uncommitted) writer uploaded.
-func (w *Writer[T]) deleteUploaded(ctx context.Context) error {
-	keys := make([]string, len(w.files))
-	for i, f := range w.files {
-		keys[i] = f.Key
-	}
-	w.files = nil
-	if len(keys) == 0 {
-		return nil
-	}
-	return w.d.table.store.DeleteMany(ctx, keys)
 }
 
 // closePool closes the page buffers the writer kept for reuse.

@@ -119,6 +119,18 @@ type ReaderAtCloser interface {
 	io.Closer
 }
 
+// Mover may be implemented by a driver that can move an object to another
+// key more cheaply than a get, a put and a delete (a rename on a local
+// disk, a server-side copy on S3). Move must be idempotent: when src is
+// missing and dst exists it returns nil (an earlier move finished); when
+// both are missing, ErrNotFound. dst receives src's content type, user
+// metadata and encryption (opts.SSEKMSKeyID, when set, is the key to
+// encrypt dst with where the backend must be told again). lake.Store falls
+// back to get + put + delete for drivers without it.
+type Mover interface {
+	Move(ctx context.Context, src, dst string, opts *PutOptions) error
+}
+
 // Locator may be implemented by a driver to say where a key lives in a form
 // other engines understand: "s3://bucket/prefix/key", "file:///dir/key".
 // Catalog table and partition locations are built from it.

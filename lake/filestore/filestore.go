@@ -55,6 +55,7 @@ type Driver struct {
 var (
 	_ driver.Driver         = (*Driver)(nil)
 	_ driver.ReaderAtOpener = (*Driver)(nil)
+	_ driver.Mover          = (*Driver)(nil)
 )
 
 // New opens a driver rooted at dir.
@@ -132,9 +133,12 @@ func (d *Driver) Put(ctx context.Context, key string, body io.Reader, size int64
 			}
 			return d.mapErr("create", key, err)
 		}
-		// the metadata follows the winner's link, never a loser's
+		// The object exists from the link on: its metadata follows the
+		// winner's link, never a loser's, and is written even when ctx is
+		// cancelled now — a create that landed must not report failure
+		// (a caller would retry and write its data twice).
 		if hasMeta {
-			if err := d.writeMeta(ctx, key, sc); err != nil {
+			if err := d.writeMeta(context.WithoutCancel(ctx), key, sc); err != nil {
 				return err
 			}
 		}
@@ -325,6 +329,53 @@ func (d *Driver) Stat(ctx context.Context, key string) (*driver.Attributes, erro
 		return nil, fmt.Errorf("filestore: stat %q: is a prefix, not an object: %w", key, driver.ErrNotFound)
 	}
 	return d.attrs(key, p, st), nil
+}
+
+// Move implements driver.Mover with a rename (atomic; the metadata sidecar
+// is copied first, so dst never appears without it).
+func (d *Driver) Move(ctx context.Context, src, dst string, _ *driver.PutOptions) error {
+	ps, err := d.path(src)
+	if err != nil {
+		return err
+	}
+	pd, err := d.path(dst)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(d.metaPath(src)); err == nil {
+		var sc sidecar
+		if json.Unmarshal(b, &sc) == nil {
+			if err := d.writeMeta(ctx, dst, sc); err != nil {
+				return err
+			}
+		}
+	}
+	dir := filepath.Dir(pd)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return d.mapErr("move", dst, err)
+	}
+	if err := os.Rename(ps, pd); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if st, serr := os.Stat(pd); serr == nil && !st.IsDir() {
+				return nil // moved already
+			}
+			return fmt.Errorf("filestore: move %q: %w", src, driver.ErrNotFound)
+		}
+		return d.mapErr("move", src, err)
+	}
+	os.Remove(d.metaPath(src))
+	if err := d.syncDir(dir); err != nil {
+		return err
+	}
+	for p := filepath.Dir(ps); p != d.root && strings.HasPrefix(p, d.root); p = filepath.Dir(p) {
+		if os.Remove(p) != nil {
+			break
+		}
+	}
+	return nil
 }
 
 // Delete implements driver.Driver. Directories left empty are removed, up to

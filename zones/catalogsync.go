@@ -1,0 +1,426 @@
+package zones
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/lake"
+)
+
+// CatalogVersionParam is the catalog table parameter in which lakekit
+// records the table version the catalog reflects. A commit that finds it
+// behind brings the catalog forward from there, so a writer killed between
+// its commit and its catalog update is repaired by the next commit of any
+// key (or by Vacuum, or SyncCatalog).
+const CatalogVersionParam = "lakekit_version"
+
+// maxSyncRounds bounds the converging loop of one catalog sync.
+const maxSyncRounds = 8
+
+// checkCatalog is the check a write makes before uploading anything: the
+// catalog table, if it exists, must be this dataset's (its location inside
+// the table's prefix, unless Options.AdoptCatalogTable) and take the
+// dataset's schema by the evolution rules (unless the write replaces it).
+func (d *Dataset[T]) checkCatalog(ctx context.Context, replace bool) error {
+	if d.opts.Catalog == nil {
+		return nil
+	}
+	t := d.table
+	ct, err := d.opts.Catalog.GetTable(ctx, t.database, t.name)
+	switch {
+	case errors.Is(err, catalog.ErrNoSuchTable), errors.Is(err, catalog.ErrNoSuchDatabase):
+		return nil
+	case err != nil:
+		return fmt.Errorf("zones: %s: catalog: %w", t.prefix, err)
+	}
+	if err := d.checkOwner(ct); err != nil {
+		return err
+	}
+	if replace {
+		return nil
+	}
+	if err := checkEvolution(ct.Schema, d.catalogSchema()); err != nil {
+		return fmt.Errorf("zones: %s: %w: %w", t.prefix, ErrSchema, err)
+	}
+	return nil
+}
+
+// checkOwner refuses a catalog table located outside the dataset's prefix:
+// taking it over would repoint another team's table.
+func (d *Dataset[T]) checkOwner(ct *catalog.Table) error {
+	own := d.table.Location()
+	if d.opts.AdoptCatalogTable || ct.Location == "" || strings.HasPrefix(ensureSlash(ct.Location), own) {
+		return nil
+	}
+	return fmt.Errorf("zones: catalog table %s.%s is located at %s, not at this dataset's %s; refusing to take it over (Options.AdoptCatalogTable allows it): %w",
+		d.table.database, d.table.name, ct.Location, own, lake.ErrExists)
+}
+
+func ensureSlash(s string) string {
+	if strings.HasSuffix(s, "/") {
+		return s
+	}
+	return s + "/"
+}
+
+// syncCatalog is the catalog projection run after each commit: it brings
+// the catalog from the version it records to the newest.
+func (d *Dataset[T]) syncCatalog(ctx context.Context) error { return d.converge(ctx, false) }
+
+// converge brings the catalog to the newest version of the log and
+// repeats while the log moves on, so whichever syncer writes last has
+// checked the newest version after its write. Each round syncs the
+// partitions the commits since the last synced version touched (all of
+// them when full, when the catalog records no version, or when it is far
+// behind), then records the version in the table's CatalogVersionParam.
+func (d *Dataset[T]) converge(ctx context.Context, full bool) error {
+	t := d.table
+	synced := int64(-1)
+	for round := 0; ; round++ {
+		st, err := t.refresh(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Version == synced {
+			return nil
+		}
+		if round >= maxSyncRounds {
+			return fmt.Errorf("zones: catalog of %s: synced to version %d but the log moved on to %d during %d rounds (the data is committed; the next commit or SyncCatalog continues)", t.prefix, synced, st.Version, round)
+		}
+		ct, err := d.catalogTable(ctx)
+		if err != nil {
+			return err
+		}
+		if !sameKeyNames(ct.Schema.PartitionKeys, st.PartitionKeys) {
+			// a schema replacement changed the keys: the old partitions go
+			// first, then the table, then the new partitions
+			if err := d.dropAllPartitions(ctx); err != nil {
+				return err
+			}
+			full = true
+		}
+		if err := d.updateTable(ctx, ct, st, false); err != nil {
+			return err
+		}
+		if ct, err = d.opts.Catalog.GetTable(ctx, t.database, t.name); err != nil {
+			return err
+		}
+		from := synced
+		if from < 0 {
+			from = recordedVersion(ct)
+		}
+		if full || from <= 0 || from > st.Version || st.Version-from > 32 {
+			err = d.syncAllPartitions(ctx, st)
+			full = false
+		} else {
+			err = d.syncTouched(ctx, st, from)
+		}
+		if err != nil {
+			return err
+		}
+		if err := d.updateTable(ctx, ct, st, true); err != nil {
+			return err
+		}
+		synced = st.Version
+	}
+}
+
+func recordedVersion(ct *catalog.Table) int64 {
+	v, err := strconv.ParseInt(ct.Parameters[CatalogVersionParam], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// catalogTable returns the catalog's table, creating the database and the
+// table when missing.
+func (d *Dataset[T]) catalogTable(ctx context.Context) (*catalog.Table, error) {
+	cat, t := d.opts.Catalog, d.table
+	ct, err := cat.GetTable(ctx, t.database, t.name)
+	if err == nil {
+		return ct, d.checkOwner(ct)
+	}
+	if !errors.Is(err, catalog.ErrNoSuchTable) && !errors.Is(err, catalog.ErrNoSuchDatabase) {
+		return nil, err
+	}
+	if errors.Is(err, catalog.ErrNoSuchDatabase) {
+		if err := cat.CreateDatabase(ctx, catalog.Database{Name: t.database}); err != nil && !errors.Is(err, catalog.ErrExists) {
+			return nil, err
+		}
+	}
+	ct = &catalog.Table{Database: t.database, Name: t.name, Location: t.Location(), Format: "parquet",
+		Schema: d.catalogSchema(), Description: d.opts.Description, Owner: d.opts.Owner,
+		Parameters: map[string]string{CatalogVersionParam: "0"}}
+	if err := cat.CreateTable(ctx, ct); err != nil && !errors.Is(err, catalog.ErrExists) {
+		return nil, err
+	}
+	return cat.GetTable(ctx, t.database, t.name)
+}
+
+// updateTable sets the schema (when the dataset's columns are the log's),
+// the location of an unpartitioned table, and the recorded version (only
+// ever raised), retrying on the catalog's optimistic-concurrency conflicts.
+func (d *Dataset[T]) updateTable(ctx context.Context, ct *catalog.Table, st *state, record bool) error {
+	cat, t := d.opts.Catalog, d.table
+	for attempt := 0; ; attempt++ {
+		schema := ct.Schema
+		replace := false
+		if equalColumns(st.Schema, d.columns) && equalStrings(st.PartitionKeys, d.partKeys) {
+			want := d.catalogSchema()
+			if !sameCatalogColumns(ct.Schema, want) {
+				schema, replace = want, true
+			}
+		}
+		loc := ct.Location
+		if len(st.PartitionKeys) == 0 {
+			if p, ok := st.Locations[""]; ok {
+				loc = t.store.Location(p + "/")
+			} else {
+				loc = t.Location()
+			}
+		}
+		rec := recordedVersion(ct)
+		if !record {
+			rec = max(rec, st.Version) // not now
+		}
+		if !replace && loc == ct.Location && rec >= st.Version {
+			return nil
+		}
+		next := *ct
+		next.Schema.Columns, next.Schema.PartitionKeys, next.Location = schema.Columns, schema.PartitionKeys, loc
+		next.Parameters = map[string]string{}
+		for k, v := range ct.Parameters {
+			next.Parameters[k] = v
+		}
+		if rec < st.Version {
+			next.Parameters[CatalogVersionParam] = strconv.FormatInt(st.Version, 10)
+		}
+		// A schema the evolution rules refuse only gets here from a
+		// replacement the log already committed.
+		err := cat.UpdateTable(ctx, &next, &catalog.UpdateOptions{Force: replace})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, catalog.ErrConflict) || attempt > 5 {
+			return err
+		}
+		if ct, err = cat.GetTable(ctx, t.database, t.name); err != nil {
+			return err
+		}
+	}
+}
+
+// syncTouched syncs the partitions the commits after version from touched,
+// at their locations in st (the newest state, never the commit's own: a
+// slower syncer must not point a partition back at a replaced location).
+func (d *Dataset[T]) syncTouched(ctx context.Context, st *state, from int64) error {
+	if len(st.PartitionKeys) == 0 {
+		return nil
+	}
+	touched := map[string]bool{}
+	moved := map[string]bool{}
+	for v := from + 1; v <= st.Version; v++ {
+		c, err := d.table.readCommit(ctx, v)
+		if err != nil {
+			return err
+		}
+		if !equalStrings(c.PartitionKeys, st.PartitionKeys) && c.PartitionKeys != nil {
+			return d.syncAllPartitions(ctx, st) // the keys changed: compare everything
+		}
+		for p := range c.touched() {
+			touched[p] = true
+			if c.Mode != Append {
+				moved[p] = true
+			}
+		}
+	}
+	var add, move []catalog.Partition
+	var drop [][]string
+	for _, p := range sortedKeys(touched) {
+		prefix, ok := st.Locations[p]
+		part, err := lake.ParsePartitionPath(p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			drop = append(drop, part.Values())
+			continue
+		}
+		cp := catalog.Partition{Values: part.Values(), Location: d.table.store.Location(prefix + "/")}
+		add = append(add, cp)
+		if moved[p] {
+			move = append(move, cp)
+		}
+	}
+	return d.applyPartitions(ctx, add, move, drop)
+}
+
+// syncAllPartitions compares every catalog partition with st.
+func (d *Dataset[T]) syncAllPartitions(ctx context.Context, st *state) error {
+	if len(st.PartitionKeys) == 0 {
+		return nil
+	}
+	cat, t := d.opts.Catalog, d.table
+	have := map[string]string{}
+	for p, err := range cat.Partitions(ctx, t.database, t.name, "") {
+		if err != nil {
+			return err
+		}
+		have[valuesKey(p.Values)] = p.Location
+	}
+	var add, move []catalog.Partition
+	want := map[string]bool{}
+	for _, p := range sortedKeys(st.Locations) {
+		part, err := lake.ParsePartitionPath(p)
+		if err != nil {
+			return err
+		}
+		k := valuesKey(part.Values())
+		want[k] = true
+		loc := t.store.Location(st.Locations[p] + "/")
+		cur, ok := have[k]
+		switch {
+		case !ok:
+			add = append(add, catalog.Partition{Values: part.Values(), Location: loc})
+		case cur != loc:
+			move = append(move, catalog.Partition{Values: part.Values(), Location: loc})
+		}
+	}
+	var drop [][]string
+	for k := range have {
+		if !want[k] {
+			drop = append(drop, splitValuesKey(k))
+		}
+	}
+	sort.Slice(drop, func(i, j int) bool { return valuesKey(drop[i]) < valuesKey(drop[j]) })
+	return d.applyPartitions(ctx, add, move, drop)
+}
+
+func (d *Dataset[T]) applyPartitions(ctx context.Context, add, move []catalog.Partition, drop [][]string) error {
+	cat, t := d.opts.Catalog, d.table
+	if len(add) > 0 {
+		if err := cat.AddPartitions(ctx, t.database, t.name, add); err != nil {
+			return err
+		}
+	}
+	if len(move) > 0 {
+		if err := cat.UpdatePartitionLocations(ctx, t.database, t.name, move); err != nil {
+			if !errors.Is(err, catalog.ErrNoSuchPartition) {
+				return err
+			}
+			if err := cat.AddPartitions(ctx, t.database, t.name, move); err != nil {
+				return err
+			}
+			if err := cat.UpdatePartitionLocations(ctx, t.database, t.name, move); err != nil {
+				return err
+			}
+		}
+	}
+	if len(drop) > 0 {
+		if err := cat.DeletePartitions(ctx, t.database, t.name, drop); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// catalogLocations lists every location the catalog points at for this
+// table (the table's and its partitions'), as store keys relative to the
+// zone, for Vacuum: files under them are what Athena reads.
+func (d *Dataset[T]) catalogLocations(ctx context.Context) ([]string, error) {
+	if d.opts.Catalog == nil {
+		return nil, nil
+	}
+	return catalogKeyPrefixes(ctx, d.opts.Catalog, d.table)
+}
+
+func catalogKeyPrefixes(ctx context.Context, cat catalog.Catalog, t *Table) ([]string, error) {
+	ct, err := cat.GetTable(ctx, t.database, t.name)
+	if errors.Is(err, catalog.ErrNoSuchTable) || errors.Is(err, catalog.ErrNoSuchDatabase) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	root := t.store.Location("")
+	var out []string
+	rel := func(loc string) {
+		if k, ok := strings.CutPrefix(ensureSlash(loc), root); ok {
+			out = append(out, k)
+		}
+	}
+	if len(ct.Schema.PartitionKeys) == 0 {
+		rel(ct.Location)
+		return out, nil
+	}
+	for p, err := range cat.Partitions(ctx, t.database, t.name, "") {
+		if err != nil {
+			return nil, err
+		}
+		rel(p.Location)
+	}
+	return out, nil
+}
+
+func sameKeyNames(cols []catalog.Column, keys []string) bool {
+	if len(cols) != len(keys) {
+		return false
+	}
+	for i := range cols {
+		if cols[i].Name != keys[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Dataset[T]) dropAllPartitions(ctx context.Context) error {
+	cat, t := d.opts.Catalog, d.table
+	var vals [][]string
+	for p, err := range cat.Partitions(ctx, t.database, t.name, "") {
+		if err != nil {
+			return err
+		}
+		vals = append(vals, p.Values)
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	return cat.DeletePartitions(ctx, t.database, t.name, vals)
+}
+
+func valuesKey(vals []string) string { return strings.Join(vals, "\x00") }
+
+func splitValuesKey(k string) []string { return strings.Split(k, "\x00") }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sameCatalogColumns(a, b catalog.Schema) bool {
+	if len(a.Columns) != len(b.Columns) || len(a.PartitionKeys) != len(b.PartitionKeys) {
+		return false
+	}
+	for i := range a.Columns {
+		if a.Columns[i].Name != b.Columns[i].Name || a.Columns[i].Type != b.Columns[i].Type {
+			return false
+		}
+	}
+	for i := range a.PartitionKeys {
+		if a.PartitionKeys[i].Name != b.PartitionKeys[i].Name {
+			return false
+		}
+	}
+	return true
+}

@@ -224,7 +224,11 @@ func (p *Policy) WritePrefix(location string) *Policy { p.s3(location, true); re
 
 var nameRE = regexp.MustCompile(`^[a-z0-9_]{1,255}$`)
 
-// Catalog grants Glue access to tables of a database ("*" for every table).
+// Catalog grants Glue access to tables of a database ("*" for every
+// table): Read to read tables, partitions and schema versions; ReadWrite
+// also to create the database (the first commit into a new database does),
+// tables, partitions and partition indexes and to update them; Manage
+// also to drop tables and the database.
 func (p *Policy) Catalog(a Access, database string, tables ...string) *Policy {
 	if !nameRE.MatchString(database) {
 		p.errs = append(p.errs, fmt.Errorf("iam: Glue database %q is not a valid name: %w", database, ErrInvalid))

@@ -11,6 +11,7 @@ import (
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/format"
 
+	"github.com/lakekit/lakekit/internal/structtag"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -38,118 +39,27 @@ import (
 // already be a valid lower-case name: lakekit never renames). Partition
 // fields are not columns of the table (Hive keeps them in the path), so
 // zone writers may leave them out of the files with `parquet:"-"`.
-const TagName = "lakekit"
+const TagName = structtag.LakekitTag
 
 // ClassificationPII is the classification the "pii" tag option sets.
-const ClassificationPII = "PII"
+const ClassificationPII = structtag.ClassificationPII
 
-type lakekitTag struct {
-	partition      bool
-	name           string
-	classification string
-	comment        string
-}
-
-func parseLakekitTag(field reflect.StructField) (lakekitTag, error) {
-	var t lakekitTag
-	s, ok := field.Tag.Lookup(TagName)
-	if !ok {
-		return t, nil
+// walkFields lists t's column-level fields through lakekit's one
+// struct-tag grammar (internal/structtag), with its errors as ErrInvalid.
+func walkFields(t reflect.Type) ([]structtag.Field, error) {
+	fields, err := structtag.Fields(t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	inComment := false
-	for _, opt := range strings.Split(s, ",") {
-		key, val, hasVal := strings.Cut(strings.TrimSpace(opt), "=")
-		switch {
-		case key == "partition" && !hasVal:
-			t.partition = true
-		case key == "pii" && !hasVal:
-			t.classification = ClassificationPII
-		case key == "classification" && hasVal && val != "":
-			t.classification = val
-		case key == "name" && hasVal && val != "":
-			t.name = val
-		case key == "comment" && hasVal:
-			t.comment, inComment = strings.TrimPrefix(strings.TrimLeft(opt, " "), "comment="), true
-			continue
-		case inComment:
-			// A comment runs on, commas included, up to the next option.
-			t.comment += "," + opt
-			continue
-		case strings.TrimSpace(opt) == "":
-		default:
-			return t, fmt.Errorf("%w: field %s: unknown %s tag option %q (known: partition, pii, classification=, name=, comment=)",
-				ErrInvalid, field.Name, TagName, opt)
-		}
-		inComment = false
-	}
-	return t, nil
-}
-
-// goField is a struct field as parquet-go sees it: embedded structs
-// flattened, "-" fields skipped, the parquet tag's name applied.
-type goField struct {
-	name    string // column or key name
-	named   bool   // name came from a tag
-	written bool   // parquet-go writes it (parquet tag is not "-")
-	index   []int
-	field   reflect.StructField
-	tag     lakekitTag
+	return fields, nil
 }
 
 func structOf(t reflect.Type) (reflect.Type, error) {
-	if t == nil {
-		return nil, fmt.Errorf("%w: nil type", ErrInvalid)
+	st, err := structtag.Deref(t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("%w: schemas come from struct types, not %s", ErrInvalid, t)
-	}
-	return t, nil
-}
-
-func walkFields(t reflect.Type, index []int, out []goField) ([]goField, error) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		idx := append(index[:len(index):len(index)], i)
-		tag, err := parseLakekitTag(f)
-		if err != nil {
-			return nil, err
-		}
-		gf := goField{name: f.Name, written: true, index: idx, field: f, tag: tag}
-		if ptag := f.Tag.Get("parquet"); ptag != "" {
-			name, _, _ := strings.Cut(ptag, ",")
-			if ptag != "-," && name == "-" {
-				if !tag.partition {
-					continue
-				}
-				gf.written = false
-			} else if name != "" {
-				gf.name, gf.named = name, true
-			}
-		}
-		if f.Anonymous {
-			ft := f.Type
-			if ft.Kind() != reflect.Struct {
-				return nil, fmt.Errorf("%w: embedded field %s: only embedded structs are supported, not %s", ErrInvalid, f.Name, ft)
-			}
-			if out, err = walkFields(ft, idx, out); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if tag.partition && tag.name != "" {
-			gf.name, gf.named = tag.name, true
-		} else if tag.partition && !gf.written {
-			gf.named = false
-		}
-		out = append(out, gf)
-	}
-	return out, nil
+	return st, nil
 }
 
 // PartitionField is a struct field tagged `lakekit:"partition"`.
@@ -174,23 +84,23 @@ func PartitionFields(t reflect.Type) ([]PartitionField, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := walkFields(st, nil, nil)
+	fields, err := walkFields(st)
 	if err != nil {
 		return nil, err
 	}
 	var out []PartitionField
 	for _, f := range fields {
-		if !f.tag.partition {
+		if !f.Lakekit.Partition {
 			continue
 		}
-		if err := lake.ValidateName(lake.KindPartition, f.name); err != nil {
-			return nil, fmt.Errorf("%w: field %s: %v (name it with the parquet tag or %s:\"partition,name=...\")", ErrInvalid, f.field.Name, err, TagName)
+		if err := lake.ValidateName(lake.KindPartition, f.Name); err != nil {
+			return nil, fmt.Errorf("%w: field %s: %v (name it with the parquet tag or %s:\"partition,name=...\")", ErrInvalid, f.GoName(), err, TagName)
 		}
-		typ, err := partitionGoType(f.field.Type)
+		typ, err := partitionGoType(f.Field.Type)
 		if err != nil {
-			return nil, fmt.Errorf("%w: partition field %s: %v", ErrInvalid, f.field.Name, err)
+			return nil, fmt.Errorf("%w: partition field %s: %v", ErrInvalid, f.GoName(), err)
 		}
-		out = append(out, PartitionField{Name: f.name, Index: f.index, Type: typ})
+		out = append(out, PartitionField{Name: f.Name, Index: f.Index, Type: typ})
 	}
 	return out, nil
 }
@@ -268,29 +178,37 @@ func WithPartitionKeys(names ...string) SchemaOption {
 // from the "parquet" struct tag, business metadata and partition keys from
 // the "lakekit" tag (see TagName).
 //
-// Go and parquet types map to Glue types as follows:
+// Go and parquet types map to Glue types as follows (zones stores T the
+// same way; see internal/structtag for the storage rules):
 //
 //	int64, int                         bigint
 //	int32 / int16 / int8               int / smallint / tinyint
-//	uint32 / uint16 / uint8            bigint / int / smallint (widened to fit)
+//	uint32 / uint16 / uint8            bigint / int / smallint, stored as the
+//	                                   signed INT64 / INT32 / INT32 of that
+//	                                   width, so Athena (which ignores the
+//	                                   unsigned annotation) reads them right
 //	float64 / float32                  double / float
 //	bool                               boolean
-//	string (also enum, json, uuid)     string
-//	[]byte, [N]byte                    binary
-//	time.Time, timestamp(...)          timestamp
-//	date                               date
+//	string (also enum, json, uuid)     string (a uuid string is stored as text)
+//	[]byte, [N]byte (also uuid)        binary
+//	time.Time, timestamp(...)          timestamp, stored as
+//	                                   timestamp(microsecond) at any depth
+//	date (int32 days, time.Time)       date (zones refuses a time.Time date:
+//	                                   parquet-go v0.32 writes it wrong)
 //	decimal(scale:precision)           decimal(precision,scale)
-//	[]T (with or without list)         array<T>
+//	[]T (with or without list)         array<T>, stored as a three-level LIST
 //	map[K]V                            map<K,V>
 //	struct                             struct<a:T,...>
 //
 // Pointers and the optional option make a column nullable
 // (Column.Required false); other scalars, structs and maps are Required.
-// Bare slices (repeated columns) are not Required. uint64, time(...) columns,
-// interfaces, channels, functions and complex numbers are refused with
-// ErrInvalid, as are names that break lake.ValidateName (a field without a
-// parquet tag name is named by its Go name, which is then usually invalid:
-// lakekit never renames) and names that repeat case-insensitively.
+// Slices without the list option are not Required (they are stored as an
+// optional LIST). uint64 and uint (bigint is signed: use int64 or a
+// decimal), time(...) columns, interfaces, channels, functions
+// and complex numbers are refused with ErrInvalid, as are names that break
+// lake.ValidateName (a field without a parquet tag name is named by its Go
+// name, which is then usually invalid: lakekit never renames) and names
+// that repeat case-insensitively.
 func SchemaOf[T any](opts ...SchemaOption) (Schema, error) {
 	var c schemaConfig
 	for _, o := range opts {
@@ -306,23 +224,28 @@ func SchemaOfType(t reflect.Type, partitionKeys []string) (s Schema, err error) 
 	if err != nil {
 		return Schema{}, err
 	}
-	fields, err := walkFields(st, nil, nil)
+	fields, err := walkFields(st)
 	if err != nil {
 		return Schema{}, err
 	}
 	for _, f := range fields {
-		if !f.tag.partition {
-			if err := checkGoType(f.field.Type, f.field.Name); err != nil {
+		if !f.Lakekit.Partition {
+			if err := checkGoType(f.Field.Type, f.GoName()); err != nil {
 				return Schema{}, err
 			}
 		}
+	}
+	storage, err := structtag.DescribeOptions(st)
+	if err != nil {
+		return Schema{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: parquet schema of %s: %v", ErrInvalid, st, r)
 		}
 	}()
-	ps := parquet.SchemaOf(reflect.New(st).Elem().Interface())
+	// The columns as lakekit stores them (zones writes with the same options).
+	ps := parquet.SchemaOf(reflect.New(st).Elem().Interface(), storage...)
 	nodes := map[string]parquet.Node{}
 	for _, pf := range ps.Fields() {
 		nodes[pf.Name()] = pf
@@ -337,26 +260,26 @@ func SchemaOfType(t reflect.Type, partitionKeys []string) (s Schema, err error) 
 		s.PartitionKeys = append(s.PartitionKeys, Column{Name: pf.Name, Type: pf.Type, Required: true})
 	}
 	for _, f := range fields {
-		if isKey[f.name] && f.tag.partition {
+		if isKey[f.Name] && f.Lakekit.Partition {
 			continue
 		}
-		if err := lake.ValidateName(lake.KindColumn, f.name); err != nil {
+		if err := lake.ValidateName(lake.KindColumn, f.Name); err != nil {
 			hint := ""
-			if !f.named {
-				hint = fmt.Sprintf(" (field %s has no parquet tag name; add `parquet:\"%s\"`)", f.field.Name, lake.SanitizeName(f.field.Name))
+			if !f.Named {
+				hint = fmt.Sprintf(" (field %s has no parquet tag name; add `parquet:\"%s\"`)", f.GoName(), lake.SanitizeName(f.GoName()))
 			}
 			return Schema{}, fmt.Errorf("%w: %v%s", ErrInvalid, err, hint)
 		}
-		n, ok := nodes[f.name]
+		n, ok := nodes[f.Name]
 		if !ok {
-			return Schema{}, fmt.Errorf("%w: field %s: parquet-go has no column %q", ErrInvalid, f.field.Name, f.name)
+			return Schema{}, fmt.Errorf("%w: field %s: parquet-go has no column %q", ErrInvalid, f.GoName(), f.Name)
 		}
-		col, err := ColumnOfNode(f.name, n)
+		col, err := ColumnOfNode(f.Name, n)
 		if err != nil {
-			return Schema{}, fmt.Errorf("field %s: %w", f.field.Name, err)
+			return Schema{}, fmt.Errorf("field %s: %w", f.GoName(), err)
 		}
-		col.Comment = f.tag.comment
-		col.Classification = f.tag.classification
+		col.Comment = f.Lakekit.Comment
+		col.Classification = f.Lakekit.Classification
 		s.Columns = append(s.Columns, col)
 	}
 	for _, name := range partitionKeys {
@@ -402,8 +325,6 @@ func checkGoType(t reflect.Type, path string) error {
 		switch t.Kind() {
 		case reflect.Chan, reflect.Func, reflect.Complex64, reflect.Complex128, reflect.Interface, reflect.UnsafePointer, reflect.Uintptr:
 			return fmt.Errorf("%w: field %s: Go type %s has no Glue type", ErrInvalid, path, t)
-		case reflect.Uint, reflect.Uint64:
-			return fmt.Errorf("%w: field %s: %s does not fit any Glue type (bigint is signed); use int64", ErrInvalid, path, t)
 		case reflect.Pointer, reflect.Slice, reflect.Array:
 			return check(t.Elem(), path)
 		case reflect.Map:
@@ -540,8 +461,12 @@ func leafType(path string, n parquet.Node) (string, error) {
 	kind := typ.Kind()
 	if lt := typ.LogicalType(); lt != nil && lt.Value != nil {
 		switch v := lt.Value.(type) {
-		case *format.StringType, *format.EnumType, *format.JsonType, *format.UUIDType:
+		case *format.StringType, *format.EnumType, *format.JsonType:
 			return KindString, nil
+		case *format.UUIDType:
+			// 16 raw bytes, which Athena returns as such (lakekit stores a
+			// uuid-tagged string as text, so only [16]byte lands here).
+			return KindBinary, nil
 		case *format.DateType:
 			return KindDate, nil
 		case *format.TimestampType:

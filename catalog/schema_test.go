@@ -96,7 +96,7 @@ func TestSchemaOfEveryType(t *testing.T) {
 			{Name: "os", Type: "string"},
 			{Name: "enum", Type: "string", Required: true},
 			{Name: "json", Type: "string", Required: true},
-			{Name: "uuid", Type: "string", Required: true},
+			{Name: "uuid", Type: "binary", Required: true}, // 16 raw bytes, as Athena returns them
 			{Name: "bytes", Type: "binary", Required: true},
 			{Name: "fixed", Type: "binary", Required: true},
 			{Name: "t", Type: "timestamp", Required: true},

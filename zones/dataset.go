@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"reflect"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -17,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/internal/structtag"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -120,11 +120,13 @@ type partField struct {
 
 // NewDataset describes the table database.table in zone, holding rows of T.
 // T must be a struct; its schema comes from its parquet struct tags. Names
-// must follow the Glue rule (lake.ValidateName); time.Time fields are stored
-// as timestamp(microsecond) adjusted to UTC (read by DuckDB as TIMESTAMPTZ,
-// by Athena as timestamp) — a field tagged with another unit or :local is
-// refused, so one table never mixes encodings. Nothing is written until a
-// Writer commits.
+// must follow the Glue rule (lake.ValidateName); every time.Time, at any
+// depth, is stored as timestamp(microsecond) adjusted to UTC (read by DuckDB
+// as TIMESTAMPTZ, by Athena as timestamp) — a field tagged with another
+// unit, :local or date is refused, so one table never mixes encodings;
+// slices are stored as three-level LISTs, uint8/16/32 as the next wider
+// signed integer, uuid strings as text (see catalog.SchemaOf for the
+// types). Nothing is written until a Writer commits.
 func NewDataset[T any](lk *lake.Lake, zone lake.ZoneName, database, table string, opts *Options[T]) (*Dataset[T], error) {
 	t, err := OpenTable(lk, zone, database, table)
 	if err != nil {
@@ -217,56 +219,20 @@ func (d *Dataset[T]) deriveSchema() (err error) {
 	if d.opts.PartitionBy != nil && len(pfs) > 0 {
 		return fmt.Errorf("row type %v tags partition fields but Options.PartitionBy is set; use one or the other: %w", rt, ErrInvalid)
 	}
+	// How T is stored: every time.Time a microsecond timestamp, slices as
+	// LISTs, unsigned integers widened, uuid strings as text (one grammar,
+	// internal/structtag, shared with the catalog, readers and scans).
+	storage, err := structtag.StorageOptions(rt)
+	if err != nil {
+		return fmt.Errorf("row type %v: %w: %w", rt, ErrInvalid, err)
+	}
+	d.tagOpts = append(d.tagOpts, storage...)
 	for _, pf := range pfs {
 		f := rt.FieldByIndex(pf.Index)
 		d.partFields = append(d.partFields, partField{key: pf.Name, goName: f.Name, index: pf.Index, typ: f.Type, cat: pf})
 		d.partKeys = append(d.partKeys, pf.Name)
+		// After the storage options: the last replacement for a path wins.
 		d.tagOpts = append(d.tagOpts, parquet.StructTag(`parquet:"-"`, f.Name))
-	}
-	timeType := reflect.TypeOf(time.Time{})
-	for i := 0; i < rt.NumField(); i++ {
-		f := rt.Field(i)
-		if !f.IsExported() || f.Anonymous {
-			continue
-		}
-		ptag := f.Tag.Get("parquet")
-		name, rest, _ := strings.Cut(ptag, ",")
-		if name == "-" && rest == "" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		isPart := false
-		for _, pf := range d.partFields {
-			isPart = isPart || pf.goName == f.Name
-		}
-		ft := f.Type
-		if ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		if isPart || ft != timeType {
-			continue
-		}
-		var opts []string
-		hasTS := false
-		for _, o := range strings.Split(rest, ",") {
-			if o == "" {
-				continue
-			}
-			if strings.HasPrefix(o, "timestamp") {
-				if o != "timestamp" && o != "timestamp(microsecond)" {
-					return fmt.Errorf("field %s: tag option %q: lakekit stores every time.Time as timestamp(microsecond) adjusted to UTC, so that engines never mix encodings: %w", f.Name, o, ErrInvalid)
-				}
-				hasTS = true
-				o = "timestamp(microsecond)"
-			}
-			opts = append(opts, o)
-		}
-		if !hasTS {
-			opts = append(opts, "timestamp(microsecond)")
-		}
-		d.tagOpts = append(d.tagOpts, parquet.StructTag(reflect.StructTag(`parquet:"`+name+","+strings.Join(opts, ",")+`"`), f.Name))
 	}
 	if d.opts.PartitionBy != nil {
 		if len(d.opts.PartitionKeys) == 0 {
@@ -341,93 +307,6 @@ func logical(n parquet.Node) format.LogicalTypeValue {
 		return lt.Value
 	}
 	return nil
-}
-
-// glueType maps a Parquet node to its Glue/Hive type.
-func glueType(n parquet.Node) string {
-	if !n.Leaf() {
-		switch logical(n).(type) {
-		case *format.ListType:
-			elem := n.Fields()[0]
-			for !elem.Leaf() && len(elem.Fields()) == 1 && logical(elem) == nil {
-				elem = elem.Fields()[0]
-			}
-			return "array<" + glueType(elem) + ">"
-		case *format.MapType:
-			kv := n.Fields()[0]
-			if len(kv.Fields()) == 2 {
-				return "map<" + glueType(kv.Fields()[0]) + "," + glueType(kv.Fields()[1]) + ">"
-			}
-		}
-		if n.Repeated() {
-			return "array<" + glueStruct(n) + ">"
-		}
-		return glueStruct(n)
-	}
-	t := glueLeaf(n)
-	if n.Repeated() {
-		return "array<" + t + ">"
-	}
-	return t
-}
-
-func glueStruct(n parquet.Node) string {
-	var parts []string
-	for _, f := range n.Fields() {
-		parts = append(parts, f.Name()+":"+glueType(f))
-	}
-	return "struct<" + strings.Join(parts, ",") + ">"
-}
-
-func glueLeaf(n parquet.Node) string {
-	switch lt := logical(n).(type) {
-	case *format.StringType, *format.EnumType, *format.JsonType, *format.UUIDType:
-		return "string"
-	case *format.TimestampType:
-		return "timestamp"
-	case *format.DateType:
-		return "date"
-	case *format.DecimalType:
-		return "decimal(" + strconv.Itoa(int(lt.Precision)) + "," + strconv.Itoa(int(lt.Scale)) + ")"
-	case *format.IntType:
-		switch lt.BitWidth {
-		case 8:
-			if lt.IsSigned {
-				return "tinyint"
-			}
-			return "smallint"
-		case 16:
-			if lt.IsSigned {
-				return "smallint"
-			}
-			return "int"
-		case 32:
-			if lt.IsSigned {
-				return "int"
-			}
-			return "bigint"
-		default:
-			if lt.IsSigned {
-				return "bigint"
-			}
-			return "decimal(20,0)"
-		}
-	}
-	switch n.Type().Kind() {
-	case parquet.Boolean:
-		return "boolean"
-	case parquet.Int32:
-		return "int"
-	case parquet.Int64:
-		return "bigint"
-	case parquet.Float:
-		return "float"
-	case parquet.Double:
-		return "double"
-	case parquet.Int96:
-		return "timestamp"
-	}
-	return "binary"
 }
 
 // catalogSchema is the table's schema as the catalog wants it.

@@ -1,0 +1,220 @@
+//go:build cgo
+
+package zones_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/zones"
+)
+
+// fidelityInner and fidelityBase reach time.Time, slices and unsigned
+// integers below the top level (nested struct, embedded struct).
+type fidelityInner struct {
+	At   time.Time `parquet:"at"`
+	U8   uint8     `parquet:"u8"`
+	Tags []string  `parquet:"tags"`
+}
+
+type fidelityBase struct {
+	Created time.Time `parquet:"created"`
+}
+
+type fidelityRow struct {
+	fidelityBase
+	ID   int64           `parquet:"id"`
+	U32  uint32          `parquet:"u32"`
+	U16  *uint16         `parquet:"u16"`
+	U8   uint8           `parquet:"u8"`
+	UUID string          `parquet:"uuid,uuid"`
+	Strs []string        `parquet:"strs"`
+	Ts   []time.Time     `parquet:"ts,list"`
+	In   fidelityInner   `parquet:"in"`
+	Ins  []fidelityInner `parquet:"ins"`
+	Day  string          `parquet:"day" lakekit:"partition"`
+}
+
+// writeFidelity writes rows through a Dataset on a file lake and returns
+// the data files' paths.
+func writeFidelity[T any](t *testing.T, rows []T) (*zones.Dataset[T], []string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	ds, err := zones.NewDataset[T](fileLake(t, dir), lake.Curated, "fid", "rows", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ds.NewWriter(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := ds.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range snap.Files {
+		files = append(files, filepath.Join(dir, "curated", f.Key))
+	}
+	return ds, files
+}
+
+// fileLeaf returns the footer's node for a column path.
+func fileLeaf(t *testing.T, path string, col ...string) parquet.Node {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n parquet.Node = pf.Schema()
+	for _, c := range col {
+		var next parquet.Node
+		for _, fl := range n.Fields() {
+			if fl.Name() == c {
+				next = fl
+			}
+		}
+		if next == nil {
+			t.Fatalf("%s: no column %q in %s", path, strings.Join(col, "."), pf.Schema())
+		}
+		n = next
+	}
+	return n
+}
+
+func isLogical[L format.LogicalTypeValue](n parquet.Node) bool {
+	lt := n.Type().LogicalType()
+	if lt == nil {
+		return false
+	}
+	_, ok := lt.Value.(L)
+	return ok
+}
+
+// TestFidelityTypesAsAthenaReadsThem checks issue 24 item 12 on the files
+// a Dataset writes, read by DuckDB and by the footer: unsigned integers are
+// stored signed and wide enough (Athena ignores the unsigned annotation
+// and sign-extends a uint32 ≥ 2^31), a uuid string is stored as text, bare
+// slices are three-level LISTs, and every time.Time — nested, in slices,
+// in embedded structs — is a microsecond timestamp (a year outside
+// 1677–2262 survives).
+func TestFidelityTypesAsAthenaReadsThem(t *testing.T) {
+	far := time.Date(3000, 1, 2, 3, 4, 5, 6000, time.UTC)
+	u16 := uint16(65000)
+	in := fidelityInner{At: far, U8: 250, Tags: []string{"a", "b"}}
+	row := fidelityRow{
+		fidelityBase: fidelityBase{Created: far},
+		ID:           1, U32: 4_000_000_000, U16: &u16, U8: 255,
+		UUID: "123e4567-e89b-12d3-a456-426614174000",
+		Strs: []string{"x", "y"}, Ts: []time.Time{far}, In: in, Ins: []fidelityInner{in},
+		Day: "d1",
+	}
+	ds, files := writeFidelity(t, []fidelityRow{row})
+	if len(files) != 1 {
+		t.Fatalf("files: %v", files)
+	}
+	file := files[0]
+
+	// The footer: what Athena's reader sees.
+	if n := fileLeaf(t, file, "u32"); n.Type().Kind() != parquet.Int64 || strings.Contains(n.Type().String(), "false") {
+		t.Errorf("u32 is stored as %s; want a signed INT64 (Athena ignores the unsigned annotation)", n.Type())
+	}
+	for _, c := range []string{"u16", "u8"} {
+		if n := fileLeaf(t, file, c); strings.Contains(n.Type().String(), "false") {
+			t.Errorf("%s is stored as %s; want a signed integer", c, n.Type())
+		}
+	}
+	if n := fileLeaf(t, file, "uuid"); n.Type().Kind() != parquet.ByteArray || !isLogical[*format.StringType](n) {
+		t.Errorf("uuid is stored as %s; want a STRING (the textual UUID)", n.Type())
+	}
+	for _, c := range [][]string{{"strs"}, {"in", "tags"}} {
+		if n := fileLeaf(t, file, c...); n.Leaf() || !isLogical[*format.ListType](n) {
+			t.Errorf("%s is stored as %v (repeated %v); want a three-level LIST", strings.Join(c, "."), n.Type(), n.Repeated())
+		}
+	}
+	for _, c := range [][]string{{"created"}, {"in", "at"}} {
+		n := fileLeaf(t, file, c...)
+		if !isLogical[*format.TimestampType](n) || n.Type().LogicalType().Value.(*format.TimestampType).Unit.Value.String() != (&format.MicroSeconds{}).String() {
+			t.Errorf("%s is stored as %s; want TIMESTAMP(MICROS)", strings.Join(c, "."), n.Type())
+		}
+	}
+
+	// DuckDB, an independent reader.
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := fmt.Sprintf(`SELECT u32, typeof(u32), u16, u8, CAST(uuid AS VARCHAR), typeof(uuid),
+		typeof(strs), CAST(created AS VARCHAR), typeof(created), CAST("in".at AS VARCHAR), typeof("in".at),
+		CAST(ts[1] AS VARCHAR), CAST(ins[1].at AS VARCHAR), typeof(ins[1].at), "in".u8, len("in".tags)
+		FROM read_parquet('%s')`, file)
+	var u32, u16v, u8v, inU8, nTags int64
+	var u32T, uuid, uuidT, strsT, created, createdT, inAt, inAtT, ts0, insAt, insAtT string
+	if err := db.QueryRow(q).Scan(&u32, &u32T, &u16v, &u8v, &uuid, &uuidT, &strsT, &created, &createdT, &inAt, &inAtT, &ts0, &insAt, &insAtT, &inU8, &nTags); err != nil {
+		t.Fatal(err)
+	}
+	const wantTS = "3000-01-02 03:04:05.000006+00"
+	if u32 != 4_000_000_000 || u32T != "BIGINT" || u16v != 65000 || u8v != 255 || inU8 != 250 {
+		t.Errorf("DuckDB reads u32 %d (%s), u16 %d, u8 %d, in.u8 %d; want 4000000000 (BIGINT), 65000, 255, 250", u32, u32T, u16v, u8v, inU8)
+	}
+	if uuid != row.UUID || uuidT != "VARCHAR" {
+		t.Errorf("DuckDB reads uuid %q (%s); want %q (VARCHAR)", uuid, uuidT, row.UUID)
+	}
+	if strsT != "VARCHAR[]" || nTags != 2 {
+		t.Errorf("DuckDB reads strs as %s, in.tags with %d elements", strsT, nTags)
+	}
+	for _, c := range []struct{ name, v, typ string }{{"created", created, createdT}, {"in.at", inAt, inAtT}, {"ins[1].at", insAt, insAtT}, {"ts[1]", ts0, "TIMESTAMP WITH TIME ZONE"}} {
+		if c.v != wantTS || c.typ != "TIMESTAMP WITH TIME ZONE" {
+			t.Errorf("DuckDB reads %s = %q (%s); want %q (TIMESTAMP WITH TIME ZONE, microseconds)", c.name, c.v, c.typ, wantTS)
+		}
+	}
+
+	// The catalog's types match what was written.
+	want := map[string]string{"u32": "bigint", "u16": "int", "u8": "smallint", "uuid": "string", "strs": "array<string>",
+		"created": "timestamp", "in": "struct<at:timestamp,u8:smallint,tags:array<string>>"}
+	for _, c := range ds.Columns() {
+		if w, ok := want[c.Name]; ok && c.Type != w {
+			t.Errorf("column %s registered as %s; want %s", c.Name, c.Type, w)
+		}
+	}
+
+	// lakekit reads back what it wrote (within 1677–2262: parquet-go
+	// v0.32's reader converts every timestamp through Unix nanoseconds).
+	far = time.Date(2200, 1, 2, 3, 4, 5, 6000, time.UTC)
+	in = fidelityInner{At: far, U8: 250, Tags: []string{"a", "b"}}
+	row.Created, row.Ts, row.In, row.Ins = far, []time.Time{far}, in, []fidelityInner{in}
+	ds, _ = writeFidelity(t, []fidelityRow{row})
+	got, err := ds.ReadAll(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].U32 != row.U32 || *got[0].U16 != u16 || got[0].UUID != row.UUID || !got[0].In.At.Equal(far) ||
+		!got[0].Created.Equal(far) || len(got[0].Strs) != 2 || got[0].Ins[0].U8 != 250 || !got[0].Ts[0].Equal(far) {
+		t.Errorf("read back %+v; want %+v", got, row)
+	}
+}

@@ -47,10 +47,13 @@
 //
 // # Evolution
 //
-// UpdateTable checks a changed schema with CheckEvolution: adding nullable
-// columns and widening types (int→bigint, float→double, decimal precision)
-// are recorded as a new schema version; dropping, renaming, narrowing or
-// changing a column, adding a required column and changing partition keys
+// UpdateTable checks a changed schema with CheckEvolution, which follows
+// Athena's rules for Parquet: adding nullable columns and, in partitioned
+// tables only, widening primitive types (tinyint→smallint→int→bigint,
+// float→double) are recorded as a new schema version; dropping, renaming,
+// narrowing or otherwise changing a column (decimal precision, any change
+// in an unpartitioned table or to an array, map or struct column), adding
+// a required column and changing partition keys
 // fail with ErrIncompatibleSchema naming the column, unless
 // UpdateOptions.Force is set. SchemaVersions lists the history. Zone
 // writers call CheckEvolution on commit.

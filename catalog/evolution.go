@@ -6,22 +6,33 @@ import (
 )
 
 // CheckEvolution checks that next may replace old under the evolution
-// rules, so that data written with old stays readable with next. Columns
-// are matched by name (their order may change). Allowed:
+// rules, so that data written with old stays readable with next — by
+// lakekit and by Athena, whose rules for Parquet tables ("Change a column
+// data type", "Updates in tables with partitions" in the Athena User Guide)
+// they follow. Columns are matched by name (their order may change: Parquet
+// is read by name). Allowed:
 //
 //   - adding a nullable (not Required) column anywhere;
-//   - widening a column's type: tinyint→smallint→int→bigint, float→double,
-//     decimal(p,s)→decimal(p',s) with p'≥p, varchar(n)→varchar(m≥n) or
-//     string, and the same inside array elements, map values and struct
-//     fields (a struct may also gain fields);
+//   - in a partitioned table only (old has partition keys), widening a
+//     primitive column's type along Athena's list of compatible types:
+//     tinyint→smallint→int→bigint and float→double. Athena reads each
+//     partition's Parquet files with the partition's schema and casts; in
+//     an unpartitioned table it reads old files with the new type and
+//     fails, so there no type may change;
 //   - making a Required column nullable;
 //   - changing comments, classifications and column parameters.
 //
 // Refused with an error wrapping ErrIncompatibleSchema that names every
 // offending column and the rule it breaks: dropping a column, renaming one
-// (seen as a drop plus an add), narrowing or otherwise changing a type,
-// adding a Required column, making a nullable column Required, and any
-// change to the partition keys. With force set, every change is allowed.
+// (seen as a drop plus an add), any type change in an unpartitioned table,
+// narrowing a type, changes Athena's list does not have — decimal precision
+// or scale, varchar and char lengths, string to a number (the list's
+// STRING→integer row re-parses text formats; in Parquet it would be a
+// narrowing) — and any change to the type of an array, map or struct column
+// (Athena's schema updates do not cover nested types; that includes a
+// struct gaining a field), adding a Required column, making a nullable
+// column Required, and any change to the partition keys. With force set,
+// every change is allowed.
 func CheckEvolution(old, next Schema, force bool) error {
 	if force {
 		return nil
@@ -50,12 +61,10 @@ func CheckEvolution(old, next Schema, force bool) error {
 			problems = append(problems, fmt.Sprintf("column %q: stored type: %v", oc.Name, err1))
 		case err2 != nil:
 			problems = append(problems, fmt.Sprintf("column %q: %v", oc.Name, err2))
-		case !widens(ot, nt):
-			rule := "changing a column's type is refused"
-			if widens(nt, ot) {
-				rule = "narrowing a column's type is refused"
+		default:
+			if rule := typeChangeRule(ot, nt, len(old.PartitionKeys) > 0); rule != "" {
+				problems = append(problems, fmt.Sprintf("column %q: type %s → %s (%s)", oc.Name, ot, nt, rule))
 			}
-			problems = append(problems, fmt.Sprintf("column %q: type %s → %s (%s)", oc.Name, ot, nt, rule))
 		}
 		if nc.Required && !oc.Required {
 			problems = append(problems, fmt.Sprintf("column %q becomes required (existing rows may hold NULL)", oc.Name))
@@ -95,4 +104,24 @@ func keyList(cs []Column) string {
 		parts[i] = c.Name + " " + c.Type
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// typeChangeRule returns "" when Athena reads Parquet data written as a
+// column of type from when the table says to (see CheckEvolution), else the
+// rule the change breaks.
+func typeChangeRule(from, to *Type, partitioned bool) string {
+	switch {
+	case from.String() == to.String():
+		return ""
+	case widens(to, from):
+		return "narrowing a column's type is refused"
+	case !partitioned:
+		return "changing a column's type is refused in an unpartitioned table: Athena reads Parquet files under the table's type and cannot read old files as another"
+	case !from.Primitive() || !to.Primitive():
+		return "changing the type of an array, map or struct column is refused: Athena's schema updates do not cover nested types"
+	case from.Integer() && to.Integer() && intRank(from.Kind) < intRank(to.Kind),
+		from.Kind == KindFloat && to.Kind == KindDouble:
+		return ""
+	}
+	return "changing a column's type is refused: Athena reads Parquet columns only as tinyint→smallint→int→bigint and float→double"
 }

@@ -24,6 +24,10 @@ var (
 	ErrUnknownScheme = errors.New("unknown lake URL scheme")
 	// ErrInvalidURL: a lake URL could not be parsed or has bad parameters.
 	ErrInvalidURL = errors.New("invalid lake URL")
+	// ErrCorrupt: a table's commit log is damaged (a version missing while a
+	// later one exists, an entry that does not decode) or a data file does
+	// not match what the log says of it. zones.ErrCorrupt is this error.
+	ErrCorrupt = errors.New("commit log is damaged")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
 )

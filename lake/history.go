@@ -144,22 +144,31 @@ func (l *Lake) History(ctx context.Context, zone ZoneName, database, table strin
 }
 
 // History is Lake.History for a table of this zone. A table with neither
-// commits nor events gives an error matching ErrNotFound.
+// commits nor events gives an error matching ErrNotFound. A damaged log (a
+// missing version with later ones present, an entry that does not decode)
+// gives the entries before the damage together with an error matching
+// ErrCorrupt that names the object.
 func (z *Zone) History(ctx context.Context, database, table string) ([]HistoryEntry, error) {
 	prefix, err := TablePrefix(database, table)
 	if err != nil {
 		return nil, err
 	}
 	what := fmt.Sprintf("lake: history of %s table %s", z.name, prefix)
-	// The log is contiguous from version 1; a gap (a deleted object) ends
-	// it, as for zones' readers.
+	// The log is contiguous from version 1; a gap (a deleted object) is
+	// damage: the versions before it are listed, with ErrCorrupt.
 	var versions []int64
+	var damage error
 	for e, err := range z.store.List(ctx, prefix+"/"+logcodec.LogDir, nil) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		if v, ok := logcodec.ParseCommitKey(prefix, e.Key); ok && v == int64(len(versions))+1 {
+		v, ok := logcodec.ParseCommitKey(prefix, e.Key)
+		switch {
+		case !ok || damage != nil:
+		case v == int64(len(versions))+1:
 			versions = append(versions, v)
+		default:
+			damage = fmt.Errorf("%s: version %d (%s) is missing but version %d exists: %w", what, len(versions)+1, logcodec.CommitKey(prefix, int64(len(versions))+1), v, ErrCorrupt)
 		}
 	}
 	var ids []string
@@ -175,6 +184,7 @@ func (z *Zone) History(ctx context.Context, database, table string) ([]HistoryEn
 		return nil, fmt.Errorf("%s: no commit log: %w", what, ErrNotFound)
 	}
 	commits := make([]HistoryEntry, len(versions))
+	bad := make([]error, len(versions)) // a damaged entry, by index
 	events := make([]HistoryEntry, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(historyReaders)
@@ -186,10 +196,12 @@ func (z *Zone) History(ctx context.Context, database, table string) ([]HistoryEn
 			}
 			var c logCommit
 			if err := logcodec.Decode(b, &c); err != nil {
-				return fmt.Errorf("%s: commit %d is not valid JSON: %w", what, v, err)
+				bad[i] = fmt.Errorf("%s: version %d (%s) does not decode: %w: %v", what, v, logcodec.CommitKey(prefix, v), ErrCorrupt, err)
+				return nil
 			}
 			if c.Version != v {
-				return fmt.Errorf("%s: log entry %d claims version %d", what, v, c.Version)
+				bad[i] = fmt.Errorf("%s: log object %s claims version %d: %w", what, logcodec.CommitKey(prefix, v), c.Version, ErrCorrupt)
+				return nil
 			}
 			commits[i] = c.entry()
 			return nil
@@ -216,6 +228,12 @@ func (z *Zone) History(ctx context.Context, database, table string) ([]HistoryEn
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	for i, err := range bad {
+		if err != nil {
+			commits, damage = commits[:i], err
+			break
+		}
+	}
 	// Versions stay in version order (commit clocks of different hosts may
 	// disagree); events go in by time, before the first commit made after
 	// them.
@@ -229,7 +247,7 @@ func (z *Zone) History(ctx context.Context, database, table string) ([]HistoryEn
 		}
 		out = append(out, c)
 	}
-	return append(out, events[i:]...), nil
+	return append(out, events[i:]...), damage
 }
 
 // RecordEvent writes an audit event of the table database.table that is

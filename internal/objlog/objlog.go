@@ -31,7 +31,9 @@ import (
 // ErrCorrupt: the log has a gap (a version missing while a later one
 // exists) or an object that does not decode. The message names the
 // object. Reads of versions before the damage still work.
-var ErrCorrupt = errors.New("commit log is damaged")
+// It is lake.ErrCorrupt, so lake (which cannot import this package) reports
+// the same sentinel.
+var ErrCorrupt = lake.ErrCorrupt
 
 // Log is the commit log of one table prefix ("<db>/<table>") in a store.
 type Log struct {

@@ -26,8 +26,8 @@ type ECSOptions struct {
 	//
 	// WaitForTaskToken uses ecs:runTask.waitForTaskToken: the worker sends
 	// its output back with SendTaskSuccess, so later steps can read it. With
-	// the default (runTask.sync) the step's result is ECS's task
-	// description and the output is only logged.
+	// the default (runTask.sync) the step's result is {"TaskArn": ...}
+	// (taken from ECS's task description) and the output is only logged.
 	WaitForTaskToken bool
 }
 
@@ -101,14 +101,27 @@ type compiler struct {
 //   - Go steps: ecs:runTask.sync (or .waitForTaskToken) with the pipeline
 //     and step in the container's command and the state in LAKEKIT_STATE,
 //     or lambda:invoke with {"pipeline","step","state"} as the payload; a
-//     Lambda result is kept as {"output": <payload>}.
+//     Lambda or task-token result is kept as {"output": <output>}, a
+//     runTask.sync result as {"TaskArn": <arn>} (ECS's task description
+//     echoes the overrides). The state a task gets holds only the params
+//     and the results of the step's dependencies (a catch handler's: of
+//     the step it catches), so it does not grow with the pipeline: RunTask
+//     allows 8,192 characters of overrides. For ECS a Pass state
+//     "in:<name>" builds it in the step's slot first.
+//   - Lambda tasks retry LambdaServiceErrors before the step's own Retry.
 //   - SQL steps: athena:startQueryExecution.sync; Glue jobs:
-//     glue:startJobRun.sync; crawlers: aws-sdk:glue:startCrawler, then a
-//     loop "wait:<name>" → aws-sdk:glue:getCrawler ("poll:<name>") → Choice
-//     on $.steps.<key>.Crawler.State ("check:<name>") until READY.
+//     glue:startJobRun.sync; crawlers: a Parallel state with one branch,
+//     aws-sdk:glue:startCrawler ("start:<name>"), then a loop
+//     "wait:<name>" → aws-sdk:glue:getCrawler ("poll:<name>") → Choice
+//     ("check:<name>") until the crawler is READY with a last crawl, which
+//     must have SUCCEEDED ("ok:<name>") or the branch fails with
+//     Lakekit.StepFailed ("failed:<name>"); the step's Retry and Catch sit
+//     on the Parallel state.
 //   - Map: a Map state over the array at the items path of the producing
 //     step's result, ItemProcessor INLINE running the Go function per item
-//     ("item:<name>"), MaxConcurrency; Parallel: a Parallel state, each
+//     ("item:<name>") on {"item","index","params","steps"} (steps: the
+//     explicit dependencies' results, not the list), MaxConcurrency;
+//     Parallel: a Parallel state, each
 //     branch compiled the same way and ending in a Pass state returning its
 //     $.steps.
 //   - Choice: a Choice state whose rules go to Pass states
@@ -217,7 +230,7 @@ func (c *compiler) chain(p *Pipeline, states obj, end string) (string, error) {
 		if cond[i] {
 			return genName("if:", g.steps[i].Name)
 		}
-		return g.steps[i].Name
+		return c.head(g.steps[i])
 	}
 	for k, i := range g.order {
 		s := g.steps[i]
@@ -284,7 +297,7 @@ func (c *compiler) guard(g *graph, i int, skip string) obj {
 	} else {
 		rule["And"] = conds
 	}
-	rule["Next"] = s.Name
+	rule["Next"] = c.head(s)
 	st := obj{"Type": "Choice", "Choices": []any{rule}}
 	if skip == "" {
 		skip = genName("skip:", s.Name)
@@ -359,22 +372,62 @@ func (c *compiler) decorate(s *Step, st obj, next string, timeout bool) {
 	}
 }
 
-func (c *compiler) goTask(p *Pipeline, s *Step) (obj, error) {
+// head is the first state of a step: the Pass state "in:<name>" that
+// builds an ECS Go step's input, or the step's own state.
+func (c *compiler) head(s *Step) string {
+	if s.Kind == KindGo && c.opts.ECS != nil && c.opts.Lambda == nil {
+		return genName("in:", s.Name)
+	}
+	return s.Name
+}
+
+// input is the state a Go step's worker receives, as a Parameters
+// template: the run's parameters and the results of the steps whose
+// outputs become its Input.Deps (for a catch handler, the step whose
+// error it takes), never the whole state, which grows with every step.
+// A handler of several steps gets all results: only the one that failed
+// is sure to be there, and a path to a missing one fails the execution.
+func (c *compiler) input(g *graph, i int) obj {
+	if srcs := g.sources[i]; len(srcs) > 1 {
+		return obj{"params.$": "$.params", "steps.$": "$.steps"}
+	}
+	refs := g.inputDeps(i)
+	if srcs, ok := g.sources[i]; ok {
+		refs = srcs
+	}
+	steps := obj{}
+	for _, d := range refs {
+		if ds := g.steps[d]; ds.Kind != KindWait { // a Wait state leaves no result
+			steps[Key(ds.Name)+".$"] = slot(ds.Name)
+		}
+	}
+	return obj{"params.$": "$.params", "steps": steps}
+}
+
+// goTask is the Task state running a Go or Map step's function. state is
+// where the worker's state is: a Parameters template (Lambda) or a path
+// (ECS, whose environment takes it as a string).
+func (c *compiler) goTask(s *Step, state any) (obj, error) {
 	switch {
 	case c.opts.Lambda != nil:
 		if c.opts.Lambda.FunctionName == "" {
 			return nil, fmt.Errorf("%w: step %q: LambdaOptions.FunctionName is empty", ErrInvalidPipeline, s.Name)
 		}
+		payload := obj{"pipeline": c.p.Name(), "step": s.Name}
+		if path, ok := state.(string); ok {
+			payload["state.$"] = path
+		} else {
+			payload["state"] = state
+		}
 		return obj{"Type": "Task", "Resource": ResourceLambda,
-			"Parameters": obj{"FunctionName": c.opts.Lambda.FunctionName,
-				"Payload": obj{"pipeline": c.p.Name(), "step": s.Name, "state.$": "$"}},
+			"Parameters":     obj{"FunctionName": c.opts.Lambda.FunctionName, "Payload": payload},
 			"ResultSelector": obj{"output.$": "$.Payload"}}, nil
 	case c.opts.ECS != nil:
 		e := c.opts.ECS
 		if e.Cluster == "" || e.TaskDefinition == "" || e.ContainerName == "" {
 			return nil, fmt.Errorf("%w: step %q: ECSOptions needs Cluster, TaskDefinition and ContainerName", ErrInvalidPipeline, s.Name)
 		}
-		env := []any{obj{"Name": EnvState, "Value.$": "States.JsonToString($)"}}
+		env := []any{obj{"Name": EnvState, "Value.$": "States.JsonToString(" + state.(string) + ")"}}
 		res := ResourceECSSync
 		if e.WaitForTaskToken {
 			res = ResourceECSToken
@@ -397,6 +450,10 @@ func (c *compiler) goTask(p *Pipeline, s *Step) (obj, error) {
 		st := obj{"Type": "Task", "Resource": res, "Parameters": params}
 		if e.WaitForTaskToken {
 			st["ResultSelector"] = obj{"output.$": "$"}
+		} else {
+			// ECS's task description echoes the overrides, state included:
+			// keep only the task's ARN (to find its logs).
+			st["ResultSelector"] = obj{"TaskArn.$": "$.TaskArn"}
 		}
 		return st, nil
 	}
@@ -408,7 +465,16 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 	var st obj
 	switch s.Kind {
 	case KindGo:
-		t, err := c.goTask(g.p, s)
+		in := c.input(g, g.idx[s.Name])
+		var state any = in
+		if head := c.head(s); head != s.Name {
+			// ECS takes the state as a string: build it in the step's own
+			// slot, which the task's result then replaces.
+			c.owner[head] = s.Name
+			states[head] = obj{"Type": "Pass", "Parameters": in, "ResultPath": slot(s.Name), "Next": s.Name}
+			state = slot(s.Name)
+		}
+		t, err := c.goTask(s, state)
 		if err != nil {
 			return err
 		}
@@ -462,14 +528,13 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 		}
 		inner := genName("item:", s.Name)
 		c.owner[inner] = s.Name
-		t, err := c.goTask(g.p, s)
+		t, err := c.goTask(s, "$")
 		if err != nil {
 			return err
 		}
-		t["OutputPath"] = "$.output"
-		if _, ok := t["ResultSelector"]; !ok { // ECS .sync: keep ECS's result
-			t["OutputPath"] = "$"
-		}
+		if sel := t["ResultSelector"].(obj); sel["output.$"] != nil {
+			t["OutputPath"] = "$.output"
+		} // else ECS .sync: the item's result is {"TaskArn": ...}
 		t["End"] = true
 		if r := c.retries(s); len(r) > 0 {
 			t["Retry"] = r
@@ -477,8 +542,10 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 		if s.Timeout > 0 {
 			t["TimeoutSeconds"] = seconds(s.Timeout)
 		}
+		sel := c.input(g, g.idx[s.Name])
+		sel["item.$"], sel["index.$"] = "$$.Map.Item.Value", "$$.Map.Item.Index"
 		st = obj{"Type": "Map", "ItemsPath": items,
-			"ItemSelector":  obj{"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "params.$": "$.params", "steps.$": "$.steps"},
+			"ItemSelector":  sel,
 			"ItemProcessor": obj{"ProcessorConfig": obj{"Mode": "INLINE"}, "StartAt": inner, "States": obj{inner: t}},
 			"ResultPath":    slot(s.Name)}
 		if s.Map.MaxConcurrency > 0 {
@@ -521,42 +588,55 @@ func (c *compiler) flushSucceed(states obj) {
 	}
 }
 
+// crawler compiles a crawler step into a Parallel state with one branch:
+// start the crawl (one already running is waited for), poll the crawler
+// until it is READY again, then succeed with the step's result if the last
+// crawl SUCCEEDED, or fail with Lakekit.StepFailed if it FAILED or was
+// CANCELLED. The Parallel carries the step's Retry (which runs the crawl
+// again) and Catch, so a failed crawl is retried and caught as the local
+// runner's crawler step is; its result is what the local step outputs,
+// {"Crawler": name, "LastCrawlStatus": "SUCCEEDED"}.
 func (c *compiler) crawler(s *Step, states obj, next string) error {
-	wait, poll, check := genName("wait:", s.Name), genName("poll:", s.Name), genName("check:", s.Name)
-	c.owner[wait], c.owner[poll], c.owner[check] = s.Name, s.Name, s.Name
+	start, wait, poll, check := genName("start:", s.Name), genName("wait:", s.Name), genName("poll:", s.Name), genName("check:", s.Name)
+	ok, failed := genName("ok:", s.Name), genName("failed:", s.Name)
+	for _, n := range []string{start, wait, poll, check, ok, failed} {
+		c.owner[n] = s.Name
+	}
 	pause := c.opts.CrawlerPoll
 	if pause <= 0 {
 		pause = 30 * time.Second
 	}
-	start := obj{"Type": "Task", "Resource": ResourceStartCrawler, "Parameters": obj{"Name": s.Crawler}, "ResultPath": nil, "Next": wait}
-	c.decorate(s, start, next, true)
-	// A crawl already running is waited for, not an error.
-	start["Catch"] = append([]any{obj{"ErrorEquals": []string{"Glue.CrawlerRunningException"}, "Next": wait, "ResultPath": nil}},
-		catchOrNil(start["Catch"])...)
-	states[s.Name] = start
-	states[wait] = obj{"Type": "Wait", "Seconds": seconds(pause), "Next": poll}
-	p := obj{"Type": "Task", "Resource": ResourceGetCrawler, "Parameters": obj{"Name": s.Crawler}, "ResultPath": slot(s.Name), "Next": check}
-	c.decorate(&Step{Name: s.Name, Retries: s.Retries, Catches: s.Catches}, p, next, false)
-	states[poll] = p
-	ch := obj{"Type": "Choice", "Choices": []any{obj{"Variable": slot(s.Name) + ".Crawler.State", "StringEquals": "READY", "Next": "__next"}},
-		"Default": wait}
-	if next == "" {
-		done := genName("done:", s.Name)
-		c.owner[done] = s.Name
-		states[done] = obj{"Type": "Succeed"}
-		ch["Choices"].([]any)[0].(obj)["Next"] = done
-	} else {
-		ch["Choices"].([]any)[0].(obj)["Next"] = next
+	st := obj{"Type": "Task", "Resource": ResourceStartCrawler, "Parameters": obj{"Name": s.Crawler}, "ResultPath": nil, "Next": wait,
+		// A crawl already running is waited for, not an error.
+		"Catch": []any{obj{"ErrorEquals": []string{"Glue.CrawlerRunningException"}, "Next": wait, "ResultPath": nil}}}
+	if s.Timeout > 0 {
+		st["TimeoutSeconds"] = seconds(s.Timeout)
 	}
-	states[check] = ch
+	status := "$.Crawler.LastCrawl.Status"
+	branch := obj{
+		start: st,
+		wait:  obj{"Type": "Wait", "Seconds": seconds(pause), "Next": poll},
+		poll:  obj{"Type": "Task", "Resource": ResourceGetCrawler, "Parameters": obj{"Name": s.Crawler}, "Next": check},
+		check: obj{"Type": "Choice", "Choices": []any{
+			obj{"Not": obj{"Variable": "$.Crawler.State", "StringEquals": "READY"}, "Next": wait},
+			// READY before the crawl shows up: not started yet.
+			obj{"Not": obj{"Variable": status, "IsPresent": true}, "Next": wait},
+			obj{"Variable": status, "StringEquals": "SUCCEEDED", "Next": ok},
+		}, "Default": failed},
+		ok: obj{"Type": "Pass", "Parameters": obj{"Crawler.$": "$.Crawler.Name", "LastCrawlStatus.$": status}, "End": true},
+		failed: obj{"Type": "Fail", "Error": ErrorStepFailed,
+			"Cause": fmt.Sprintf("the last crawl of Glue crawler %q did not succeed (FAILED or CANCELLED; see the crawler's LastCrawl)", s.Crawler)},
+	}
+	par := obj{"Type": "Parallel", "Branches": []any{obj{"StartAt": start, "States": branch}},
+		"ResultSelector": obj{"Crawler.$": "$[0].Crawler", "LastCrawlStatus.$": "$[0].LastCrawlStatus"}, "ResultPath": slot(s.Name)}
+	c.decorate(s, par, next, false)
+	if s.Comment != "" {
+		par["Comment"] = s.Comment
+	}
+	setNext(par, next)
+	states[s.Name] = par
+	c.flushSucceed(states)
 	return nil
-}
-
-func catchOrNil(v any) []any {
-	if v == nil {
-		return nil
-	}
-	return v.([]any)
 }
 
 func (c *compiler) choice(g *graph, s *Step, states obj, next string) error {

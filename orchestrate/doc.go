@@ -62,12 +62,16 @@
 // a pipeline on a schedule or when objects land in S3.
 //
 // Data between steps: locally a step's Input.Deps hold its dependencies'
-// outputs. On AWS the state is {"params": ..., "steps": {<Key(name)>:
-// result}}; a Lambda step's result is {"output": <its output>}, which the
-// worker unwraps, so the same Go code sees the same Input. A runTask.sync
-// ECS step's result is ECS's task description (the output is only logged):
-// set ECSOptions.WaitForTaskToken to return outputs through
-// SendTaskSuccess instead. A Parallel step's output is one object per
+// outputs (a Map iteration gets its item instead of the items source's
+// output, unless that source is also an explicit dependency). On AWS the
+// state is {"params": ..., "steps": {<Key(name)>: result}}, and each Go
+// task is passed only the params and its dependencies' results; a Lambda
+// step's result is {"output": <its output>}, which the worker unwraps, so
+// the same Go code sees the same Input. A runTask.sync ECS step's result
+// is {"TaskArn": <the task's ARN>} (the output is only logged): set
+// ECSOptions.WaitForTaskToken to return outputs through SendTaskSuccess
+// instead. Keep outputs small: RunTask allows 8,192 characters of
+// overrides, the state included, and Step Functions 256 KiB of state. A Parallel step's output is one object per
 // branch mapping step keys to outputs (on AWS each branch object also
 // holds the results of the steps before the Parallel).
 //

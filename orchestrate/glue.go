@@ -202,9 +202,10 @@ func (g *Glue) CrawlerState(ctx context.Context, name string) (state, last strin
 	return string(out.Crawler.State), last, nil
 }
 
-// WaitCrawler polls until the crawler is READY again and returns the
-// status of its last crawl; a FAILED or CANCELLED crawl is an error
-// wrapping ErrExecutionFailed.
+// WaitCrawler polls until the crawler is READY again with a last crawl
+// and returns that crawl's status; a FAILED or CANCELLED crawl is an error
+// wrapping ErrExecutionFailed. The compiled crawler step decides the same
+// way.
 func (g *Glue) WaitCrawler(ctx context.Context, name string, o *WaitOptions) (string, error) {
 	if o == nil {
 		o = g.wait
@@ -216,8 +217,8 @@ func (g *Glue) WaitCrawler(ctx context.Context, name string, o *WaitOptions) (st
 			return false, err
 		}
 		last = l
-		if gluetypes.CrawlerState(state) != gluetypes.CrawlerStateReady {
-			return false, nil
+		if gluetypes.CrawlerState(state) != gluetypes.CrawlerStateReady || l == "" {
+			return false, nil // READY with no crawl yet: ours has not started
 		}
 		if strings.HasPrefix(l, string(gluetypes.LastCrawlStatusFailed)) || l == string(gluetypes.LastCrawlStatusCancelled) {
 			return true, fmt.Errorf("%w: glue crawler %s: last crawl %s", ErrExecutionFailed, name, l)

@@ -94,6 +94,24 @@ func newGraph(p *Pipeline) (*graph, error) {
 	return g, nil
 }
 
+// inputDeps are the dependencies whose outputs step i's Input.Deps hold:
+// all of them, except that a Map's iterations get their item rather than
+// the whole output of the items source (unless it is also an explicit
+// dependency), so that no iteration carries the full list.
+func (g *graph) inputDeps(i int) []int {
+	s := g.steps[i]
+	if s.Kind != KindMap || slices.Contains(s.DependsOn, s.Map.ItemsFrom) {
+		return g.deps[i]
+	}
+	var out []int
+	for _, d := range g.deps[i] {
+		if g.steps[d].Name != s.Map.ItemsFrom {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 func ruleLabel(r Rule) string {
 	f := r.Step
 	if r.Field != "" {

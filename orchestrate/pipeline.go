@@ -180,7 +180,10 @@ type GlueJob struct {
 // MapSpec is a per-item fan-out: the items are the JSON array at ItemsPath
 // (dot-separated field names; "" for the whole output) in the output of
 // step ItemsFrom; Func runs once per item, at most MaxConcurrency at once
-// (0: the runner's parallelism locally, unlimited on AWS).
+// (0: the runner's parallelism locally, unlimited on AWS). Each iteration's
+// Input holds its Item and Index, and in Deps the outputs of the step's
+// other dependencies: the items source's output only when the step also
+// names it in DependsOn, so no iteration carries the whole list.
 type MapSpec struct {
 	ItemsFrom      string
 	ItemsPath      string

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -626,6 +628,16 @@ func (e *execution) runMap(ctx context.Context, s *Step, in Input) (Output, erro
 	e.mu.Lock()
 	e.run.Steps[s.Name].Items = len(items)
 	e.mu.Unlock()
+	// Iterations get their item, not the whole list (as on AWS: see
+	// graph.inputDeps).
+	if !slices.Contains(s.DependsOn, s.Map.ItemsFrom) {
+		deps := maps.Clone(in.Deps)
+		delete(deps, s.Map.ItemsFrom)
+		if len(deps) == 0 {
+			deps = nil
+		}
+		in.Deps = deps
+	}
 	outs := make([]json.RawMessage, len(items))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)

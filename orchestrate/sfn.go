@@ -305,8 +305,8 @@ func stepStates(p *Pipeline, owners map[string]string, events []sfntypes.History
 			sr.State = StateRunning
 		case ev.StateExitedEventDetails != nil:
 			name := aws.ToString(ev.StateExitedEventDetails.Name)
-			if strings.HasPrefix(name, "item:") {
-				continue
+			if strings.HasPrefix(name, "item:") || strings.HasPrefix(name, "in:") {
+				continue // an iteration, or the Pass building an ECS step's input
 			}
 			if sr.Error == nil {
 				sr.State = StateSucceeded

@@ -183,9 +183,9 @@ func (w *Worker) Invoke(ctx context.Context, pipeline, step string, state json.R
 		return nil, err
 	}
 	i := g.idx[step]
-	if len(g.deps[i]) > 0 {
+	if deps := g.inputDeps(i); len(deps) > 0 {
 		in.Deps = map[string]json.RawMessage{}
-		for _, d := range g.deps[i] {
+		for _, d := range deps {
 			ds := g.steps[d]
 			v := st.Steps[Key(ds.Name)]
 			if ds.Kind == KindGo && v != nil {

@@ -244,11 +244,11 @@ func TestCompileFidelityECSSyncStateStaysSmall(t *testing.T) {
 	for k := 2; k <= 5; k++ {
 		chain.Add(GoStep(fmt.Sprintf("s%d", k), nop).After(fmt.Sprintf("s%d", k-1)))
 	}
-	def, err := Compile(chain, ecsOpts)
+	chainDef, err := Compile(chain, ecsOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	overrides, states, final := simECS(t, def, params)
+	overrides, states, final := simECS(t, chainDef, params)
 	if len(overrides) != 5 {
 		t.Fatalf("%d tasks ran, want 5", len(overrides))
 	}
@@ -281,11 +281,11 @@ func TestCompileFidelityECSSyncStateStaysSmall(t *testing.T) {
 		parts[i] = fmt.Sprintf("day=2024-05-01/hour=%02d/part=%05d", i%24, i)
 	}
 	fan := New("fan", PassStep("list", map[string]any{"partitions": parts}), MapStep("each", "list", "partitions", nop).MaxConcurrency(10))
-	def, err = Compile(fan, ecsOpts)
+	fanDef, err := Compile(fan, ecsOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	overrides, states, final = simECS(t, def, params)
+	overrides, states, final = simECS(t, fanDef, params)
 	if len(overrides) != len(parts) {
 		t.Fatalf("%d tasks ran, want %d", len(overrides), len(parts))
 	}
@@ -303,7 +303,7 @@ func TestCompileFidelityECSSyncStateStaysSmall(t *testing.T) {
 	if per := len(fs.Steps["each"]) / len(parts); len(b) > 256<<10 || per > 200 {
 		t.Errorf("final state is %d bytes (limit 256 KiB), %d bytes per Map item", len(b), per)
 	}
-	lintASL(t, map[string][]byte{"chain": def})
+	lintASL(t, map[string][]byte{"chain": chainDef, "fan": fanDef})
 }
 
 // getCrawler is a glue:getCrawler answer: the crawler in state, its last

@@ -28,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/lakekit/lakekit/internal/awsmodel"
 )
 
 // Region is the region every test config uses.
@@ -46,7 +48,10 @@ func SkipOrFail(t testing.TB, msg string) {
 }
 
 // Config returns an aws.Config for endpoint with static test credentials,
-// loaded through config.LoadDefaultConfig as users load theirs.
+// loaded through config.LoadDefaultConfig as users load theirs. Every
+// request a client built from it sends is checked against the service's
+// Smithy model (CheckModels): the emulators accept requests AWS refuses,
+// and a violation fails t.
 func Config(t testing.TB, endpoint string) aws.Config {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
@@ -58,7 +63,18 @@ func Config(t testing.TB, endpoint string) aws.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	CheckModels(t, &cfg)
 	return cfg
+}
+
+// CheckModels installs the model check (internal/awsmodel) on a config a
+// test built some other way: every request of the clients built from cfg
+// is validated against its service's model (required members, lengths,
+// ranges, list sizes, enums), and each violation fails t when it ends.
+// The recorder returned lists the requests seen.
+func CheckModels(t testing.TB, cfg *aws.Config) *awsmodel.Recorder {
+	t.Helper()
+	return awsmodel.Check(t, cfg)
 }
 
 // MotoEnv is the environment moto_server runs with: this process's, plus

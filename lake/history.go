@@ -24,6 +24,10 @@ const (
 	// version: a vacuum changes no snapshot, it removes files no snapshot
 	// newer than the retention needs.
 	HistoryVacuum HistoryKind = "vacuum"
+	// HistoryRepair is an explicit repair of a damaged commit log
+	// (zones.Table.Repair): which versions were replaced and where the
+	// damaged bytes were kept.
+	HistoryRepair HistoryKind = "repair"
 )
 
 // Event statuses (HistoryEntry.Status of events; commits have none).

@@ -168,8 +168,16 @@ func ValidatePartitionValue(key, v string) error {
 			return invalid(kind, v, "must not contain control characters (NUL, newline, ...)")
 		}
 	}
+	if n := len(key) + 1 + len(EscapePartitionValue(v)); n > MaxPathSegmentLength {
+		return invalid(kind, v[:min(len(v), 32)]+"...", fmt.Sprintf("makes the folder %s=... %d bytes once escaped; at most %d fit a folder name on local file systems", key, n, MaxPathSegmentLength))
+	}
 	return nil
 }
+
+// MaxPathSegmentLength bounds one folder name of a key ("key=escaped
+// value"): 255 bytes, the limit of ext4, XFS, APFS and NTFS, so that a
+// partition valid on S3 is valid on a file lake too.
+const MaxPathSegmentLength = 255
 
 // hiveEscape lists the characters Hive's FileUtils.escapePathName escapes,
 // besides control characters.

@@ -20,7 +20,7 @@ import (
 const CatalogVersionParam = "lakekit_version"
 
 // maxSyncRounds bounds the converging loop of one catalog sync.
-const maxSyncRounds = 8
+const maxSyncRounds = 32
 
 // checkCatalog is the check a write makes before uploading anything: the
 // catalog table, if it exists, must be this dataset's (its location inside
@@ -90,6 +90,10 @@ func (d *Dataset[T]) converge(ctx context.Context, full bool) error {
 			return nil
 		}
 		if round >= maxSyncRounds {
+			// What this syncer wrote last may be older than what a later
+			// syncer recorded: point the recorded version back, so the
+			// next sync checks everything after what this one checked.
+			d.lowerRecorded(ctx, synced)
 			return fmt.Errorf("zones: catalog of %s: synced to version %d but the log moved on to %d during %d rounds (the data is committed; the next commit or SyncCatalog continues)", t.prefix, synced, st.Version, round)
 		}
 		ct, err := d.catalogTable(ctx)
@@ -127,6 +131,27 @@ func (d *Dataset[T]) converge(ctx context.Context, full bool) error {
 			return err
 		}
 		synced = st.Version
+	}
+}
+
+// lowerRecorded sets the catalog's recorded version down to v (best
+// effort).
+func (d *Dataset[T]) lowerRecorded(ctx context.Context, v int64) {
+	cat, t := d.opts.Catalog, d.table
+	for attempt := 0; attempt < 5; attempt++ {
+		ct, err := cat.GetTable(ctx, t.database, t.name)
+		if err != nil || recordedVersion(ct) <= v {
+			return
+		}
+		next := *ct
+		next.Parameters = map[string]string{}
+		for k, val := range ct.Parameters {
+			next.Parameters[k] = val
+		}
+		next.Parameters[CatalogVersionParam] = strconv.FormatInt(v, 10)
+		if err := cat.UpdateTable(ctx, &next, nil); !errors.Is(err, catalog.ErrConflict) {
+			return
+		}
 	}
 }
 

@@ -166,6 +166,11 @@ func (t *Table) stateAt(ctx context.Context, version int64) (*state, error) {
 	}
 	if cur == nil || version > cur.Version {
 		st, err := t.refresh(ctx)
+		if errors.Is(err, ErrCorrupt) {
+			// damage after the version asked for does not stop time
+			// travel to it: read forward from a checkpoint below it
+			return t.travel(ctx, version)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -179,13 +184,21 @@ func (t *Table) stateAt(ctx context.Context, version int64) (*state, error) {
 			return nil, fmt.Errorf("zones: table %s has versions 1 to %d, not %d: %w", t.prefix, st.Version, version, ErrNoSuchVersion)
 		}
 	}
-	// time travel: from the newest checkpoint at or below version
+	return t.travel(ctx, version)
+}
+
+// travel reads the state at version from the newest checkpoint at or
+// below it and the commits after that.
+func (t *Table) travel(ctx context.Context, version int64) (*state, error) {
 	st, err := t.loadCheckpointBelow(ctx, version)
 	if err != nil {
 		return nil, err
 	}
 	for st.Version < version {
 		c, err := t.readCommit(ctx, st.Version+1)
+		if errors.Is(err, lake.ErrNotFound) {
+			return nil, fmt.Errorf("zones: table %s has no version %d: %w: %w", t.prefix, st.Version+1, ErrNoSuchVersion, err)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -277,6 +277,9 @@ func (tx *Tx) cleanup(ctx context.Context) error {
 	return nil
 }
 
+// publishTimeout bounds what a commit does after its commit point.
+const publishTimeout = 2 * time.Minute
+
 // CommitUnknownError is returned (wrapping ErrCommitUnknown) when Commit
 // cannot tell whether its log object landed. Retry with Key.
 type CommitUnknownError struct {
@@ -306,8 +309,12 @@ func (tx *Tx) Commit(ctx context.Context, publish func(context.Context) error) (
 	tx.mu.Unlock()
 	res, err := tx.commit(ctx)
 	if res == nil {
+		if errors.Is(err, ErrCommitUnknown) {
+			// the log may name these files: never delete them
+			return nil, err
+		}
 		// not committed (known): the attempt's files go
-		if cerr := tx.cleanup(ctx); cerr != nil && err != nil && !errors.Is(err, ErrCommitUnknown) {
+		if cerr := tx.cleanup(ctx); cerr != nil {
 			tx.t.logger.Warn("zones: cleanup after a failed commit", "err", cerr)
 		}
 		return nil, err
@@ -315,13 +322,17 @@ func (tx *Tx) Commit(ctx context.Context, publish func(context.Context) error) (
 	if res.Duplicate {
 		tx.cleanup(ctx)
 	}
-	// after the commit point: move the files into place, then the catalog
+	// After the commit point: move the files into place, then the
+	// catalog. The commit happened, so this runs to its end (bounded) even
+	// when ctx is cancelled now.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
 	var perr error
-	if err := tx.t.rollForward(ctx); err != nil {
+	if err := tx.t.rollForward(pctx); err != nil {
 		perr = err
 	}
 	if publish != nil {
-		if err := publish(ctx); err != nil {
+		if err := publish(pctx); err != nil {
 			perr = errors.Join(perr, err)
 		}
 	}
@@ -395,6 +406,9 @@ func (tx *Tx) commit(ctx context.Context) (*CommitResult, error) {
 				return nil, err
 			}
 			t.publish(next)
+			if err := t.log.NoteVersion(ctx, c.Version); err != nil {
+				t.logger.Warn("zones: newest-version hint not written", "version", c.Version, "err", err)
+			}
 			if c.Version%CheckpointInterval == 0 || t.needCheckpoint.Load() {
 				t.writeCheckpoint(ctx, next)
 			}

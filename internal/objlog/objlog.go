@@ -77,23 +77,53 @@ func (l *Log) Append(ctx context.Context, v int64, b []byte) error {
 	return l.store.Create(ctx, l.Key(v), b, &lake.PutOptions{ContentType: "application/json"})
 }
 
-// CheckEnd is called after reading version v+1 found nothing. It probes
-// version v+2 (one request): when v+2 exists and v+1 still does not, the
-// log has a gap at v+1 and CheckEnd reports ErrCorrupt naming it. When v+1
-// appeared in the meantime (a writer was just committing it) again is true
-// and the caller reads on. Verify checks the whole log.
+// HintKey is the object in which writers note the newest version they
+// committed (best effort, after the commit): a reader that finds the log
+// ending below it knows versions are missing.
+const HintKey = "_lakekit/_last_version"
+
+// NoteVersion records v as committed in the hint (best effort: a hint that
+// is behind only costs CheckEnd one more probe; it is never ahead unless
+// log objects were deleted).
+func (l *Log) NoteVersion(ctx context.Context, v int64) error {
+	return l.store.PutBytes(ctx, l.prefix+"/"+HintKey, []byte(strconv.FormatInt(v, 10)), nil)
+}
+
+// CheckEnd is called after reading version v+1 found nothing. It reads the
+// hint of the newest committed version: when the hint is past v and v+1
+// still does not exist, the log has lost versions (ErrCorrupt naming v+1);
+// when v+1 appeared in the meantime (a writer was just committing it)
+// again is true and the caller reads on. A hint that is behind (its writer
+// died before noting it) or missing is backed by a probe of v+2. One
+// request in the common case; Verify checks the whole log.
 func (l *Log) CheckEnd(ctx context.Context, v int64) (again bool, err error) {
-	if _, err := l.store.Stat(ctx, l.Key(v+2)); errors.Is(err, lake.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
+	hint := int64(-1)
+	if b, err := l.store.ReadAll(ctx, l.prefix+"/"+HintKey); err == nil {
+		if h, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); perr == nil {
+			hint = h
+		}
+	} else if !errors.Is(err, lake.ErrNotFound) {
 		return false, err
+	}
+	later := v + 2
+	switch {
+	case hint > v:
+		later = hint
+	case hint == v:
+		return false, nil
+	default:
+		if _, err := l.store.Stat(ctx, l.Key(v+2)); errors.Is(err, lake.ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
 	}
 	if _, err := l.store.Stat(ctx, l.Key(v+1)); err == nil {
 		return true, nil
 	} else if !errors.Is(err, lake.ErrNotFound) {
 		return false, err
 	}
-	return false, fmt.Errorf("%s: version %d (%s) is missing but version %d exists: %w", l.prefix, v+1, l.Key(v+1), v+2, ErrCorrupt)
+	return false, fmt.Errorf("%s: version %d (%s) is missing but version %d was committed: %w", l.prefix, v+1, l.Key(v+1), later, ErrCorrupt)
 }
 
 // Verify lists the whole log and reports ErrCorrupt naming the first

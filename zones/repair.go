@@ -1,0 +1,118 @@
+package zones
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lakekit/lakekit/internal/logcodec"
+	"github.com/lakekit/lakekit/lake"
+)
+
+// RepairOptions configure Table.Repair.
+type RepairOptions struct {
+	// Caller names who repairs, for the audit record (default: the lake's
+	// identity).
+	Caller string
+	// DryRun reports the damage without changing anything.
+	DryRun bool
+}
+
+// RepairResult says what Repair found and did.
+type RepairResult struct {
+	// Damaged lists the versions that were missing or did not decode.
+	Damaged []int64
+	// Saved maps a replaced version to the key its damaged bytes were
+	// copied to ("<table>/_lakekit/repair/<version>-<unix nanos>.bad").
+	Saved map[int64]string
+	// AuditID names the audit record (a lake.HistoryRepair entry).
+	AuditID string
+}
+
+// Repair restores service to a table whose commit log is damaged (reads
+// and writes fail with ErrCorrupt). It is explicit because it gives up
+// information: each missing or undecodable version is replaced by an empty
+// "repair" commit, so the versions after it apply again; the damaged bytes
+// are kept under _lakekit/repair/ and an audit record (lake.HistoryRepair,
+// written before any change) names every replaced version.
+//
+// What the lost entries added or removed is not known any more: files only
+// they named are no longer part of the table (Vacuum treats them as
+// orphans after the retention), unless a checkpoint taken after them still
+// lists them. Where the object can be restored instead — from S3 object
+// versioning or a backup — do that and do not run Repair.
+func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult, error) {
+	var o RepairOptions
+	if opts != nil {
+		o = *opts
+	}
+	versions, err := t.log.Versions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &RepairResult{Saved: map[int64]string{}}
+	if len(versions) == 0 {
+		return res, nil
+	}
+	newest := versions[len(versions)-1]
+	present := map[int64]bool{}
+	for _, v := range versions {
+		present[v] = true
+	}
+	for v := int64(1); v <= newest; v++ {
+		if !present[v] {
+			res.Damaged = append(res.Damaged, v)
+			continue
+		}
+		if _, err := t.readCommit(ctx, v); errors.Is(err, ErrCorrupt) {
+			res.Damaged = append(res.Damaged, v)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if len(res.Damaged) == 0 || o.DryRun {
+		return res, nil
+	}
+	now := time.Now().UTC()
+	audit := t.lk.Audit(ctx, o.Caller)
+	names := make([]string, len(res.Damaged))
+	for i, v := range res.Damaged {
+		names[i] = strconv.FormatInt(v, 10)
+	}
+	ev := &lake.HistoryEntry{Kind: lake.HistoryRepair, Version: newest, Time: now, Operation: "repair", Audit: audit,
+		Status: lake.EventStarted, Metadata: map[string]string{"versions": strings.Join(names, ",")}}
+	if err := t.zone.RecordEvent(ctx, t.database, t.name, ev); err != nil {
+		return nil, fmt.Errorf("zones: repair %s: the audit record could not be written, nothing changed: %w", t.prefix, err)
+	}
+	res.AuditID = ev.ID
+	for _, v := range res.Damaged {
+		if b, err := t.log.Read(ctx, v); err == nil {
+			saved := fmt.Sprintf("%s/_lakekit/repair/%020d-%d.bad", t.prefix, v, now.UnixNano())
+			if err := t.store.PutBytes(ctx, saved, b, nil); err != nil {
+				return res, fmt.Errorf("zones: repair %s: keep the damaged version %d: %w", t.prefix, v, err)
+			}
+			res.Saved[v] = saved
+		}
+		c := &Commit{Version: v, Timestamp: now, Operation: "repair", Audit: audit,
+			Metadata: map[string]string{"repair": ev.ID, "saved": res.Saved[v]}}
+		b, err := logcodec.Encode(c)
+		if err != nil {
+			return res, err
+		}
+		if err := t.log.Replace(ctx, v, b); err != nil {
+			return res, fmt.Errorf("zones: repair %s: replace version %d: %w", t.prefix, v, err)
+		}
+	}
+	t.mu.Lock()
+	t.latest = nil // rebuild from the repaired log
+	t.mu.Unlock()
+	ev.Status, ev.Finished = lake.EventDone, time.Now().UTC()
+	if err := t.zone.RecordEvent(ctx, t.database, t.name, ev); err != nil {
+		t.logger.Warn("zones: repair audit record not completed", "id", ev.ID, "err", err)
+	}
+	t.logger.Warn("zones: commit log repaired", "versions", names, "audit", ev.ID)
+	return res, nil
+}

@@ -197,7 +197,9 @@ type logFailDriver struct {
 	down   atomic.Bool // after the failed put, log reads fail too
 }
 
-func (d *logFailDriver) isLog(key string) bool { return d.on.Load() && strings.Contains(key, "/_lakekit/log/") }
+func (d *logFailDriver) isLog(key string) bool {
+	return d.on.Load() && strings.Contains(key, "/_lakekit/log/")
+}
 
 func (d *logFailDriver) Put(ctx context.Context, key string, body io.Reader, size int64, opts *driver.PutOptions) error {
 	if d.isLog(key) {

@@ -33,7 +33,7 @@ type Table struct {
 	prefix   string // "<db>/<table>"
 	logger   *slog.Logger
 
-	log    *objlog.Log
+	log *objlog.Log
 
 	mu     sync.Mutex
 	latest *state // newest state seen; never mutated once published

@@ -85,8 +85,8 @@ type Writer[T any] struct {
 	bytes  int64
 	nfiles int64
 	done   bool
-	failed  error // a write failed half way: the writer can only be aborted
-	mu      sync.Mutex
+	failed error // a write failed half way: the writer can only be aborted
+	mu     sync.Mutex
 }
 
 type partWriter[T any] struct {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lakekit/lakekit/catalog"
 	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/lake/s3store"
@@ -246,4 +247,69 @@ func keysOf(m map[string]int64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestRedshiftFidelityUnloadPartitions: UNLOAD ... PARTITION BY makes no
+// catalog calls, so Unload registers the partitions it wrote (a NULL value
+// as __HIVE_DEFAULT_PARTITION__, as UNLOAD names its folder); without them
+// Athena and Spectrum read zero rows of a partitioned table.
+func TestRedshiftFidelityUnloadPartitions(t *testing.T) {
+	ctx := context.Background()
+	f := enginetest.StartRedshift(t)
+	var distinct string
+	f.Answer = func(sql string, _ map[string]string) (*enginetest.RedshiftResult, error) {
+		switch {
+		case strings.HasPrefix(sql, "SELECT * FROM ("):
+			return &enginetest.RedshiftResult{Columns: []enginetest.RedshiftColumn{
+				{Name: "id", TypeName: "int8"}, {Name: "region", TypeName: "varchar"}, {Name: "dt", TypeName: "date"},
+			}}, nil
+		case strings.HasPrefix(sql, "UNLOAD ("):
+			return nil, nil
+		case strings.HasPrefix(sql, "SELECT DISTINCT "):
+			distinct = sql
+			s := func(v string) map[string]any { return map[string]any{"stringValue": v} }
+			return &enginetest.RedshiftResult{
+				Columns: []enginetest.RedshiftColumn{{Name: "region", TypeName: "varchar", Nullable: true}, {Name: "dt", TypeName: "varchar"}},
+				Records: [][]map[string]any{{s("eu"), s("2024-01-01")}, {s("us"), s("2024-01-02")}, {{"isNull": true}, s("2024-01-01")}},
+			}, nil
+		}
+		return nil, fmt.Errorf("unexpected %s", sql)
+	}
+	lk, err := lake.Open(ctx, "mem://redshift-unload-partitions", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	cat, err := catalog.OpenLocal(lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.CreateDatabase(ctx, catalog.Database{Name: "wh"}); err != nil {
+		t.Fatal(err)
+	}
+	q := `SELECT id, region, dt FROM sales`
+	if _, err := newRedshift(t, f, nil).Unload(ctx, q, query.UnloadTarget{
+		Location: "s3://lake/curated/wh/sales/", IAMRole: "arn:aws:iam::1:role/r",
+		Catalog: cat, Database: "wh", Table: "sales", Options: &query.UnloadOptions{PartitionBy: []string{"region", "dt"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `SELECT DISTINCT CAST("region" AS VARCHAR(MAX)) AS "region", CAST("dt" AS VARCHAR(MAX)) AS "dt" FROM (` + q + `) AS lakekit_unload`; distinct != want {
+		t.Errorf("partition listing\n got %s\nwant %s", distinct, want)
+	}
+	got := map[string]string{}
+	for p, err := range cat.Partitions(ctx, "wh", "sales", "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[strings.Join(p.Values, "/")] = p.Location
+	}
+	want := map[string]string{
+		"eu/2024-01-01":                         "s3://lake/curated/wh/sales/region=eu/dt=2024-01-01/",
+		"us/2024-01-02":                         "s3://lake/curated/wh/sales/region=us/dt=2024-01-02/",
+		"__HIVE_DEFAULT_PARTITION__/2024-01-01": "s3://lake/curated/wh/sales/region=__HIVE_DEFAULT_PARTITION__/dt=2024-01-01/",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("registered partitions %v\nwant %v", got, want)
+	}
 }

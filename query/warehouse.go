@@ -356,7 +356,11 @@ type UnloadTarget struct {
 
 // Unload runs UNLOAD of query to target.Location as Parquet and registers
 // the result in the catalog as database.table (created, or updated if it
-// exists), so Athena, Spectrum and the DuckDB engine can read it.
+// exists), so Athena, Spectrum and the DuckDB engine can read it. With
+// Options.PartitionBy it also registers each partition UNLOAD wrote
+// (<location>/<col>=<value>/, learnt by a SELECT DISTINCT of the partition
+// columns over the same query), because UNLOAD itself adds none to the
+// catalog.
 func (r *Redshift) Unload(ctx context.Context, query string, target UnloadTarget) (*catalog.Table, error) {
 	if target.Catalog == nil || target.Database == "" || target.Table == "" {
 		return nil, fmt.Errorf("query: Unload needs a Catalog, Database and Table to register the output: %w", ErrInvalid)
@@ -416,7 +420,61 @@ func (r *Redshift) Unload(ctx context.Context, query string, target UnloadTarget
 	if err != nil {
 		return nil, fmt.Errorf("query: unload: registering %s.%s: %w", target.Database, target.Table, err)
 	}
+	if len(partCols) > 0 {
+		parts, err := r.unloadedPartitions(ctx, query, partCols, target.Location)
+		if err != nil {
+			return t, fmt.Errorf("query: unload: %s.%s is registered but its partitions are not: %w", target.Database, target.Table, err)
+		}
+		if err := target.Catalog.AddPartitions(ctx, target.Database, target.Table, parts); err != nil {
+			return t, fmt.Errorf("query: unload: registering the partitions of %s.%s: %w", target.Database, target.Table, err)
+		}
+	}
 	return t, nil
+}
+
+// hiveNull is the folder value Hive, Glue, Athena and Redshift's UNLOAD use
+// for a NULL partition value.
+const hiveNull = "__HIVE_DEFAULT_PARTITION__"
+
+// unloadedPartitions asks Redshift which partitions an UNLOAD ... PARTITION
+// BY of query wrote: the distinct values of the partition columns, as text
+// (what UNLOAD names the folders with), each under loc as
+// <col>=<value>/... . UNLOAD makes no catalog calls, so without them
+// Athena and Spectrum would see no rows.
+func (r *Redshift) unloadedPartitions(ctx context.Context, query string, cols []string, loc string) ([]catalog.Partition, error) {
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		q, err := QuoteIdent(c)
+		if err != nil {
+			return nil, err
+		}
+		sel[i] = "CAST(" + q + " AS VARCHAR(MAX)) AS " + q
+	}
+	res, err := r.Query(ctx, "SELECT DISTINCT "+strings.Join(sel, ", ")+" FROM ("+query+") AS lakekit_unload")
+	if err != nil {
+		return nil, fmt.Errorf("listing the partitions written: %w", err)
+	}
+	rows, err := res.All()
+	if err != nil {
+		return nil, fmt.Errorf("listing the partitions written: %w", err)
+	}
+	parts := make([]catalog.Partition, 0, len(rows))
+	for _, row := range rows {
+		if len(row) != len(cols) {
+			return nil, fmt.Errorf("partition row with %d values for %d columns: %w", len(row), len(cols), ErrQueryFailed)
+		}
+		p := catalog.Partition{Location: loc}
+		for i, v := range row {
+			s := hiveNull
+			if v != nil {
+				s = fmt.Sprint(v)
+			}
+			p.Values = append(p.Values, s)
+			p.Location += cols[i] + "=" + s + "/"
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
 }
 
 // glueType maps a result column to the Glue/Hive type of the catalog.

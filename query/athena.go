@@ -9,6 +9,8 @@ import (
 	"iter"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/athena"
@@ -55,7 +57,12 @@ type AthenaOptions struct {
 	Encryption types.EncryptionOption
 	KMSKey     string
 	// ResultReuseMaxAge > 0 lets Athena answer with a previous result of the
-	// same query up to this old (result reuse); 0 disables it.
+	// same query up to this old (result reuse), at most
+	// MaxResultReuseAge (7 days); 0 disables it. Athena reuses results of
+	// SELECT and EXECUTE statements only, and not when the request
+	// overrides the workgroup's result configuration: with OutputLocation
+	// or Encryption set, or for other statements, the engine does not ask
+	// for reuse at all.
 	ResultReuseMaxAge time.Duration
 	// PricePerTB prices Stats.Cost; default DefaultPricePerTB ($5).
 	PricePerTB float64
@@ -76,6 +83,13 @@ type AthenaOptions struct {
 	Lake    *lake.Lake
 	Catalog catalog.Catalog
 }
+
+// MaxResultReuseAge is the longest result reuse Athena allows (7 days).
+const MaxResultReuseAge = 7 * 24 * time.Hour
+
+// MaxExecutionParameterLength is the most characters one Athena execution
+// parameter (a rendered literal) may have.
+const MaxExecutionParameterLength = 1024
 
 // Athena is the Amazon Athena engine. It is safe for concurrent use.
 //
@@ -131,6 +145,9 @@ func newAthena(api athenaAPI, opts *AthenaOptions) (*Athena, error) {
 	if o.Encryption == types.EncryptionOptionSseKms && o.KMSKey == "" || o.Encryption == types.EncryptionOptionCseKms && o.KMSKey == "" {
 		return nil, fmt.Errorf("query: Athena encryption %s needs a KMSKey: %w", o.Encryption, ErrInvalid)
 	}
+	if o.ResultReuseMaxAge < 0 || o.ResultReuseMaxAge > MaxResultReuseAge {
+		return nil, fmt.Errorf("query: Athena ResultReuseMaxAge %v is outside 0 to 7 days (%v): %w", o.ResultReuseMaxAge, MaxResultReuseAge, ErrInvalid)
+	}
 	o.Poll = o.Poll.withDefaults()
 	return &Athena{api: api, opts: o}, nil
 }
@@ -181,6 +198,8 @@ func NewToken() string {
 
 // ExecutionParameters renders params as Athena execution parameters (typed
 // SQL literals). They are sent beside the SQL, which keeps its ? marks.
+// Athena takes 1 to MaxExecutionParameterLength characters per parameter:
+// a longer literal is refused with ErrInvalidParam.
 func ExecutionParameters(params []any) ([]string, error) {
 	out := make([]string, len(params))
 	for i, p := range params {
@@ -188,9 +207,47 @@ func ExecutionParameters(params []any) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("query: parameter %d: %w", i+1, err)
 		}
+		if n := utf8.RuneCountInString(s); n > MaxExecutionParameterLength {
+			return nil, fmt.Errorf("query: parameter %d renders as a %d-character literal; Athena takes at most %d per execution parameter: %w", i+1, n, MaxExecutionParameterLength, ErrInvalidParam)
+		}
 		out[i] = s
 	}
 	return out, nil
+}
+
+// reusable reports whether Athena can reuse the result of sql: a SELECT
+// (also WITH ... SELECT) or EXECUTE statement.
+func reusable(sql string) bool {
+	s := sql
+	for {
+		s = strings.TrimLeft(s, " \t\r\n(")
+		switch {
+		case strings.HasPrefix(s, "--"):
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				return false
+			}
+			s = s[i+1:]
+			continue
+		case strings.HasPrefix(s, "/*"):
+			i := strings.Index(s, "*/")
+			if i < 0 {
+				return false
+			}
+			s = s[i+2:]
+			continue
+		}
+		break
+	}
+	end := strings.IndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) })
+	if end < 0 {
+		end = len(s)
+	}
+	switch strings.ToUpper(s[:end]) {
+	case "SELECT", "WITH", "EXECUTE":
+		return true
+	}
+	return false
 }
 
 // Run starts the statement and waits for it to finish. When ctx ends first
@@ -245,7 +302,9 @@ func (a *Athena) Run(ctx context.Context, req AthenaRequest) (*Execution, error)
 		}
 		in.ResultConfiguration = rc
 	}
-	if a.opts.ResultReuseMaxAge > 0 && !req.NoResultReuse {
+	// Athena ignores reuse when the request overrides the result
+	// configuration, and for statements other than SELECT and EXECUTE
+	if a.opts.ResultReuseMaxAge > 0 && !req.NoResultReuse && in.ResultConfiguration == nil && reusable(req.SQL) {
 		mins := int32(a.opts.ResultReuseMaxAge / time.Minute)
 		if mins < 1 {
 			mins = 1

@@ -24,7 +24,8 @@ import (
 // back through Options.UnloadStore with parquet-go, file by file, instead
 // of paging through GetQueryResults 1000 rows at a time. Parameters are
 // bound as for Query. The output is deleted once the rows are consumed
-// unless Options.KeepUnloaded. Columns must be flat (no arrays, maps,
+// unless Options.KeepUnloaded, and removed at once when the UNLOAD fails
+// or its output cannot be read. Columns must be flat (no arrays, maps,
 // rows); their types come from the Parquet schema.
 func (a *Athena) QueryUnload(ctx context.Context, sql string, params ...any) (*Result, error) {
 	st := a.opts.UnloadStore
@@ -42,13 +43,33 @@ func (a *Athena) QueryUnload(ctx context.Context, sql string, params ...any) (*R
 		return nil, err
 	}
 	stmt := "UNLOAD (" + sql + ") TO " + to + " WITH (format = 'PARQUET')"
+	// removeOutput deletes what a failed UNLOAD left under its prefix
+	// (Athena may have written files before it failed or was stopped).
+	removeOutput := func(cause error) error {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		left, lerr := st.ListAll(dctx, prefix, nil)
+		var keys []string
+		for _, e := range left {
+			if !e.IsDir {
+				keys = append(keys, e.Key)
+			}
+		}
+		if lerr == nil && len(keys) > 0 {
+			lerr = st.DeleteMany(dctx, keys)
+		}
+		if lerr != nil {
+			return fmt.Errorf("%w (and removing the output under %s failed: %v)", cause, loc, lerr)
+		}
+		return cause
+	}
 	ex, err := a.Run(ctx, AthenaRequest{SQL: stmt, Params: params, Token: token, NoResultReuse: true})
 	if err != nil {
-		return nil, err
+		return nil, removeOutput(err)
 	}
 	entries, err := st.ListAll(ctx, prefix, nil)
 	if err != nil {
-		return nil, fmt.Errorf("query: listing the UNLOAD output: %w", err)
+		return nil, removeOutput(fmt.Errorf("query: listing the UNLOAD output: %w", err))
 	}
 	var keys []string
 	for _, e := range entries {
@@ -72,11 +93,11 @@ func (a *Athena) QueryUnload(ctx context.Context, sql string, params ...any) (*R
 	if len(keys) > 0 {
 		f, _, err := openParquet(ctx, st, keys[0])
 		if err != nil {
-			return nil, err
+			return nil, removeOutput(err)
 		}
 		cols, _, err = parquetColumns(f.Schema())
 		if err != nil {
-			return nil, fmt.Errorf("query: UNLOAD output %s: %w", keys[0], err)
+			return nil, removeOutput(fmt.Errorf("query: UNLOAD output %s: %w", keys[0], err))
 		}
 	}
 	seq := func(yield func([]any, error) bool) {

@@ -313,3 +313,75 @@ func TestRedshiftFidelityUnloadPartitions(t *testing.T) {
 		t.Fatalf("registered partitions %v\nwant %v", got, want)
 	}
 }
+
+// TestRedshiftFidelityNames: Redshift truncates identifiers over 127 bytes
+// (also the column names of the external tables Spectrum reads), and has
+// no tinyint external type; lakekit refuses both instead of letting
+// Redshift read something else than what was declared.
+func TestRedshiftFidelityNames(t *testing.T) {
+	role := "arn:aws:iam::1:role/r"
+	long := strings.Repeat("é", 64) // 128 bytes, 64 characters
+	ok := strings.Repeat("a", query.MaxRedshiftNameBytes)
+	for _, c := range []struct {
+		name string
+		f    func() (string, error)
+		ok   bool
+	}{
+		{"copy column", func() (string, error) {
+			return query.CopySQL("t", "s3://b/", role, &query.CopyOptions{Columns: []string{long}})
+		}, false},
+		{"copy table", func() (string, error) { return query.CopySQL("s."+long, "s3://b/", role, nil) }, false},
+		{"copy 127 bytes", func() (string, error) {
+			return query.CopySQL(ok+"."+ok, "s3://b/", role, &query.CopyOptions{Columns: []string{ok}})
+		}, true},
+		{"unload partition", func() (string, error) {
+			return query.UnloadSQL("SELECT 1", "s3://b/", role, &query.UnloadOptions{PartitionBy: []string{long}})
+		}, false},
+		{"external schema", func() (string, error) { return query.ExternalSchemaSQL(long, "db", role, false) }, false},
+	} {
+		if _, err := c.f(); c.ok && err != nil || !c.ok && !errors.Is(err, query.ErrInvalid) {
+			t.Errorf("%s: err = %v", c.name, err)
+		}
+	}
+	tbl := func(cols ...catalog.Column) *catalog.Table {
+		return &catalog.Table{Database: "wh", Name: "t", Schema: catalog.Schema{Columns: cols}}
+	}
+	for _, c := range []struct {
+		t  *catalog.Table
+		ok bool
+	}{
+		{tbl(catalog.Column{Name: "a", Type: "smallint"}, catalog.Column{Name: ok, Type: "array<struct<x:smallint>>"}), true},
+		{tbl(catalog.Column{Name: "a", Type: "tinyint"}), false},
+		{tbl(catalog.Column{Name: "a", Type: "map<string,array<tinyint>>"}), false},
+		{tbl(catalog.Column{Name: "a", Type: "struct<" + strings.Repeat("f", 128) + ":int>"}), false},
+		{tbl(catalog.Column{Name: long, Type: "int"}), false},
+	} {
+		if err := query.CheckSpectrumTable(c.t); c.ok && err != nil || !c.ok && !errors.Is(err, query.ErrInvalid) {
+			t.Errorf("%v: err = %v", c.t.Schema.Columns, err)
+		}
+	}
+
+	// Unload refuses before it writes anything
+	f := enginetest.StartRedshift(t)
+	f.Answer = func(string, map[string]string) (*enginetest.RedshiftResult, error) { return nil, nil }
+	ctx := context.Background()
+	lk, err := lake.Open(ctx, "mem://redshift-unload-names", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	cat, err := catalog.OpenLocal(lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newRedshift(t, f, nil).Unload(ctx, `SELECT flag FROM t`, query.UnloadTarget{
+		Location: "s3://lake/curated/wh/t/", IAMRole: role, Catalog: cat, Database: "wh", Table: "t",
+		Columns: []catalog.Column{{Name: "flag", Type: "tinyint"}},
+	})
+	if !errors.Is(err, query.ErrInvalid) || !strings.Contains(err.Error(), "smallint") {
+		t.Fatalf("Unload of a tinyint column: err = %v", err)
+	}
+	if n := len(f.Requests("")); n != 0 {
+		t.Fatalf("%d Data API calls for a refused Unload", n)
+	}
+}

@@ -38,12 +38,92 @@ func checkRole(role string) error {
 	return nil
 }
 
+// MaxRedshiftNameBytes is the longest identifier Redshift keeps: it
+// truncates longer names (of tables, columns, and of the columns of
+// external tables it reads through Spectrum) to 127 bytes, so lakekit
+// refuses them instead.
+const MaxRedshiftNameBytes = 127
+
+func checkRedshiftName(name string) error {
+	if len(name) > MaxRedshiftNameBytes {
+		return fmt.Errorf("query: name %q has %d bytes; Redshift truncates names to %d bytes: %w", name, len(name), MaxRedshiftNameBytes, ErrInvalid)
+	}
+	return nil
+}
+
+// redshiftIdents quotes Redshift identifiers, refusing names Redshift
+// would truncate.
+func redshiftIdents(names ...string) ([]string, error) {
+	out := make([]string, len(names))
+	for i, n := range names {
+		if err := checkRedshiftName(n); err != nil {
+			return nil, err
+		}
+		q, err := QuoteIdent(n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = q
+	}
+	return out, nil
+}
+
 // qualified splits "schema.table" (or "table") and quotes each part.
 func qualified(name string) (string, error) {
 	if name == "" {
 		return "", fmt.Errorf("query: empty table name: %w", ErrInvalid)
 	}
-	return QuoteQualified(strings.Split(name, ".")...)
+	q, err := redshiftIdents(strings.Split(name, ".")...)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(q, "."), nil
+}
+
+// CheckSpectrumTable reports whether Redshift Spectrum reads the cataloged
+// table t as it is declared: every column and partition key (and nested
+// struct field) name fits in MaxRedshiftNameBytes, and no type uses
+// tinyint, which is not a Redshift external table type (declare smallint;
+// Parquet stores both as INT32). Unload checks the table it registers; call
+// it on tables a Spectrum external schema (ExternalSchemaSQL) exposes.
+func CheckSpectrumTable(t *catalog.Table) error {
+	cols := append(append([]catalog.Column(nil), t.Schema.Columns...), t.Schema.PartitionKeys...)
+	for _, c := range cols {
+		if err := checkRedshiftName(c.Name); err != nil {
+			return fmt.Errorf("query: %s.%s column: %w", t.Database, t.Name, err)
+		}
+		typ, err := catalog.ParseType(c.Type)
+		if err != nil {
+			return fmt.Errorf("query: %s.%s column %q: %v: %w", t.Database, t.Name, c.Name, err, ErrInvalid)
+		}
+		if err := checkSpectrumType(typ); err != nil {
+			return fmt.Errorf("query: %s.%s column %q (%s): %w", t.Database, t.Name, c.Name, c.Type, err)
+		}
+	}
+	return nil
+}
+
+func checkSpectrumType(t *catalog.Type) error {
+	if t == nil {
+		return nil
+	}
+	if t.Kind == catalog.KindTinyint {
+		return fmt.Errorf("tinyint is not a Redshift external table type (declare smallint): %w", ErrInvalid)
+	}
+	for _, f := range t.Fields {
+		if err := checkRedshiftName(f.Name); err != nil {
+			return err
+		}
+		if err := checkSpectrumType(f.Type); err != nil {
+			return err
+		}
+	}
+	for _, e := range []*catalog.Type{t.Elem, t.Key, t.Value} {
+		if err := checkSpectrumType(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CopyOptions modify CopySQL.
@@ -78,11 +158,11 @@ func CopySQL(table, from, iamRole string, opts *CopyOptions) (string, error) {
 		return "", err
 	}
 	if opts != nil && len(opts.Columns) > 0 {
-		cols, err := QuoteQualifiedList(opts.Columns)
+		cols, err := redshiftIdents(opts.Columns...)
 		if err != nil {
 			return "", err
 		}
-		t += " (" + cols + ")"
+		t += " (" + strings.Join(cols, ", ") + ")"
 	}
 	src, err := redshiftString(from)
 	if err != nil {
@@ -185,11 +265,11 @@ func UnloadSQL(query, to, iamRole string, opts *UnloadOptions) (string, error) {
 	s := "UNLOAD (" + q + ") TO " + dst + " " + role + " FORMAT AS PARQUET"
 	if opts != nil {
 		if len(opts.PartitionBy) > 0 {
-			cols, err := QuoteQualifiedList(opts.PartitionBy)
+			cols, err := redshiftIdents(opts.PartitionBy...)
 			if err != nil {
 				return "", err
 			}
-			s += " PARTITION BY (" + cols + ")"
+			s += " PARTITION BY (" + strings.Join(cols, ", ") + ")"
 		}
 		if opts.KMSKeyID != "" {
 			k, err := redshiftString(opts.KMSKeyID)
@@ -215,10 +295,11 @@ func UnloadSQL(query, to, iamRole string, opts *UnloadOptions) (string, error) {
 //
 // createDatabase appends CREATE EXTERNAL DATABASE IF NOT EXISTS.
 func ExternalSchemaSQL(schema, glueDatabase, iamRole string, createDatabase bool) (string, error) {
-	s, err := QuoteIdent(schema)
+	q, err := redshiftIdents(schema)
 	if err != nil {
 		return "", err
 	}
+	s := q[0]
 	if glueDatabase == "" {
 		return "", fmt.Errorf("query: empty Glue database: %w", ErrInvalid)
 	}
@@ -387,9 +468,6 @@ func (r *Redshift) Unload(ctx context.Context, query string, target UnloadTarget
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.Exec(ctx, stmt); err != nil {
-		return nil, err
-	}
 	t := &catalog.Table{
 		Database: target.Database, Name: target.Table, Location: target.Location, Format: "parquet",
 		Description: target.Description,
@@ -407,6 +485,14 @@ func (r *Redshift) Unload(ctx context.Context, query string, target UnloadTarget
 		} else {
 			t.Schema.Columns = append(t.Schema.Columns, c)
 		}
+	}
+	// refused before anything is written: Spectrum must read what is
+	// registered
+	if err := CheckSpectrumTable(t); err != nil {
+		return nil, err
+	}
+	if _, err := r.Exec(ctx, stmt); err != nil {
+		return nil, err
 	}
 	err = target.Catalog.CreateTable(ctx, t)
 	if errors.Is(err, catalog.ErrExists) {
@@ -442,12 +528,12 @@ const hiveNull = "__HIVE_DEFAULT_PARTITION__"
 // <col>=<value>/... . UNLOAD makes no catalog calls, so without them
 // Athena and Spectrum would see no rows.
 func (r *Redshift) unloadedPartitions(ctx context.Context, query string, cols []string, loc string) ([]catalog.Partition, error) {
+	quoted, err := redshiftIdents(cols...)
+	if err != nil {
+		return nil, err
+	}
 	sel := make([]string, len(cols))
-	for i, c := range cols {
-		q, err := QuoteIdent(c)
-		if err != nil {
-			return nil, err
-		}
+	for i, q := range quoted {
 		sel[i] = "CAST(" + q + " AS VARCHAR(MAX)) AS " + q
 	}
 	res, err := r.Query(ctx, "SELECT DISTINCT "+strings.Join(sel, ", ")+" FROM ("+query+") AS lakekit_unload")

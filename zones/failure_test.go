@@ -480,6 +480,18 @@ type failingCatalog struct {
 	catalog.Catalog
 	mu   sync.Mutex
 	fail map[string]int // call name → failures left
+	skip map[string]int // call name → calls to let through first
+}
+
+// armAfter lets skip calls through, then fails the next n.
+func (c *failingCatalog) armAfter(call string, skip, n int) {
+	c.arm(call, n)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.skip == nil {
+		c.skip = map[string]int{}
+	}
+	c.skip[call] = skip
 }
 
 func (c *failingCatalog) arm(call string, n int) {
@@ -494,6 +506,10 @@ func (c *failingCatalog) arm(call string, n int) {
 func (c *failingCatalog) hit(call string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.skip[call] > 0 {
+		c.skip[call]--
+		return nil
+	}
 	if c.fail[call] > 0 {
 		c.fail[call]--
 		return fmt.Errorf("catalog %s: killed here", call)

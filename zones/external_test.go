@@ -1,0 +1,360 @@
+//go:build cgo
+
+package zones_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/zones"
+)
+
+// view is what an engine sees of a table: rows and the sum of their ids.
+type view struct {
+	Rows  int64
+	IDSum int64
+}
+
+// externalView reads a table on a file lake the way Athena does: the
+// catalog's table location (unpartitioned) or each partition's location,
+// every *.parquet object below it with no folder or name starting with "_"
+// or "." between the location and the object (Hive's hidden-file rule),
+// counted by DuckDB.
+func externalView(t *testing.T, cat catalog.Catalog, db, table string) view {
+	t.Helper()
+	ctx := context.Background()
+	ct, err := cat.GetTable(ctx, db, table)
+	if errors.Is(err, catalog.ErrNoSuchTable) || errors.Is(err, catalog.ErrNoSuchDatabase) {
+		return view{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locs []string
+	if len(ct.Schema.PartitionKeys) == 0 {
+		locs = append(locs, ct.Location)
+	} else {
+		for p, err := range cat.Partitions(ctx, db, table, "") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			locs = append(locs, p.Location)
+		}
+	}
+	var files []string
+	for _, loc := range locs {
+		u, err := url.Parse(loc)
+		if err != nil || u.Scheme != "file" {
+			t.Fatalf("location %q is not a file URL", loc)
+		}
+		root := filepath.FromSlash(u.Path)
+		matches, _ := filepath.Glob(filepath.Join(root, "*.parquet"))
+		files = append(files, matches...)
+		// below: recursive, skipping hidden folders
+		var walk func(dir string)
+		walk = func(dir string) {
+			entries, _ := filepath.Glob(filepath.Join(dir, "*"))
+			for _, e := range entries {
+				base := filepath.Base(e)
+				if strings.HasPrefix(base, "_") || strings.HasPrefix(base, ".") {
+					continue
+				}
+				if strings.HasSuffix(base, ".parquet") {
+					if dir != root {
+						files = append(files, e)
+					}
+					continue
+				}
+				walk(e)
+			}
+		}
+		walk(root)
+	}
+	if len(files) == 0 {
+		return view{}
+	}
+	quoted := make([]string, len(files))
+	for i, f := range files {
+		quoted[i] = "'" + f + "'"
+	}
+	db0, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db0.Close()
+	var v view
+	q := fmt.Sprintf("SELECT count(*), coalesce(sum(id), 0) FROM read_parquet([%s])", strings.Join(quoted, ","))
+	if err := db0.QueryRow(q).Scan(&v.Rows, &v.IDSum); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// lakekitView is lakekit's own read of the newest version.
+func lakekitView(t *testing.T, ds *zones.Dataset[event]) view {
+	t.Helper()
+	rows, err := ds.ReadAll(context.Background(), nil)
+	if errors.Is(err, zones.ErrNoSuchTable) {
+		return view{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v view
+	for _, r := range rows {
+		v.Rows++
+		v.IDSum += r.ID
+	}
+	return v
+}
+
+func sameViews(t *testing.T, what string, cat catalog.Catalog, ds *zones.Dataset[event]) {
+	t.Helper()
+	ext, own := externalView(t, cat, "sales", "events"), lakekitView(t, ds)
+	if ext != own {
+		t.Fatalf("%s: Athena-style view %+v, lakekit %+v", what, ext, own)
+	}
+}
+
+func localCatalog(t *testing.T, lk *lake.Lake) *failingCatalog {
+	t.Helper()
+	local, err := catalog.OpenLocal(lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &failingCatalog{Catalog: local}
+}
+
+// TestExternalViewAfterEveryOutcome writes through every outcome a commit
+// can have and checks after each that what Athena reads through the
+// catalog's locations is exactly lakekit's newest version.
+func TestExternalViewAfterEveryOutcome(t *testing.T) {
+	ctx := context.Background()
+	lk := fileLake(t, "")
+	cat := localCatalog(t, lk)
+	ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})
+	writeCommit(t, ds, makeEvents(0, 300, 3), nil)
+	sameViews(t, "first commit", cat, ds)
+
+	// an append in flight: its files are uploaded (flushed by
+	// MaxRowsPerFile) but not committed — invisible
+	small := newEvents(t, lk, &zones.Options[event]{Catalog: cat, MaxRowsPerFile: 50})
+	w := writeOnly(t, small, makeEvents(300, 300, 3), nil)
+	sameViews(t, "append in flight", cat, ds)
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sameViews(t, "append committed", cat, ds)
+
+	// refused by the schema (int64 id → string id): refused before upload
+	type badID struct {
+		ID     string `parquet:"id"`
+		Bucket string `parquet:"bucket" lakekit:"partition"`
+	}
+	bad, err := zones.NewDataset[badID](lk, lake.Curated, "sales", "events", &zones.Options[badID]{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.NewWriter(ctx, nil); !errors.Is(err, zones.ErrSchema) {
+		t.Fatalf("schema change: %v, want ErrSchema", err)
+	}
+	sameViews(t, "schema refusal", cat, ds)
+
+	// the catalog fails before the log write: nothing committed, nothing left
+	cat.arm("GetTable", 1)
+	if _, err := ds.NewWriter(ctx, nil); err == nil {
+		t.Fatal("catalog failure before the write: no error")
+	}
+	sameViews(t, "catalog failure before the log write", cat, ds)
+
+	// conflicting overwrites: the loser leaves nothing visible
+	w1 := writeOnly(t, ds, makeEvents(1000, 30, 1), &zones.WriterOptions{Mode: zones.OverwritePartitions})
+	w2 := writeOnly(t, ds, makeEvents(2000, 30, 1), &zones.WriterOptions{Mode: zones.OverwritePartitions})
+	if _, err := w1.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w2.Commit(ctx); !errors.Is(err, zones.ErrConflict) {
+		t.Fatalf("second overwrite: %v, want ErrConflict", err)
+	}
+	sameViews(t, "conflict", cat, ds)
+
+	// cancelled before the commit
+	cctx, cancel := context.WithCancel(ctx)
+	w3 := writeOnly(t, small, makeEvents(3000, 200, 3), nil)
+	cancel()
+	if _, err := w3.Commit(cctx); err == nil {
+		t.Fatal("commit with a cancelled context succeeded")
+	}
+	sameViews(t, "cancelled", cat, ds)
+
+	// the catalog fails after the log write: ErrCatalog; the external view
+	// is one whole earlier version, and the newest after the next commit
+	before := externalView(t, cat, "sales", "events")
+	cat.arm("UpdatePartitionLocations", 1)
+	if _, err := writeOnly(t, ds, makeEvents(4000, 20, 1), &zones.WriterOptions{Mode: zones.OverwritePartitions}).Commit(ctx); !errors.Is(err, zones.ErrCatalog) {
+		t.Fatalf("catalog failure after the log write: %v, want ErrCatalog", err)
+	}
+	if ext := externalView(t, cat, "sales", "events"); ext != before {
+		t.Fatalf("after ErrCatalog the external view %+v is not the earlier version %+v", ext, before)
+	}
+	writeCommit(t, ds, makeEvents(5000, 10, 3), nil)
+	sameViews(t, "next commit after ErrCatalog", cat, ds)
+}
+
+// TestCatalogCrashRepairedByNextCommit: a commit stopped at a catalog call
+// (new partition not added; moved partition not repointed) leaves the
+// catalog behind; the next commit of another key into another partition
+// brings it to the newest version, and Vacuum never deletes files the
+// catalog still points at.
+func TestCatalogCrashRepairedByNextCommit(t *testing.T) {
+	ctx := context.Background()
+	for _, call := range []string{"AddPartitions", "UpdatePartitionLocations", "UpdateTable", "GetTable"} {
+		t.Run(call, func(t *testing.T) {
+			lk := fileLake(t, "")
+			cat := localCatalog(t, lk)
+			ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})
+			writeCommit(t, ds, makeEvents(0, 1000, 1), nil) // bucket b000
+			mode := zones.Append
+			rows := makeEvents(1000, 1000, 2)[500:] // b001 rows: a new partition
+			if call == "UpdatePartitionLocations" {
+				mode, rows = zones.OverwritePartitions, makeEvents(2000, 700, 1) // b000 replaced
+			}
+			w := writeOnly(t, ds, rows, &zones.WriterOptions{Mode: mode}) // its catalog check passes
+			cat.arm(call, 1)
+			_, err := w.Commit(ctx)
+			if !errors.Is(err, zones.ErrCatalog) {
+				t.Fatalf("commit killed at %s: %v, want ErrCatalog", call, err)
+			}
+			// Vacuum now: it brings the catalog forward before deleting
+			if _, err := ds.Vacuum(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			sameViews(t, "after vacuum", cat, ds)
+			// and a later commit of another key repairs it too
+			w = writeOnly(t, ds, makeEvents(9000, 5, 1), &zones.WriterOptions{Mode: mode})
+			cat.arm(call, 1)
+			if _, err := w.Commit(ctx); !errors.Is(err, zones.ErrCatalog) {
+				t.Fatalf("second commit killed at %s: %v, want ErrCatalog", call, err)
+			}
+			writeCommit(t, ds, makeEvents(10000, 30, 3)[20:], nil) // b002 only
+			sameViews(t, "after the next commit", cat, ds)
+		})
+	}
+}
+
+// TestCatalogConcurrentSyncSettles: five writers commit at once into one
+// cataloged table; no commit reports a catalog error, and the catalog
+// ends at the newest version.
+func TestCatalogConcurrentSyncSettles(t *testing.T) {
+	ctx := context.Background()
+	lk := fileLake(t, "")
+	cat := localCatalog(t, lk)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ds, err := zones.NewDataset[event](lk, lake.Curated, "sales", "events", &zones.Options[event]{Catalog: cat, InMemoryBuffers: true})
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := range 12 {
+				w, err := ds.NewWriter(ctx, nil)
+				if err == nil {
+					err = w.Write(ctx, makeEvents(int64(g*1000+i*10), 10, 8))
+				}
+				if err == nil {
+					_, err = w.Commit(ctx)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("writer %d commit %d: %w", g, i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})
+	sameViews(t, "after 60 concurrent commits", cat, ds)
+	ct, _ := cat.GetTable(ctx, "sales", "events")
+	if ct.Parameters[zones.CatalogVersionParam] != "60" {
+		t.Fatalf("catalog records version %q, want 60", ct.Parameters[zones.CatalogVersionParam])
+	}
+}
+
+// TestOverwritePartitionsOfUnpartitionedTableReplacesIt: with no partition
+// keys, "the partitions the rows touch" is the whole table.
+func TestOverwritePartitionsOfUnpartitionedTableReplacesIt(t *testing.T) {
+	type flat struct {
+		ID   int64  `parquet:"id"`
+		Name string `parquet:"name"`
+	}
+	ctx := context.Background()
+	lk := fileLake(t, "")
+	ds, err := zones.NewDataset[flat](lk, lake.Curated, "sales", "flat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []flat{{1, "a"}, {2, "b"}, {3, "c"}}
+	for range 2 {
+		w, err := ds.NewWriter(ctx, &zones.WriterOptions{Mode: zones.OverwritePartitions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := ds.ReadAll(ctx, nil)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%d rows after two OverwritePartitions of 3 rows, want 3 (%v)", len(got), err)
+	}
+}
+
+// TestCatalogTableElsewhereRefused: a catalog table of the same name that
+// lives somewhere else is not taken over without AdoptCatalogTable.
+func TestCatalogTableElsewhereRefused(t *testing.T) {
+	ctx := context.Background()
+	lk := fileLake(t, "")
+	cat := localCatalog(t, lk)
+	if err := cat.CreateDatabase(ctx, catalog.Database{Name: "sales"}); err != nil {
+		t.Fatal(err)
+	}
+	other := "file:///elsewhere/other/events/"
+	if err := cat.CreateTable(ctx, &catalog.Table{Database: "sales", Name: "events", Location: other, Format: "parquet",
+		Schema: catalog.Schema{Columns: []catalog.Column{{Name: "id", Type: "bigint"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})
+	_, err := ds.NewWriter(ctx, nil)
+	if !errors.Is(err, lake.ErrExists) || !strings.Contains(err.Error(), other) || !strings.Contains(err.Error(), ds.Table().Location()) {
+		t.Fatalf("commit into a table located elsewhere: %v, want ErrExists naming both locations", err)
+	}
+	ct, _ := cat.GetTable(ctx, "sales", "events")
+	if ct.Location != other {
+		t.Fatalf("the table was repointed to %s", ct.Location)
+	}
+	adopt := newEvents(t, lk, &zones.Options[event]{Catalog: cat, AdoptCatalogTable: true})
+	if _, err := adopt.NewWriter(ctx, &zones.WriterOptions{Mode: zones.Overwrite, ReplaceSchema: true}); err != nil {
+		t.Fatalf("with AdoptCatalogTable: %v", err)
+	}
+}

@@ -358,3 +358,97 @@ func TestCatalogTableElsewhereRefused(t *testing.T) {
 		t.Fatalf("with AdoptCatalogTable: %v", err)
 	}
 }
+
+// TestReplaceSchemaOnOverwrite: a full overwrite with ReplaceSchema drops,
+// retypes and re-keys the table; the catalog and what Athena reads follow;
+// time travel still reads the old rows with the old schema; other modes
+// keep refusing the change.
+func TestReplaceSchemaOnOverwrite(t *testing.T) {
+	type v1 struct {
+		C0 string `parquet:"c0"`
+		C2 string `parquet:"c2" lakekit:"partition"`
+	}
+	type v2 struct {
+		C1 int16  `parquet:"c1"`
+		C2 string `parquet:"c2" lakekit:"partition"`
+	}
+	type v3 struct {
+		X  int64  `parquet:"x"`
+		C1 int16  `parquet:"c1" lakekit:"partition"`
+		C2 string `parquet:"c2" lakekit:"partition"`
+	}
+	ctx := context.Background()
+	lk := fileLake(t, "")
+	cat := localCatalog(t, lk)
+	d1, _ := zones.NewDataset[v1](lk, lake.Curated, "sales", "t", &zones.Options[v1]{Catalog: cat})
+	w1, _ := d1.NewWriter(ctx, nil)
+	w1.Write(ctx, []v1{{"a", "p"}, {"b", "q"}})
+	if _, err := w1.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := zones.NewDataset[v2](lk, lake.Curated, "sales", "t", &zones.Options[v2]{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []zones.Mode{zones.Append, zones.OverwritePartitions} {
+		if _, err := d2.NewWriter(ctx, &zones.WriterOptions{Mode: m}); !errors.Is(err, zones.ErrSchema) {
+			t.Fatalf("%s with a dropped column: %v, want ErrSchema", m, err)
+		}
+		if _, err := d2.NewWriter(ctx, &zones.WriterOptions{Mode: m, ReplaceSchema: true}); !errors.Is(err, zones.ErrInvalid) {
+			t.Fatalf("%s with ReplaceSchema: %v, want ErrInvalid", m, err)
+		}
+	}
+	w2, err := d2.NewWriter(ctx, &zones.WriterOptions{Mode: zones.Overwrite, ReplaceSchema: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2.Write(ctx, []v2{{7, "p"}})
+	if _, err := w2.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ := cat.GetTable(ctx, "sales", "t")
+	if len(ct.Schema.Columns) != 1 || ct.Schema.Columns[0].Name != "c1" || ct.Schema.Columns[0].Type != "smallint" || ct.Schema.Version != 2 {
+		t.Fatalf("catalog after replacement: v%d %+v", ct.Schema.Version, ct.Schema.Columns)
+	}
+	got, err := d2.ReadAll(ctx, nil)
+	if err != nil || len(got) != 1 || got[0].C1 != 7 {
+		t.Fatalf("read after replacement: %+v %v", got, err)
+	}
+	old, err := d1.ReadAll(ctx, &zones.ReadOptions{Version: 1})
+	if err != nil || len(old) != 2 {
+		t.Fatalf("time travel to version 1: %+v %v", old, err)
+	}
+	// the partition keys change: [c2] → [c1, c2]; the old partitions go
+	d3, err := zones.NewDataset[v3](lk, lake.Curated, "sales", "t", &zones.Options[v3]{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w3, err := d3.NewWriter(ctx, &zones.WriterOptions{Mode: zones.Overwrite, ReplaceSchema: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w3.Write(ctx, []v3{{1, 5, "r"}, {2, 6, "r"}})
+	if _, err := w3.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ = cat.GetTable(ctx, "sales", "t")
+	if len(ct.Schema.PartitionKeys) != 2 || ct.Schema.PartitionKeys[0].Name != "c1" {
+		t.Fatalf("catalog keys after replacement: %+v", ct.Schema.PartitionKeys)
+	}
+	var parts []string
+	for p, err := range cat.Partitions(ctx, "sales", "t", "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, strings.Join(p.Values, "/"))
+	}
+	if strings.Join(parts, ",") != "5/r,6/r" {
+		t.Fatalf("catalog partitions after re-keying: %v", parts)
+	}
+	if got, err := d3.ReadAll(ctx, nil); err != nil || len(got) != 2 {
+		t.Fatalf("read after re-keying: %+v %v", got, err)
+	}
+	if old, err := d1.ReadAll(ctx, &zones.ReadOptions{Version: 1}); err != nil || len(old) != 2 {
+		t.Fatalf("time travel to version 1 after re-keying: %+v %v", old, err)
+	}
+}

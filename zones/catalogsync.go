@@ -26,7 +26,7 @@ const maxSyncRounds = 32
 // catalog table, if it exists, must be this dataset's (its location inside
 // the table's prefix, unless Options.AdoptCatalogTable) and take the
 // dataset's schema by the evolution rules (unless the write replaces it).
-func (d *Dataset[T]) checkCatalog(ctx context.Context, replace bool) error {
+func (d *Dataset[T]) checkCatalog(ctx context.Context, tx *Tx) error {
 	if d.opts.Catalog == nil {
 		return nil
 	}
@@ -41,11 +41,46 @@ func (d *Dataset[T]) checkCatalog(ctx context.Context, replace bool) error {
 	if err := d.checkOwner(ct); err != nil {
 		return err
 	}
-	if replace {
+	if err := d.checkProjection(ct, tx); err != nil {
+		return err
+	}
+	if tx.opts.ReplaceSchema {
 		return nil
 	}
 	if err := checkEvolution(ct.Schema, d.catalogSchema()); err != nil {
 		return fmt.Errorf("zones: %s: %w: %w", t.prefix, ErrSchema, err)
+	}
+	return nil
+}
+
+// checkProjection refuses the writes Athena partition projection cannot
+// follow. Projection computes each partition's folder from the table's
+// storage.location.template, so only a template that is the table's own
+// Hive layout ("<location>/k1=${k1}/.../") finds exactly the committed
+// files, and only while every partition stays in that folder: appends do
+// (their files are moved there at the commit); an overwrite writes a new
+// generation folder the template cannot point at, and its replaced files
+// would stay where the template looks.
+func (d *Dataset[T]) checkProjection(ct *catalog.Table, tx *Tx) error {
+	if !strings.EqualFold(ct.Parameters["projection.enabled"], "true") {
+		return nil
+	}
+	t := d.table
+	if tx.opts.Mode != Append || tx.opts.ReplaceSchema {
+		return fmt.Errorf("zones: %s: the catalog table uses Athena partition projection, which cannot follow an overwrite (%s) to its new folder; append, or turn projection off: %w", t.prefix, tx.opts.Mode, ErrInvalid)
+	}
+	segs := make([]string, len(d.partKeys))
+	for i, k := range d.partKeys {
+		segs[i] = k + "=${" + k + "}"
+	}
+	want := t.Location() + strings.Join(segs, "/") + "/"
+	if tmpl := ct.Parameters["storage.location.template"]; tmpl != "" && ensureSlash(tmpl) != want {
+		return fmt.Errorf("zones: %s: the projection's storage.location.template %q is not the table's layout %q, so Athena would not find the files lakekit commits: %w", t.prefix, tmpl, want, ErrInvalid)
+	}
+	for path, loc := range tx.base.Locations {
+		if loc != joinKey(t.prefix, path) {
+			return fmt.Errorf("zones: %s: partition %s lives in %s after an overwrite, where Athena partition projection cannot find it: %w", t.prefix, path, loc, ErrInvalid)
+		}
 	}
 	return nil
 }

@@ -452,3 +452,66 @@ func TestReplaceSchemaOnOverwrite(t *testing.T) {
 		t.Fatalf("time travel to version 1 after re-keying: %+v %v", old, err)
 	}
 }
+
+// TestProjectionSeesExactlyTheCommittedFiles: with Athena partition
+// projection, partitions are not read from the catalog but computed from
+// storage.location.template; resolving it for every committed partition
+// and reading what a Hive reader reads there gives lakekit's rows, and the
+// writes the template cannot follow are refused up front.
+func TestProjectionSeesExactlyTheCommittedFiles(t *testing.T) {
+	ctx := context.Background()
+	lk := fileLake(t, "")
+	cat := localCatalog(t, lk)
+	ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})
+	writeCommit(t, ds, makeEvents(0, 300, 3), nil)
+	ct, err := cat.GetTable(ctx, "sales", "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := catalog.ApplyProjection(ct, &catalog.Projection{Keys: map[string]catalog.KeyProjection{
+		"bucket": {Type: catalog.ProjectEnum, Values: []string{"b000", "b001", "b002", "b003"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.UpdateTable(ctx, ct, nil); err != nil {
+		t.Fatal(err)
+	}
+	projected := func() view {
+		ct, _ := cat.GetTable(ctx, "sales", "events")
+		tmpl := ct.Parameters["storage.location.template"]
+		var files []string
+		for _, v := range strings.Split(ct.Parameters["projection.bucket.values"], ",") {
+			u, _ := url.Parse(strings.ReplaceAll(tmpl, "${bucket}", v))
+			m, _ := filepath.Glob(filepath.Join(filepath.FromSlash(u.Path), "*.parquet"))
+			files = append(files, m...)
+		}
+		if len(files) == 0 {
+			return view{}
+		}
+		db, _ := sql.Open("duckdb", "")
+		defer db.Close()
+		var v view
+		if err := db.QueryRow("SELECT count(*), sum(id) FROM read_parquet(['" + strings.Join(files, "','") + "'])").Scan(&v.Rows, &v.IDSum); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got, want := projected(), lakekitView(t, ds); got != want {
+		t.Fatalf("projected view %+v, lakekit %+v", got, want)
+	}
+	// an append in flight is invisible; committed, it is seen
+	w := writeOnly(t, newEvents(t, lk, &zones.Options[event]{Catalog: cat, MaxRowsPerFile: 20}), makeEvents(300, 200, 4), nil)
+	if got, want := projected(), lakekitView(t, ds); got != want {
+		t.Fatalf("append in flight: projected view %+v, lakekit %+v", got, want)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := projected(), lakekitView(t, ds); got != want || got.Rows != 500 {
+		t.Fatalf("after the append: projected view %+v, lakekit %+v", got, want)
+	}
+	for _, m := range []zones.Mode{zones.Overwrite, zones.OverwritePartitions} {
+		if _, err := ds.NewWriter(ctx, &zones.WriterOptions{Mode: m}); !errors.Is(err, zones.ErrInvalid) || !strings.Contains(err.Error(), "projection") {
+			t.Fatalf("%s on a projected table: %v, want ErrInvalid naming projection", m, err)
+		}
+	}
+}

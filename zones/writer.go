@@ -116,7 +116,7 @@ func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Write
 	if err != nil {
 		return nil, err
 	}
-	if err := d.checkCatalog(ctx, w.opts.ReplaceSchema); err != nil {
+	if err := d.checkCatalog(ctx, tx); err != nil {
 		return nil, err
 	}
 	w.tx = tx

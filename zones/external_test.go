@@ -490,7 +490,7 @@ func TestProjectionSeesExactlyTheCommittedFiles(t *testing.T) {
 		db, _ := sql.Open("duckdb", "")
 		defer db.Close()
 		var v view
-		if err := db.QueryRow("SELECT count(*), sum(id) FROM read_parquet(['" + strings.Join(files, "','") + "'])").Scan(&v.Rows, &v.IDSum); err != nil {
+		if err := db.QueryRow("SELECT count(*), sum(id) FROM read_parquet(['"+strings.Join(files, "','")+"'])").Scan(&v.Rows, &v.IDSum); err != nil {
 			t.Fatal(err)
 		}
 		return v

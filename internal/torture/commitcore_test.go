@@ -27,11 +27,12 @@ func reproStores(t *testing.T) map[string]func() driver.Driver {
 	}
 }
 
-// Issue 23 defect 2 / the ErrCommitUnknown contract ("nothing is cleaned
-// up"): the log put lands but its answer is lost, and the store does not
-// answer the reads that would resolve it, so Commit returns
-// ErrCommitUnknown. The committed version must stay readable and the retry
-// with the same key must give back exactly the written rows.
+// TestUnknownOutcomeKeepsLandedCommit (issue 23 defect 2, the
+// ErrCommitUnknown contract "nothing is cleaned up"): the log put lands
+// but its answer is lost, and the store does not answer the reads that
+// would resolve it, so Commit returns ErrCommitUnknown. The committed
+// version stays readable and the retry with the same key gives back
+// exactly the written rows.
 func TestUnknownOutcomeKeepsLandedCommit(t *testing.T) {
 	for name, mk := range reproStores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -87,12 +88,12 @@ func TestUnknownOutcomeKeepsLandedCommit(t *testing.T) {
 	}
 }
 
-// Issue 23 defect 3: a gap in the log is corruption. With versions 2 and 3
-// of 5 deleted, a fresh reader must fail with ErrCorrupt, never return
-// version 1's rows; History must report ErrCorrupt; a writer must not take
-// version number 2 again. (One missing version is detected: CheckEnd
-// probes v+2 only.)
-func TestCorruptLogTwoMissingVersions(t *testing.T) {
+// TestCorruptLogGapOfTwoVersionsDetected (issue 23 defect 3): a gap in the
+// log is corruption, however long. With versions 2 and 3 of 5 deleted, a
+// fresh reader fails with ErrCorrupt, never returns version 1's rows;
+// History reports ErrCorrupt; a writer does not take version number 2
+// again (the newest-version hint tells the end of the log from a gap).
+func TestCorruptLogGapOfTwoVersionsDetected(t *testing.T) {
 	for name, mk := range reproStores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

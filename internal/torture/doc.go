@@ -9,6 +9,17 @@
 // in logs or errors, and 8 OS processes appending to one table on the file
 // store and on S3 (gofakes3).
 //
+// The failure paths of the commit core (issue 23) run on the file store
+// with the local catalog, on S3 (gofakes3) with the local catalog and on
+// S3 + Glue (moto): TestTortureSameKey (overlapping attempts with one
+// idempotency key), TestTortureCatalogCrash (a death, in-process or a
+// real SIGKILL, at every catalog call of a commit, then recovery by the
+// next commit, Vacuum or SyncCatalog). Each compares externalView — the
+// table read the way Athena reads it (the catalog's locations, every
+// visible *.parquet under them, counted and checksummed by DuckDB) — with
+// lakekit's read of the newest version, and logs a SUMMARY line of its
+// counters. -rounds N scales their rounds.
+//
 // The package's only non-test code is KillDriver, a store driver wrapper
 // that kills its own process before, during or after the Nth matching
 // call: crash points without changing production code.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,8 +138,27 @@ type recorder struct {
 }
 
 type deletion struct {
-	key string
-	at  time.Time
+	key    string
+	at     time.Time
+	vacuum bool // made by Vacuum (not by an attempt deleting its own files, nor by a move)
+}
+
+// byVacuum reports whether the calling goroutine is inside zones' vacuum:
+// the deletes the retention and audit checks are about. An attempt's
+// cleanup of its own uploads and the delete half of a staged file's move
+// (the recorder has no server-side move) happen at once by design.
+func byVacuum() bool {
+	pc := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pc[:runtime.Callers(3, pc)])
+	for {
+		f, more := frames.Next()
+		if strings.Contains(f.Function, "zones.(*Table).vacuum") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }
 
 func newRecorder(d driver.Driver) *recorder {
@@ -156,10 +176,11 @@ func (r *recorder) Put(ctx context.Context, key string, body io.Reader, size int
 
 func (r *recorder) Delete(ctx context.Context, keys []string) error {
 	now := time.Now()
+	vac := byVacuum()
 	err := r.Driver.Delete(ctx, keys)
 	r.mu.Lock()
 	for _, k := range keys {
-		r.deletes = append(r.deletes, deletion{k, now})
+		r.deletes = append(r.deletes, deletion{k, now, vac})
 	}
 	r.mu.Unlock()
 	return err
@@ -183,13 +204,13 @@ func (r *recorder) OpenReaderAt(ctx context.Context, key string) (driver.ReaderA
 	return nil, nil, fmt.Errorf("no reader-at: %w", errors.ErrUnsupported)
 }
 
-// deleted returns the data-file deletions seen.
+// parquetDeletes returns the data-file deletions Vacuum made.
 func (r *recorder) parquetDeletes() []deletion {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []deletion
 	for _, d := range r.deletes {
-		if strings.HasSuffix(d.key, ".parquet") {
+		if d.vacuum && strings.HasSuffix(d.key, ".parquet") {
 			out = append(out, d)
 		}
 	}

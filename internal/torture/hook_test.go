@@ -21,6 +21,8 @@ type hookDriver struct {
 	mu    sync.Mutex
 	hook  func(ctx context.Context, op, key string) error
 	after func(ctx context.Context, op, key string, err error) error
+	// onDelete, when set, sees every key of a delete before the hook.
+	onDelete func(ctx context.Context, keys []string) error
 }
 
 func (h *hookDriver) set(hook func(ctx context.Context, op, key string) error, after func(ctx context.Context, op, key string, err error) error) {
@@ -76,6 +78,14 @@ func (h *hookDriver) Stat(ctx context.Context, key string) (a *driver.Attributes
 }
 
 func (h *hookDriver) Delete(ctx context.Context, keys []string) error {
+	h.mu.Lock()
+	od := h.onDelete
+	h.mu.Unlock()
+	if od != nil {
+		if err := od(ctx, keys); err != nil {
+			return err
+		}
+	}
 	k := ""
 	if len(keys) > 0 {
 		k = keys[0]
@@ -107,6 +117,24 @@ func (h *hookDriver) Location(key string) string {
 		return l.Location(key)
 	}
 	return key
+}
+
+// hookMover is a hookDriver over a driver that moves objects itself (a
+// rename, a server-side copy): the move is one call, op "move", key the
+// source.
+type hookMover struct{ *hookDriver }
+
+func (h hookMover) Move(ctx context.Context, src, dst string, opts *driver.PutOptions) error {
+	return h.call(ctx, "move", src, func() error { return h.Driver.(driver.Mover).Move(ctx, src, dst, opts) })
+}
+
+// hooked returns h as a driver, moving through the wrapped driver's own
+// Move where it has one.
+func (h *hookDriver) hooked() driver.Driver {
+	if _, ok := h.Driver.(driver.Mover); ok {
+		return hookMover{h}
+	}
+	return h
 }
 
 var errHook = errors.New("torture: injected by hook")

@@ -64,6 +64,7 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) *lake.Store, opts 
 		{"EncryptionRequired", testEncryptionRequired},
 		{"Canceled", testCanceled},
 		{"ShortBody", testShortBody},
+		{"Move", testMove},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -572,5 +573,35 @@ func testShortBody(t *testing.T, s *lake.Store, _ Options) {
 	}
 	if got := string(read(t, s, "keep")); got != "old" {
 		t.Fatalf("failed put replaced the object with %q", got)
+	}
+}
+
+// testMove: Move carries content, content type and metadata to dst and
+// removes src; it is idempotent (src gone, dst there: nil); with both
+// missing it reports ErrNotFound. Keys with Hive-escaped characters move
+// too.
+func testMove(t *testing.T, s *lake.Store, o Options) {
+	ctx := context.Background()
+	body := payload(70_000, 5)
+	opts := &lake.PutOptions{ContentType: "application/vnd.apache.parquet", Metadata: map[string]string{"source": "web"}}
+	src, dst := "t/_lakekit/staging/a1/part-1.parquet", "t/dt=2024%2F01/part-1.parquet"
+	must(t, s.PutBytes(ctx, src, body, opts))
+	must(t, s.Move(ctx, src, dst))
+	if got := read(t, s, dst); !bytes.Equal(got, body) {
+		t.Fatalf("moved object has %d bytes, want %d", len(got), len(body))
+	}
+	a, err := s.Stat(ctx, dst)
+	must(t, err)
+	if a.ContentType != opts.ContentType || a.Metadata["source"] != "web" {
+		t.Errorf("moved object's attributes: %q %v", a.ContentType, a.Metadata)
+	}
+	if ok, err := s.Exists(ctx, src); err != nil || ok {
+		t.Fatalf("source still exists after Move (%v)", err)
+	}
+	if err := s.Move(ctx, src, dst); err != nil {
+		t.Fatalf("repeated Move: %v, want nil (idempotent)", err)
+	}
+	if err := s.Move(ctx, "t/none", "t/none2"); !errors.Is(err, lake.ErrNotFound) {
+		t.Fatalf("Move of a missing object: %v, want ErrNotFound", err)
 	}
 }

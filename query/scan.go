@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/lakekit/lakekit/internal/structtag"
 )
 
 // Rows runs sql on e and yields each row scanned into a T. T is a struct or
@@ -167,71 +169,33 @@ type structField struct {
 	typ    reflect.Type
 }
 
-// fieldColumn returns the column name a field maps to, and false to skip it.
+// fieldColumn returns the column name a field maps to, and false to skip
+// it: its db tag, else the column or partition key lakekit's tag grammar
+// (internal/structtag, shared with zones and catalog) gives it.
 func fieldColumn(f reflect.StructField) (string, bool) {
-	if tag, ok := f.Tag.Lookup("db"); ok {
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			return "", false
-		}
-		if name != "" {
-			return name, true
-		}
+	if name, present, skip := structtag.Name(f, "db"); present && (skip || name != "") {
+		return name, !skip
 	}
-	pq, hasPQ := f.Tag.Lookup("parquet")
-	pqName, _, _ := strings.Cut(pq, ",")
-	if tag, ok := f.Tag.Lookup("lakekit"); ok {
-		// a lakekit partition field: not in the files (often parquet:"-"),
-		// but a column of every engine's view of the table
-		opts := strings.Split(tag, ",")
-		isPart := false
-		for _, o := range opts {
-			if strings.HasPrefix(o, "comment=") {
-				break
-			}
-			if o == "partition" {
-				isPart = true
-			}
-		}
-		if isPart {
-			for _, o := range opts {
-				if strings.HasPrefix(o, "comment=") {
-					break
-				}
-				if n, ok := strings.CutPrefix(o, "name="); ok && n != "" {
-					return n, true
-				}
-			}
-			if pqName != "" && pqName != "-" {
-				return pqName, true
-			}
-			return f.Name, true
-		}
-	}
-	if hasPQ {
-		if pqName == "-" {
-			return "", false
-		}
-		if pqName != "" {
-			return pqName, true
-		}
-	}
-	return f.Name, true
+	// A malformed lakekit tag is the writer's to refuse; a scan still
+	// names the field by what parsed.
+	fl, ok, _ := structtag.FieldOf(f)
+	return fl.Name, ok
 }
 
+// structFields lists the fields of t a scan fills, in order. Embedded
+// structs are flattened as parquet-go and zones flatten them (whatever
+// their parquet name; `parquet:"-"` skips one), unless a db tag names them.
 func structFields(t reflect.Type, prefix []int) []structField {
 	var out []structField
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		idx := append(append([]int(nil), prefix...), i)
-		_, hasDB := f.Tag.Lookup("db")
-		_, hasPQ := f.Tag.Lookup("parquet")
-		if f.Anonymous && !hasDB && !hasPQ {
-			ft := f.Type
-			if ft.Kind() == reflect.Struct && isStructTarget(ft) {
-				out = append(out, structFields(ft, idx)...)
-				continue
+		_, hasDB, _ := structtag.Name(f, "db")
+		if f.Anonymous && !hasDB && f.Type.Kind() == reflect.Struct && isStructTarget(f.Type) {
+			if _, _, skip := structtag.Name(f, "parquet"); !skip {
+				out = append(out, structFields(f.Type, idx)...)
 			}
+			continue
 		}
 		if !f.IsExported() {
 			continue

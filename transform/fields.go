@@ -3,6 +3,8 @@ package transform
 import (
 	"reflect"
 	"strings"
+
+	"github.com/lakekit/lakekit/internal/structtag"
 )
 
 // field is a struct field reachable by name.
@@ -12,17 +14,29 @@ type field struct {
 	Type  reflect.Type
 }
 
-// tagName returns the name part of a struct tag ("" when absent or "-").
+// tagName returns the name part of a struct tag ("" when absent or "-"),
+// read with lakekit's one tag grammar (internal/structtag): for the
+// parquet tag, the column or partition key zones and the catalog give the
+// field (a partition field tagged `parquet:"-" lakekit:"partition,name=dt"`
+// answers to dt).
 func tagName(sf reflect.StructField, key string) (string, bool) {
-	v, ok := sf.Tag.Lookup(key)
-	if !ok {
-		return "", false
+	if key == "parquet" {
+		if _, present := sf.Tag.Lookup(key); !present {
+			if lk, _ := structtag.ParseLakekit(sf); !lk.Partition || lk.Name == "" {
+				return "", false
+			}
+		}
+		fl, ok, _ := structtag.FieldOf(sf)
+		if !ok {
+			return "", true // explicitly ignored for that encoding
+		}
+		return fl.Name, true
 	}
-	name, _, _ := strings.Cut(v, ",")
-	if name == "-" {
+	name, present, skip := structtag.Name(sf, key)
+	if skip {
 		return "", true // explicitly ignored for that encoding
 	}
-	return name, true
+	return name, present
 }
 
 // structFields lists the exported, non-embedded fields of t (a struct, or a

@@ -5,9 +5,11 @@ package zones_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +18,10 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
+	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/internal/structtag/structtagtest"
 	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/lake/memstore"
 	"github.com/lakekit/lakekit/zones"
 )
 
@@ -217,4 +222,141 @@ func TestFidelityTypesAsAthenaReadsThem(t *testing.T) {
 		!got[0].Created.Equal(far) || len(got[0].Strs) != 2 || got[0].Ins[0].U8 != 250 || !got[0].Ts[0].Equal(far) {
 		t.Errorf("read back %+v; want %+v", got, row)
 	}
+}
+
+type embeddedKey struct {
+	Tenant string `parquet:"tenant"`
+	Seq    int64  `parquet:"seq"`
+}
+
+type embeddedRow struct {
+	embeddedKey
+	Note string `parquet:"note"`
+}
+
+// TestFidelityReaderEmbeddedColumns checks that a read finds the Go field
+// of a column that comes from an embedded struct (one tag grammar for
+// writer and reader): a predicate on it filters, a projection keeps it.
+func TestFidelityReaderEmbeddedColumns(t *testing.T) {
+	rows := []embeddedRow{{embeddedKey{"a", 1}, "x"}, {embeddedKey{"b", 2}, "y"}, {embeddedKey{"a", 3}, "z"}}
+	ds, _ := writeFidelity(t, rows)
+	got, err := ds.ReadAll(context.Background(), &zones.ReadOptions{Where: []zones.Predicate{zones.Eq("tenant", "a")}, Columns: []string{"seq"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Seq+got[1].Seq != 4 || got[0].Note != "" || got[1].Note != "" {
+		t.Errorf("read tenant = a, columns seq: got %+v; want seq 1 and 3, note not read", got)
+	}
+}
+
+// TestFidelityOneGrammarZones checks that zones derives the shared cases'
+// columns (internal/structtag/structtagtest) as the catalog does: the
+// dataset's columns and types, the stored file's columns (read by DuckDB
+// and typed from the footer with catalog.ColumnOfNode), and a read that
+// projects each column by name.
+func TestFidelityOneGrammarZones(t *testing.T) {
+	note := "n"
+	seen := time.Date(2024, 5, 6, 7, 8, 9, 10000, time.UTC)
+	row := structtagtest.Tricky{
+		Audit: structtagtest.Audit{CreatedAt: seen, By: "me"}, Origin: structtagtest.Origin{Source: "s"}, ID: 7, Note: &note, Tags: []string{"t"},
+		Attrs: map[string]int32{"a": 1}, Day: 19000, Token: "123e4567-e89b-12d3-a456-426614174000", Amount: 1234,
+		Count: 4_000_000_000, Small: 200, Seen: &seen, Opt: []int64{1, 2}, Region: "eu",
+	}
+	tc := structtagtest.Cases[0]
+	ds, files := writeFidelity(t, []structtagtest.Tricky{row})
+	var got []structtagtest.Column
+	for _, c := range ds.Columns() {
+		got = append(got, structtagtest.Column{Name: c.Name, Type: c.Type})
+	}
+	if fmt.Sprint(got) != fmt.Sprint(tc.Columns) || fmt.Sprint(ds.PartitionKeys()) != "[region]" {
+		t.Errorf("dataset columns %v, keys %v; want %v, [region]", got, ds.PartitionKeys(), tc.Columns)
+	}
+	// The stored file, typed from its footer.
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, n := range pf.Schema().Fields() {
+		c, err := catalog.ColumnOfNode(n.Name(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, structtagtest.Column{Name: c.Name, Type: c.Type})
+	}
+	f.Close()
+	if fmt.Sprint(got) != fmt.Sprint(tc.Columns) {
+		t.Errorf("file columns %v; want %v", got, tc.Columns)
+	}
+	// DuckDB sees the same column names.
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(fmt.Sprintf(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet('%s', hive_partitioning = false))`, files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var duck []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		duck = append(duck, n)
+	}
+	if want := names(tc.Columns); fmt.Sprint(duck) != fmt.Sprint(want) {
+		t.Errorf("DuckDB columns %v; want %v", duck, want)
+	}
+	// The reader finds every column's field, embedded ones included.
+	for _, c := range append(tc.Columns, tc.Keys...) {
+		back, err := ds.ReadAll(context.Background(), &zones.ReadOptions{Columns: []string{c.Name}})
+		if err != nil || len(back) != 1 {
+			t.Errorf("read column %s: %d rows, %v", c.Name, len(back), err)
+			continue
+		}
+		if c.Name == "created_at" && !back[0].CreatedAt.Equal(seen) || c.Name == "region" && back[0].Region != "eu" ||
+			c.Name == "count" && back[0].Count != row.Count || c.Name == "token" && back[0].Token != row.Token {
+			t.Errorf("read column %s: got %+v", c.Name, back[0])
+		}
+	}
+	for _, typ := range structtagtest.Refused {
+		if err := newDatasetOf(typ); !errors.Is(err, zones.ErrInvalid) {
+			t.Errorf("%v: NewDataset: %v, want ErrInvalid", typ, err)
+		}
+	}
+}
+
+func names(cs []structtagtest.Column) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// newDatasetOf is NewDataset for the refused shared cases.
+func newDatasetOf(typ reflect.Type) error {
+	lk, err := lake.New(lake.NewStore(memstore.New()), nil)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	switch typ {
+	case reflect.TypeFor[structtagtest.EmbeddedTime]():
+		_, err = zones.NewDataset[structtagtest.EmbeddedTime](lk, lake.Curated, "fid", "rows", nil)
+	case reflect.TypeFor[structtagtest.EmbeddedPointer]():
+		_, err = zones.NewDataset[structtagtest.EmbeddedPointer](lk, lake.Curated, "fid", "rows", nil)
+	case reflect.TypeFor[structtagtest.Unsigned64]():
+		_, err = zones.NewDataset[structtagtest.Unsigned64](lk, lake.Curated, "fid", "rows", nil)
+	default:
+		return fmt.Errorf("no case for %v", typ)
+	}
+	return err
 }

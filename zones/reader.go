@@ -16,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lakekit/lakekit/internal/structtag"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -76,22 +77,22 @@ type colInfo struct {
 	index     []int
 }
 
-// columnsOf maps column names to what a read needs to know of them.
+// columnsOf maps column names to what a read needs to know of them. Stored
+// columns find their Go field through the shared tag grammar
+// (internal/structtag), so fields of embedded structs are found too.
 func (d *Dataset[T]) columnsOf() map[string]colInfo {
 	m := map[string]colInfo{}
-	rt := reflect.TypeOf((*T)(nil)).Elem()
-	byName := map[string]reflect.StructField{}
-	for i := 0; i < rt.NumField(); i++ {
-		f := rt.Field(i)
-		name, _, _ := cutTag(f.Tag.Get("parquet"))
-		if name == "" {
-			name = f.Name
+	byName := map[string]structtag.Field{}
+	// The row type was checked by NewDataset; an error cannot happen here.
+	fields, _ := structtag.Fields(reflect.TypeFor[T]())
+	for _, f := range fields {
+		if f.Stored {
+			byName[f.Name] = f
 		}
-		byName[name] = f
 	}
 	for _, f := range d.schema.Fields() {
 		sf := byName[f.Name()]
-		m[f.Name()] = colInfo{kind: leafKind(f), goName: sf.Name, index: sf.Index}
+		m[f.Name()] = colInfo{kind: leafKind(f), goName: sf.GoName(), index: sf.Index}
 	}
 	for _, k := range d.partKeys {
 		ci := colInfo{kind: kindString, partition: true}
@@ -107,15 +108,6 @@ func (d *Dataset[T]) columnsOf() map[string]colInfo {
 		m[k] = ci
 	}
 	return m
-}
-
-func cutTag(tag string) (name, rest string, ok bool) {
-	for i := 0; i < len(tag); i++ {
-		if tag[i] == ',' {
-			return tag[:i], tag[i+1:], true
-		}
-	}
-	return tag, "", false
 }
 
 func partKind(t reflect.Type) string {

@@ -171,25 +171,43 @@ func Fields(t reflect.Type) ([]Field, error) {
 	return walk(st, nil, nil)
 }
 
+// FieldOf reads one struct field's tags: the column (or partition key)
+// it names, whether it is stored, its lakekit tag. ok is false when the
+// field is no column (parquet tag "-" on a field that is not a partition
+// key). Embedded fields and unexported ones are the caller's to handle
+// (Fields flattens the former and skips the latter). On a malformed lakekit
+// tag the error wraps ErrInvalid and the Field holds what did parse.
+func FieldOf(f reflect.StructField) (fl Field, ok bool, err error) {
+	lk, err := ParseLakekit(f)
+	fl = Field{Name: f.Name, Stored: true, Index: f.Index, Field: f, Lakekit: lk}
+	if name, present, skip := Name(f, "parquet"); present {
+		switch {
+		case skip && !lk.Partition:
+			return fl, false, err
+		case skip:
+			fl.Stored = false
+		case name != "":
+			fl.Name, fl.Named = name, true
+		}
+	}
+	if lk.Partition && lk.Name != "" {
+		fl.Name, fl.Named = lk.Name, true
+	}
+	return fl, true, err
+}
+
 func walk(t reflect.Type, index []int, out []Field) ([]Field, error) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		idx := append(index[:len(index):len(index)], i)
-		lk, err := ParseLakekit(f)
+		gf, ok, err := FieldOf(f)
 		if err != nil {
 			return nil, err
 		}
-		gf := Field{Name: f.Name, Stored: true, Index: idx, Field: f, Lakekit: lk}
-		if name, present, skip := Name(f, "parquet"); present {
-			switch {
-			case skip && !lk.Partition:
-				continue
-			case skip:
-				gf.Stored = false
-			case name != "":
-				gf.Name, gf.Named = name, true
-			}
+		if !ok {
+			continue
 		}
+		gf.Index = idx
 		if f.Anonymous {
 			ft := f.Type
 			if ft.Kind() != reflect.Struct {
@@ -205,11 +223,6 @@ func walk(t reflect.Type, index []int, out []Field) ([]Field, error) {
 		}
 		if !f.IsExported() {
 			continue
-		}
-		if lk.Partition && lk.Name != "" {
-			gf.Name, gf.Named = lk.Name, true
-		} else if lk.Partition && !gf.Stored {
-			gf.Named = false
 		}
 		out = append(out, gf)
 	}

@@ -375,15 +375,20 @@ func (r *Redshift) CopyTable(ctx context.Context, tbl *zones.Table, target, iamR
 	if err != nil {
 		return nil, fmt.Errorf("query: copy %s: %w", name, err)
 	}
+	store := tbl.Zone().Store()
 	var m copyManifest
 	for _, f := range snap.Files {
 		if o.Partitions != nil && !o.Partitions(f.Partition) {
 			continue
 		}
-		if err := checkS3("COPY source file", f.Location); err != nil {
+		loc, err := committedLocation(ctx, store, f)
+		if err != nil {
+			return nil, fmt.Errorf("query: copy %s: %w", name, err)
+		}
+		if err := checkS3("COPY source file", loc); err != nil {
 			return nil, fmt.Errorf("query: copy %s: Redshift reads from S3 only: %w", name, err)
 		}
-		e := copyManifestEntry{URL: f.Location, Mandatory: true}
+		e := copyManifestEntry{URL: loc, Mandatory: true}
 		e.Meta.ContentLength = f.Size
 		m.Entries = append(m.Entries, e)
 	}
@@ -394,7 +399,6 @@ func (r *Redshift) CopyTable(ctx context.Context, tbl *zones.Table, target, iamR
 	if err != nil {
 		return nil, err
 	}
-	store := tbl.Zone().Store()
 	key := tbl.Prefix() + "/" + copyManifestDir + NewToken() + ".manifest"
 	from := store.Location(key)
 	copyOpts := CopyOptions{Manifest: true}
@@ -416,6 +420,30 @@ func (r *Redshift) CopyTable(ctx context.Context, tbl *zones.Table, target, iamR
 		}
 	}()
 	return r.Exec(ctx, stmt)
+}
+
+// committedLocation is where a committed file can be read now: at its
+// key, or, while its commit's move out of the staging folder is still to
+// come, at DataFile.Staged. (Should the move happen between this look and
+// the COPY, the COPY fails on a missing mandatory file and can be retried.)
+func committedLocation(ctx context.Context, store *lake.Store, f zones.DataFile) (string, error) {
+	if f.Staged == "" {
+		return f.Location, nil
+	}
+	ok, err := store.Exists(ctx, f.Key)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return f.Location, nil
+	}
+	if ok, err = store.Exists(ctx, f.Staged); err != nil {
+		return "", err
+	}
+	if ok {
+		return store.Location(f.Staged), nil
+	}
+	return f.Location, nil // moved in between
 }
 
 // UnloadTarget says where an unloaded query lands and how it is cataloged.

@@ -461,3 +461,61 @@ func TestRefreshFollowsCatalog(t *testing.T) {
 		t.Fatal("the view of a dropped table still answers")
 	}
 }
+
+// TestReadsFilesAwaitingTheirMove: a committed file can still sit in its
+// table's staging folder (the commit moves it after the commit point; a
+// writer that died in between leaves the move to the next commit). The
+// view reads it from there, and keeps reading once it has moved.
+func TestReadsFilesAwaitingTheirMove(t *testing.T) {
+	ctx := context.Background()
+	lk, cat := fileLake(t)
+	ds := writeEvents(t, lk, cat, events(100, 5, 0))
+	snap, err := ds.Table().Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var df *zones.DataFile
+	for i := range snap.Files {
+		if snap.Files[i].Staged != "" {
+			df = &snap.Files[i]
+			break
+		}
+	}
+	if df == nil {
+		t.Fatal("no appended file records its staging key")
+	}
+	store := lk.MustZone(lake.Curated).Store()
+	move := func(from, to string) {
+		b, err := store.ReadAll(ctx, from)
+		if err == nil {
+			err = store.PutBytes(ctx, to, b, nil)
+		}
+		if err == nil {
+			err = store.Delete(ctx, from)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	move(df.Key, df.Staged) // as if the commit's move were still to come
+	e, err := duckdb.Open(ctx, lk, cat, &duckdb.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	count := func() int64 {
+		t.Helper()
+		n, err := query.All[int64](ctx, e, `SELECT count(*) FROM shop.events`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n[0]
+	}
+	if n := count(); n != 100 {
+		t.Fatalf("%d rows with a file awaiting its move, want 100", n)
+	}
+	move(df.Staged, df.Key) // the move happens
+	if n := count(); n != 100 {
+		t.Fatalf("%d rows after the move, want 100", n)
+	}
+}

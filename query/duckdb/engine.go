@@ -31,7 +31,9 @@ type Options struct {
 	// curated, then cleaned.
 	Zones []lake.ZoneName
 	// CacheDir holds local copies of the files of lakes that are not on
-	// the file store (mem://, s3://). Default: <os.UserCacheDir>/lakekit/duckdb.
+	// the file store (mem://, s3://), and of committed files still waiting
+	// in a staging folder for their move. Default:
+	// <os.UserCacheDir>/lakekit/duckdb.
 	CacheDir string
 	// Writable allows statements that change state (CREATE, INSERT,
 	// COPY, ATTACH, SET, ...). By default only reads run (SELECT, EXPLAIN,

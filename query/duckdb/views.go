@@ -67,15 +67,16 @@ func Open(ctx context.Context, lk *lake.Lake, cat catalog.Catalog, opts *Options
 	var root string
 	if lk.Store().As(&root) {
 		e.local = root
-	} else {
-		e.cacheDir = e.opts.CacheDir
-		if e.cacheDir == "" {
-			e.cacheDir = CacheDirDefault()
-		}
-		if err := os.MkdirAll(e.cacheDir, 0o755); err != nil {
-			e.Close()
-			return nil, fmt.Errorf("duckdb: cache dir: %w", err)
-		}
+	}
+	// the cache also serves file lakes: a committed file still in its
+	// table's staging folder is read from a copy, since the commit moves it
+	e.cacheDir = e.opts.CacheDir
+	if e.cacheDir == "" {
+		e.cacheDir = CacheDirDefault()
+	}
+	if err := os.MkdirAll(e.cacheDir, 0o755); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("duckdb: cache dir: %w", err)
 	}
 	if err := e.init(ctx, []string{e.local, e.cacheDir}); err != nil {
 		e.Close()
@@ -342,27 +343,43 @@ func (e *Engine) rebuild(ctx context.Context, tvs []*tableView) error {
 }
 
 // localPath returns the local path DuckDB reads a data file from: the file
-// itself on the file store, else a cached copy.
+// itself on the file store, else a cached copy. A committed file whose
+// move out of the staging folder is still to come (DataFile.Staged) is
+// read from a cached copy on the file store too: the view lists paths, and
+// the staged path disappears with the move.
 func (e *Engine) localPath(ctx context.Context, tv *tableView, f zones.DataFile) (string, error) {
 	if e.local != "" {
 		u, err := url.Parse(f.Location)
 		if err != nil || u.Scheme != "file" {
 			return "", fmt.Errorf("data file location %q is not a file:// URL", f.Location)
 		}
-		return filepath.FromSlash(u.Path), nil
+		p := filepath.FromSlash(u.Path)
+		if _, err := os.Stat(p); err == nil || f.Staged == "" {
+			return p, nil
+		}
 	}
 	return e.stage(ctx, tv, f)
 }
 
 // stage copies a data file into the cache, under a name keyed by the
 // lake, the file's key and its ETag, keeping the key's directories (so the
-// Hive partition segments stay in the path).
+// Hive partition segments stay in the path). A file not yet at its key is
+// read from where it waits for its commit's move (DataFile.Staged).
 func (e *Engine) stage(ctx context.Context, tv *tableView, f zones.DataFile) (string, error) {
 	z, err := e.lk.Zone(tv.ref.Zone)
 	if err != nil {
 		return "", err
 	}
-	attrs, err := z.Store().Stat(ctx, f.Key)
+	src := f.Key
+	attrs, err := z.Store().Stat(ctx, src)
+	if errors.Is(err, lake.ErrNotFound) && f.Staged != "" {
+		src = f.Staged
+		attrs, err = z.Store().Stat(ctx, src)
+		if errors.Is(err, lake.ErrNotFound) { // moved in between
+			src = f.Key
+			attrs, err = z.Store().Stat(ctx, src)
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -377,7 +394,10 @@ func (e *Engine) stage(ctx context.Context, tv *tableView, f zones.DataFile) (st
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 		return "", err
 	}
-	rc, err := z.Store().Get(ctx, f.Key)
+	rc, err := z.Store().Get(ctx, src)
+	if errors.Is(err, lake.ErrNotFound) && src == f.Staged { // moved in between
+		rc, err = z.Store().Get(ctx, f.Key)
+	}
 	if err != nil {
 		return "", err
 	}

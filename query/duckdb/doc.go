@@ -9,7 +9,11 @@
 // and partition-pruned: partition columns come from the file paths, typed
 // as the catalog says, and DuckDB skips the files of partitions a filter
 // (literal or bound parameter) rules out. Views stay on their snapshot
-// until Refresh; Pin holds a table at an older version.
+// until Refresh; Pin holds a table at an older version. With a catalog,
+// a table is found through its catalog location, which an overwrite moves
+// to a generation folder inside the table's folder. A statement whose
+// placeholders do not match the number of values is refused with
+// query.ErrInvalidParam, as on Athena and Redshift.
 //
 // # Safety
 //
@@ -25,7 +29,9 @@
 // A lake on the file store is read in place. For other stores (mem://,
 // s3://) the snapshot's files are copied to Options.CacheDir first, keyed by
 // the lake, the file's key and its ETag, so each file is fetched once. For
-// large lakes on S3, use the Athena engine instead.
+// large lakes on S3, use the Athena engine instead. A committed file that
+// still waits in its table's staging folder for the commit's move is read
+// from a copy in the cache on every store.
 //
 // # Profiling
 //

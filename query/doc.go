@@ -35,13 +35,17 @@
 // # Athena
 //
 // Queries start with StartQueryExecution (workgroup, output location,
-// encryption, a ClientRequestToken for idempotency, optional result reuse),
+// encryption, a ClientRequestToken for idempotency, optional result reuse:
+// up to 7 days, asked for only where Athena applies it, for SELECT and
+// EXECUTE statements that leave the workgroup's result configuration
+// alone; execution parameters of at most 1,024 characters each),
 // poll GetQueryExecution with exponential backoff (Poll), stop the query
 // with StopQueryExecution when the context ends or MaxWait passes, and
 // decode GetQueryResults pages. A failed query returns an *AthenaError
 // carrying Athena's StateChangeReason. QueryUnload is the fast path for
 // large results (UNLOAD ... WITH (format = 'PARQUET'), read back with
-// parquet-go through a lake store on S3); Estimate prices a query before it
+// parquet-go through a lake store on S3, its output removed when the
+// UNLOAD fails); Estimate prices a query before it
 // runs from the catalog's partitions and the commit log's file sizes.
 //
 // # Redshift

@@ -89,10 +89,6 @@ func TestConformanceAfterOverwrite(t *testing.T) {
 	for _, cname := range []string{"local", "glue"} {
 		for _, mode := range []zones.Mode{zones.Overwrite, zones.OverwritePartitions} {
 			for _, layout := range []string{"partitioned", "unpartitioned"} {
-				if mode == zones.OverwritePartitions && layout == "unpartitioned" {
-					// what it replaces there is zones' issue 14 item 2, tested in zones
-					continue
-				}
 				t.Run(cname+"/"+mode.String()+"/"+layout, func(t *testing.T) {
 					ctx := context.Background()
 					lk, err := lake.Open(ctx, "file://"+t.TempDir(), nil)

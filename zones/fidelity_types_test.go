@@ -3,6 +3,7 @@
 package zones_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -359,4 +361,57 @@ func newDatasetOf(typ reflect.Type) error {
 		return fmt.Errorf("no case for %v", typ)
 	}
 	return err
+}
+
+type legacyInner struct {
+	Labels []string `parquet:"labels"`
+}
+
+type legacyRow struct {
+	ID   int64       `parquet:"id"`
+	Tags []string    `parquet:"tags"`
+	In   legacyInner `parquet:"in"`
+	N    uint32      `parquet:"n"`
+}
+
+// TestFidelityReadsFilesWrittenBeforeLists checks that a table keeps
+// reading the files lakekit wrote before slices became LISTs (bare
+// repeated fields, parquet-go's default layout), beside new files:
+// parquet-go would read the old ones' slices as empty.
+func TestFidelityReadsFilesWrittenBeforeLists(t *testing.T) {
+	ctx := context.Background()
+	ds, _ := writeFidelity(t, []legacyRow{{ID: 2, Tags: []string{"new"}, In: legacyInner{Labels: []string{"l2"}}, N: 4_000_000_002}})
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[legacyRow](&buf) // the old layout
+	if _, err := w.Write([]legacyRow{{ID: 1, Tags: []string{"old", "er"}, In: legacyInner{Labels: []string{"l1"}}, N: 4_000_000_001}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := ds.Table().Begin(ctx, &zones.TxOptions{Schema: ds.Columns()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, up := tx.FileKey(nil)
+	df, err := tx.Upload(ctx, nil, key, up, bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df.Rows = 1
+	tx.Add(df)
+	if _, err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, cols := range [][]string{nil, {"tags"}} {
+		got, err := ds.ReadAll(ctx, &zones.ReadOptions{Columns: cols})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(got, func(a, b legacyRow) int { return int(a.ID - b.ID) })
+		if len(got) != 2 || fmt.Sprint(got[0].Tags, got[1].Tags) != "[old er] [new]" ||
+			cols == nil && (fmt.Sprint(got[0].In.Labels, got[1].In.Labels) != "[l1] [l2]" || got[0].N != 4_000_000_001 || got[1].N != 4_000_000_002) {
+			t.Errorf("read columns %v: got %+v", cols, got)
+		}
+	}
 }

@@ -128,7 +128,8 @@ type plan struct {
 	stored    []compiled // predicates on stored columns
 	fieldIdx  [][]int    // field index per stored predicate
 	readOpts  []parquet.ReaderOption
-	needed    map[string]bool // stored columns read
+	legacy    []parquet.ReaderOption // for files with bare repeated fields (readOptionsFor)
+	needed    map[string]bool        // stored columns read
 	batch     int
 	parallel  int
 	partition map[string]colInfo
@@ -184,13 +185,20 @@ func (d *Dataset[T]) plan(ctx context.Context, opts *ReadOptions) (*plan, error)
 	for _, t := range d.tagOpts {
 		readOpts = append(readOpts, t)
 	}
+	// Files written before every slice became a LIST are read with T's
+	// plain parquet-go schema (what wrote them), less the same columns.
+	for _, pf := range d.partFields {
+		p.legacy = append(p.legacy, parquet.StructTag(`parquet:"-"`, pf.goName))
+	}
 	for _, f := range d.schema.Fields() {
 		name := f.Name()
 		if all || want[name] || p.needed[name] {
 			p.needed[name] = true
 			continue
 		}
-		readOpts = append(readOpts, parquet.StructTag(`parquet:"-"`, cols[name].goName))
+		skip := parquet.StructTag(`parquet:"-"`, cols[name].goName)
+		readOpts = append(readOpts, skip)
+		p.legacy = append(p.legacy, skip)
 	}
 	p.readOpts = readOpts
 	for _, pf := range d.partFields {
@@ -215,6 +223,16 @@ func (d *Dataset[T]) plan(ctx context.Context, opts *ReadOptions) (*plan, error)
 		p.files = append(p.files, f)
 	}
 	return p, nil
+}
+
+// readOptionsFor returns the reader options for a file with schema s:
+// p.readOpts, or p.legacy when s holds bare repeated fields (lakekit wrote
+// slices that way before it wrote LISTs; parquet-go would read them empty).
+func (p *plan) readOptionsFor(s *parquet.Schema) []parquet.ReaderOption {
+	if structtag.HasBareRepeated(s) {
+		return p.legacy
+	}
+	return p.readOpts
 }
 
 func partitionMatches(part lake.Partition, preds []compiled) bool {
@@ -428,7 +446,7 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 				return fmt.Errorf("zones: read %s: %w", df.Key, err)
 			}
 		}
-		rr := parquet.NewGenericRowGroupReader[T](rg, p.readOpts...)
+		rr := parquet.NewGenericRowGroupReader[T](rg, p.readOptionsFor(f.Schema())...)
 		for {
 			var buf []T
 			select {

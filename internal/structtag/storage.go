@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // StorageOptions returns the parquet-go StructTag options that make
@@ -214,4 +215,34 @@ func (s *storage) timeOpts(opts []string, where string) ([]string, error) {
 		out = append(out, o)
 	}
 	return append(out, "timestamp(microsecond)"), nil
+}
+
+// HasBareRepeated reports whether a Parquet schema (a file's footer) holds
+// a repeated field that is not the middle level of a LIST or MAP: a bare
+// slice as lakekit wrote it before every slice became a LIST. parquet-go
+// does not convert such a field to a LIST (it reads it as empty), so a
+// reader of such a file uses parquet-go's plain schema of the row type
+// instead of StorageOptions.
+func HasBareRepeated(n parquet.Node) bool {
+	group := false
+	if lt := n.Type().LogicalType(); !n.Leaf() && lt != nil {
+		group = isListOrMap(lt.Value)
+	}
+	for _, f := range n.Fields() {
+		if f.Repeated() && !group {
+			return true
+		}
+		if !f.Leaf() && HasBareRepeated(f) {
+			return true
+		}
+	}
+	return false
+}
+
+func isListOrMap(v any) bool {
+	switch v.(type) {
+	case *format.ListType, *format.MapType:
+		return true
+	}
+	return false
 }

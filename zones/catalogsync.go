@@ -300,25 +300,23 @@ func (d *Dataset[T]) syncTouched(ctx context.Context, st *state, from int64) err
 			}
 		}
 	}
-	var add, move []catalog.Partition
-	var drop [][]string
+	var plan partitionPlan
 	for _, p := range sortedKeys(touched) {
-		prefix, ok := st.Locations[p]
 		part, err := lake.ParsePartitionPath(p)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			drop = append(drop, part.Values())
-			continue
-		}
-		cp := catalog.Partition{Values: part.Values(), Location: d.table.store.Location(prefix + "/")}
-		add = append(add, cp)
-		if moved[p] {
-			move = append(move, cp)
+		prefix, ok := st.Locations[p]
+		switch {
+		case !ok:
+			plan.drop(d.emptyLocation(), part.Values())
+		case moved[p]:
+			plan.swap(d.emptyLocation(), part.Values(), d.table.store.Location(prefix+"/"))
+		default: // appended: the folder holds nothing new before the moves
+			plan.add = append(plan.add, catalog.Partition{Values: part.Values(), Location: d.table.store.Location(prefix + "/")})
 		}
 	}
-	return d.applyPartitions(ctx, add, move, drop)
+	return d.applyPartitions(ctx, &plan)
 }
 
 // syncAllPartitions compares every catalog partition with st.
@@ -334,7 +332,7 @@ func (d *Dataset[T]) syncAllPartitions(ctx context.Context, st *state) error {
 		}
 		have[valuesKey(p.Values)] = p.Location
 	}
-	var add, move []catalog.Partition
+	var plan partitionPlan
 	want := map[string]bool{}
 	for _, p := range sortedKeys(st.Locations) {
 		part, err := lake.ParsePartitionPath(p)
@@ -343,47 +341,72 @@ func (d *Dataset[T]) syncAllPartitions(ctx context.Context, st *state) error {
 		}
 		k := valuesKey(part.Values())
 		want[k] = true
-		loc := t.store.Location(st.Locations[p] + "/")
-		cur, ok := have[k]
-		switch {
-		case !ok:
-			add = append(add, catalog.Partition{Values: part.Values(), Location: loc})
-		case cur != loc:
-			move = append(move, catalog.Partition{Values: part.Values(), Location: loc})
+		if loc := t.store.Location(st.Locations[p] + "/"); have[k] != loc {
+			plan.swap(d.emptyLocation(), part.Values(), loc)
 		}
 	}
-	var drop [][]string
+	var extra []string
 	for k := range have {
 		if !want[k] {
-			drop = append(drop, splitValuesKey(k))
+			extra = append(extra, k)
 		}
 	}
-	sort.Slice(drop, func(i, j int) bool { return valuesKey(drop[i]) < valuesKey(drop[j]) })
-	return d.applyPartitions(ctx, add, move, drop)
+	sort.Strings(extra)
+	for _, k := range extra {
+		plan.drop(d.emptyLocation(), splitValuesKey(k))
+	}
+	return d.applyPartitions(ctx, &plan)
 }
 
-func (d *Dataset[T]) applyPartitions(ctx context.Context, add, move []catalog.Partition, drop [][]string) error {
+// partitionPlan is one catalog sync: partitions to add at their own
+// (still empty) folders, then ONE call that repoints every changed
+// partition — moved ones to their new folder, dropped ones to an empty
+// folder — and last the removal of the dropped ones. Until the repointing
+// call an engine reads the previous version; after it, the new one: a sync
+// that stops in between leaves one whole version visible, never a mix.
+// (Glue takes at most 100 partitions per call, so a commit that moves more
+// is switched in several calls.)
+type partitionPlan struct {
+	add, repoint []catalog.Partition
+	dropped      [][]string
+}
+
+// emptyLocation is a folder that never holds objects: where new and
+// dropped partitions point while a sync switches.
+func (d *Dataset[T]) emptyLocation() string {
+	return d.table.store.Location(d.table.prefix + "/_lakekit/empty/")
+}
+
+// swap schedules a partition to point at loc in the repointing call; a
+// partition the catalog lacks is first added at the empty folder.
+func (p *partitionPlan) swap(empty string, values []string, loc string) {
+	p.add = append(p.add, catalog.Partition{Values: values, Location: empty})
+	p.repoint = append(p.repoint, catalog.Partition{Values: values, Location: loc})
+}
+
+// drop schedules a partition to be emptied in the repointing call, then
+// removed.
+func (p *partitionPlan) drop(empty string, values []string) {
+	p.add = append(p.add, catalog.Partition{Values: values, Location: empty}) // so the repoint finds it
+	p.repoint = append(p.repoint, catalog.Partition{Values: values, Location: empty})
+	p.dropped = append(p.dropped, values)
+}
+
+func (d *Dataset[T]) applyPartitions(ctx context.Context, p *partitionPlan) error {
 	cat, t := d.opts.Catalog, d.table
-	if len(add) > 0 {
-		if err := cat.AddPartitions(ctx, t.database, t.name, add); err != nil {
+	if len(p.add) > 0 {
+		// existing partitions are left as they are
+		if err := cat.AddPartitions(ctx, t.database, t.name, p.add); err != nil {
 			return err
 		}
 	}
-	if len(move) > 0 {
-		if err := cat.UpdatePartitionLocations(ctx, t.database, t.name, move); err != nil {
-			if !errors.Is(err, catalog.ErrNoSuchPartition) {
-				return err
-			}
-			if err := cat.AddPartitions(ctx, t.database, t.name, move); err != nil {
-				return err
-			}
-			if err := cat.UpdatePartitionLocations(ctx, t.database, t.name, move); err != nil {
-				return err
-			}
+	if len(p.repoint) > 0 {
+		if err := cat.UpdatePartitionLocations(ctx, t.database, t.name, p.repoint); err != nil {
+			return err
 		}
 	}
-	if len(drop) > 0 {
-		if err := cat.DeletePartitions(ctx, t.database, t.name, drop); err != nil {
+	if len(p.dropped) > 0 {
+		if err := cat.DeletePartitions(ctx, t.database, t.name, p.dropped); err != nil {
 			return err
 		}
 	}

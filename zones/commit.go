@@ -109,11 +109,14 @@ func resultOf(c *Commit, dup bool, attempts int) *CommitResult {
 // hand; the next commit does the same for what changed since the version
 // the catalog records.
 func (d *Dataset[T]) SyncCatalog(ctx context.Context) error {
-	if err := d.table.rollForward(ctx); err != nil {
-		return fmt.Errorf("zones: sync %s: %w", d.table.prefix, err)
-	}
 	if d.opts.Catalog == nil {
 		return fmt.Errorf("zones: sync catalog of %s: no Options.Catalog: %w", d.table.prefix, ErrInvalid)
 	}
-	return d.converge(ctx, true)
+	if err := d.converge(ctx, true); err != nil {
+		return err
+	}
+	if err := d.table.rollForward(ctx); err != nil {
+		return fmt.Errorf("zones: sync %s: %w", d.table.prefix, err)
+	}
+	return nil
 }

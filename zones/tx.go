@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -322,19 +323,21 @@ func (tx *Tx) Commit(ctx context.Context, publish func(context.Context) error) (
 	if res.Duplicate {
 		tx.cleanup(ctx)
 	}
-	// After the commit point: move the files into place, then the
-	// catalog. The commit happened, so this runs to its end (bounded) even
-	// when ctx is cancelled now.
+	// After the commit point: the catalog first (new partitions point at
+	// folders that are still empty; moved ones switch in one call), then
+	// the appended files move into place — so an engine reading the
+	// catalog's locations sees the previous version until the moves, and a
+	// catalog failure leaves the files staged (invisible) for the next
+	// commit, SyncCatalog or Vacuum to finish. The commit happened, so this
+	// runs to its end (bounded) even when ctx is cancelled now.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	var perr error
-	if err := tx.t.rollForward(pctx); err != nil {
-		perr = err
-	}
 	if publish != nil {
-		if err := publish(pctx); err != nil {
-			perr = errors.Join(perr, err)
-		}
+		perr = publish(pctx)
+	}
+	if perr == nil {
+		perr = tx.t.rollForward(pctx)
 	}
 	if perr != nil {
 		return res, fmt.Errorf("zones: commit %s version %d is committed, but publishing it to other engines failed (the next commit, SyncCatalog or Vacuum repeats it): %w: %w", tx.t.prefix, res.Version, ErrCatalog, perr)
@@ -564,18 +567,26 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 	sort.Strings(paths)
 	switch mode {
 	case Append:
+		// An append's files are staged: where they go is decided here, on
+		// the version committed on.
+		locs := map[string]string{}
 		for _, p := range paths {
-			want := joinKey(t.prefix, p)
-			if loc, ok := st.Locations[p]; ok {
-				want = loc
+			loc, ok := st.Locations[p]
+			if !ok {
+				loc = tx.newPartitionFolder(st, p, c.Version)
+				c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: loc})
 			}
-			if got := tx.prefixFor(p); got != want {
-				return nil, fmt.Errorf("zones: append to %s partition %q: its location moved to %s meanwhile: %w", t.prefix, p, want, ErrConflict)
-			}
-			if _, ok := st.Locations[p]; !ok {
-				c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: want})
-			}
+			locs[p] = loc
 		}
+		added := make([]DataFile, len(tx.files))
+		for i, f := range tx.files {
+			if f.Staged != "" {
+				f.Key = locs[partPath(f.Partition)] + "/" + path.Base(f.Key)
+			}
+			added[i] = f
+		}
+		sort.Slice(added, func(i, j int) bool { return added[i].Key < added[j].Key })
+		c.Added = added
 	case Overwrite, OverwritePartitions:
 		for _, p := range paths {
 			c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: tx.prefixFor(p)})
@@ -599,6 +610,20 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 		}
 	}
 	return c, nil
+}
+
+// newPartitionFolder is where an append puts a partition the table does
+// not have: its Hive folder, unless files an earlier commit removed (a
+// dropped partition waiting for Vacuum) are still there — an engine
+// reading the folder would see them again — then a fresh generation folder.
+func (tx *Tx) newPartitionFolder(st *state, p string, version int64) string {
+	def := joinKey(tx.t.prefix, p)
+	for _, ts := range st.Tombstones {
+		if strings.HasPrefix(ts.Key, def+"/") {
+			return joinKey(tx.t.prefix, fmt.Sprintf("_g%d-%s", version, tx.attempt), p)
+		}
+	}
+	return def
 }
 
 // rollForward moves every committed file still in the staging folder to

@@ -55,11 +55,11 @@ func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*Vacu
 	if d.opts.Catalog == nil {
 		return d.table.Vacuum(ctx, retention)
 	}
-	if err := d.table.rollForward(ctx); err != nil {
-		return nil, fmt.Errorf("zones: vacuum %s: %w", d.table.prefix, err)
-	}
 	if err := d.converge(ctx, false); err != nil {
 		return nil, fmt.Errorf("zones: vacuum %s: the catalog could not be brought to the newest version, nothing deleted: %w: %w", d.table.prefix, ErrCatalog, err)
+	}
+	if err := d.table.rollForward(ctx); err != nil {
+		return nil, fmt.Errorf("zones: vacuum %s: %w", d.table.prefix, err)
 	}
 	keep, err := d.catalogLocations(ctx)
 	if err != nil {

@@ -165,23 +165,58 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	// route: partition slot per row, validated first
 	if len(w.d.partKeys) == 0 { // unpartitioned: one file at a time, no routing
 		pw := w.open[""]
 		if pw == nil {
 			pw = &partWriter[T]{}
 		}
-		pw.buf = rows
-		err := w.writePart(ctx, pw)
-		pw.buf = nil
-		if err != nil {
-			w.failed = err
+		return w.writeAll(ctx, pw, rows)
+	}
+	// route: partition slot per row, validated first
+	slots, distinct, err := w.route(rows)
+	if err != nil {
+		return err
+	}
+	if distinct == 1 { // every row in one partition: no copy
+		return w.writeAll(ctx, slots[0], rows)
+	}
+	for i := range rows {
+		slots[i].buf = append(slots[i].buf, rows[i])
+	}
+	seen := map[*partWriter[T]]bool{}
+	for _, pw := range slots {
+		if seen[pw] {
+			continue
+		}
+		seen[pw] = true
+		if err := w.writePart(ctx, pw); err != nil {
+			w.failed = err // part of the batch may be written
 			return err
 		}
-		w.rows += int64(len(rows))
-		w.progress()
-		return nil
 	}
+	w.rows += int64(len(rows))
+	w.progress()
+	return nil
+}
+
+// writeAll writes a whole batch to one partition's file.
+func (w *Writer[T]) writeAll(ctx context.Context, pw *partWriter[T], rows []T) error {
+	pw.buf = rows
+	err := w.writePart(ctx, pw)
+	pw.buf = nil
+	if err != nil {
+		w.failed = err
+		return err
+	}
+	w.rows += int64(len(rows))
+	w.progress()
+	return nil
+}
+
+// route returns each row's partition writer and how many distinct
+// partitions the batch has. Each distinct partition is validated and
+// escaped once; a bad row fails the batch before anything is written.
+func (w *Writer[T]) route(rows []T) ([]*partWriter[T], int, error) {
 	slots := make([]*partWriter[T], len(rows))
 	cache := map[string]*partWriter[T]{}   // by partition path
 	byValue := map[string]*partWriter[T]{} // by the string field's value
@@ -197,7 +232,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		if pw == nil {
 			p, err := w.d.partitionOf(&rows[i])
 			if err != nil {
-				return fmt.Errorf("zones: write to %s: row %d: partition: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
+				return nil, 0, fmt.Errorf("zones: write to %s: row %d: partition: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
 			}
 			// a partition seen in this batch is not validated and escaped again
 			vk, sameKeys := w.valuesKey(p)
@@ -206,7 +241,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 			}
 			if pw == nil {
 				if err := w.checkPartition(p); err != nil {
-					return fmt.Errorf("zones: write to %s: row %d: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
+					return nil, 0, fmt.Errorf("zones: write to %s: row %d: %w: %w", w.d.table.prefix, i, ErrInvalid, err)
 				}
 				path := partPath(p)
 				pw = cache[path]
@@ -227,36 +262,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		}
 		slots[i] = pw
 	}
-	if len(cache) == 1 { // every row in one partition: no copy
-		pw := slots[0]
-		pw.buf = rows
-		err := w.writePart(ctx, pw)
-		pw.buf = nil
-		if err != nil {
-			w.failed = err
-			return err
-		}
-		w.rows += int64(len(rows))
-		w.progress()
-		return nil
-	}
-	for i := range rows {
-		slots[i].buf = append(slots[i].buf, rows[i])
-	}
-	seen := map[*partWriter[T]]bool{}
-	for _, pw := range slots {
-		if seen[pw] {
-			continue
-		}
-		seen[pw] = true
-		if err := w.writePart(ctx, pw); err != nil {
-			w.failed = err // part of the batch may be written
-			return err
-		}
-	}
-	w.rows += int64(len(rows))
-	w.progress()
-	return nil
+	return slots, len(cache), nil
 }
 
 func fieldString[T any](row *T, index []int) string {

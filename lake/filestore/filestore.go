@@ -119,6 +119,15 @@ func (d *Driver) Put(ctx context.Context, key string, body io.Reader, size int64
 		return d.mapErr("put", key, err)
 	}
 	tmp, err := d.writeTemp(ctx, dir, body, size)
+	for try := 0; errors.Is(err, fs.ErrNotExist) && try < 5; try++ {
+		// a concurrent delete or move removed the folder it left empty
+		// between MkdirAll and the temporary file: make it again (the body
+		// was not read: CreateTemp failed first)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return d.mapErr("put", key, err)
+		}
+		tmp, err = d.writeTemp(ctx, dir, body, size)
+	}
 	if err != nil {
 		return fmt.Errorf("filestore: put %q: %w", key, err)
 	}
@@ -354,10 +363,20 @@ func (d *Driver) Move(ctx context.Context, src, dst string, _ *driver.PutOptions
 		}
 	}
 	dir := filepath.Dir(pd)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return d.mapErr("move", dst, err)
+	err = os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = os.Rename(ps, pd)
 	}
-	if err := os.Rename(ps, pd); err != nil {
+	for try := 0; errors.Is(err, fs.ErrNotExist) && try < 5; try++ {
+		if _, serr := os.Stat(ps); serr != nil {
+			break // the source is gone: handled below
+		}
+		// a concurrent delete removed dst's empty folder: make it again
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			err = os.Rename(ps, pd)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if st, serr := os.Stat(pd); serr == nil && !st.IsDir() {
 				return nil // moved already

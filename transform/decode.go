@@ -260,28 +260,9 @@ func CSV[T any](opts *CSVOptions) Decoder[T] {
 			cr.ReuseRecord = true
 			header := o.Header
 			var setters []csvSetter
-			var rt = reflect.TypeFor[T]()
-			build := func(h []string) error {
-				setters = make([]csvSetter, len(h))
-				for i, name := range h {
-					name = strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))
-					f, ok := findFieldTags(rt, name, "csv", "json", "parquet")
-					if !ok {
-						if o.Strict {
-							return invalidf("CSV %s: column %q matches no field of %s", source, name, rt)
-						}
-						continue
-					}
-					s, err := newCSVSetter(f, o.TimeLayout)
-					if err != nil {
-						return err
-					}
-					setters[i] = s
-				}
-				return nil
-			}
 			if len(header) > 0 {
-				if err := build(header); err != nil {
+				var err error
+				if setters, err = csvSetters(reflect.TypeFor[T](), header, &o, source); err != nil {
 					yield(Decoded[T]{}, err)
 					return
 				}
@@ -317,30 +298,17 @@ func CSV[T any](opts *CSVOptions) Decoder[T] {
 						yield(Decoded[T]{}, fmt.Errorf("transform: CSV %s: bad header: %w", source, err))
 						return
 					}
-					if err := build(append([]string(nil), rec...)); err != nil {
+					header = append([]string(nil), rec...)
+					if setters, err = csvSetters(reflect.TypeFor[T](), header, &o, source); err != nil {
 						yield(Decoded[T]{}, err)
 						return
 					}
-					header = make([]string, len(rec))
-					copy(header, rec)
 					continue
 				}
-				switch {
-				case err != nil:
+				if err != nil {
 					d.Err = fmt.Errorf("malformed CSV: %v: %w", pe.Err, ErrDecode)
-				case len(rec) != len(setters):
-					d.Err = fmt.Errorf("record has %d fields, header has %d: %w", len(rec), len(setters), ErrDecode)
-				default:
-					rv := reflect.ValueOf(&d.Row).Elem()
-					for i, s := range setters {
-						if s.f.Index == nil {
-							continue
-						}
-						if err := s.set(rv, rec[i]); err != nil {
-							d.Err = fmt.Errorf("column %s: %w: %w", header[i], err, ErrDecode)
-							break
-						}
-					}
+				} else {
+					d.Err = csvRow(&d.Row, setters, header, rec)
 				}
 				if !yield(d, nil) {
 					return
@@ -348,6 +316,45 @@ func CSV[T any](opts *CSVOptions) Decoder[T] {
 			}
 		}
 	})
+}
+
+// csvSetters maps the columns of header to fields of rt (a nil setter
+// index for a column that matches none, or an error with o.Strict).
+func csvSetters(rt reflect.Type, header []string, o *CSVOptions, source string) ([]csvSetter, error) {
+	setters := make([]csvSetter, len(header))
+	for i, name := range header {
+		name = strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))
+		f, ok := findFieldTags(rt, name, "csv", "json", "parquet")
+		if !ok {
+			if o.Strict {
+				return nil, invalidf("CSV %s: column %q matches no field of %s", source, name, rt)
+			}
+			continue
+		}
+		s, err := newCSVSetter(f, o.TimeLayout)
+		if err != nil {
+			return nil, err
+		}
+		setters[i] = s
+	}
+	return setters, nil
+}
+
+// csvRow sets the fields of row from a record; the error wraps ErrDecode.
+func csvRow[T any](row *T, setters []csvSetter, header, rec []string) error {
+	if len(rec) != len(setters) {
+		return fmt.Errorf("record has %d fields, header has %d: %w", len(rec), len(setters), ErrDecode)
+	}
+	rv := reflect.ValueOf(row).Elem()
+	for i, s := range setters {
+		if s.f.Index == nil {
+			continue
+		}
+		if err := s.set(rv, rec[i]); err != nil {
+			return fmt.Errorf("column %s: %w: %w", header[i], err, ErrDecode)
+		}
+	}
+	return nil
 }
 
 // findFieldTags is findField restricted to an order of tags.

@@ -100,6 +100,12 @@
 // records the input tables' versions so an unchanged input is not
 // recomputed.
 //
+// # Running transforms
+//
+// Transform, Merger and SQLTransform are all Runners (Name and Run), so
+// transforms of different row types can be kept in one []Runner and run by
+// code that does not know their types.
+//
 // # Errors
 //
 // Errors wrap the package's sentinels — ErrInvalid (bad names, rules or
@@ -108,4 +114,20 @@
 // lake (zones.ErrConflict, lake.ErrNotFound, ...), so errors.Is works for
 // both. ErrDecode and ErrRejected describe records; they end up in
 // quarantine, not in Run's error.
+//
+// Every commit a transform makes is read the same way, and Run's error
+// says what is committed:
+//
+//   - nil: all the work planned is committed and in the ledger;
+//   - wrapping zones.ErrCatalog (only when nothing else failed): all of it
+//     is committed and in the ledger as well, and the Result counts it,
+//     but publishing a commit to the catalog failed (Result.CatalogErr).
+//     Never write the data again; the next commit, Dataset.SyncCatalog or
+//     Vacuum updates the catalog;
+//   - wrapping zones.ErrCommitUnknown (a *zones.CommitUnknownError): a
+//     commit may or may not have landed. Rerun: a unit's idempotency key
+//     is derived from the transform, the ledger epoch, the unit and its
+//     exact inputs, so the rerun skips the unit if the commit landed and
+//     commits it under the same key if not;
+//   - anything else: what the Result counts is committed, nothing else.
 package transform

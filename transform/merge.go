@@ -124,230 +124,290 @@ type partChanges[C any] struct {
 	changes []C
 }
 
-// Run merges the change files not yet in the ledger.
+// mergeRun holds the state of one Merger.Run.
+type mergeRun[C, T any, K comparable, O cmp.Ordered] struct {
+	m     *Merger[C, T, K, O]
+	res   *Result
+	units []*unit
+	now   time.Time
+	// perUnit holds each unit's accepted changes, in plan order; q the
+	// rejected records of all units.
+	perUnit [][]C
+	q       []Quarantine
+	// byPart groups the changes by the partition of their row image;
+	// paths are its keys, sorted.
+	byPart map[string]*partChanges[C]
+	paths  []string
+}
+
+// merged is the new content of one affected partition.
+type merged[T any, K comparable, O cmp.Ordered] struct {
+	rows  []T
+	tombs map[K]O
+	st    MergeStats
+}
+
+// Run merges the change files not yet in the ledger: it decodes and
+// validates them, groups the changes by partition, merges each affected
+// partition with its current rows and tombstones, and commits the
+// partitions together with the ledger entry in one OverwritePartitions
+// commit. The error says what is committed as for Transform.Run: nil or
+// one wrapping zones.ErrCatalog (only then) means the merge is committed
+// and recorded (Result.CatalogErr has the catalog error); one wrapping
+// zones.ErrCommitUnknown means rerun (the same change files give the same
+// idempotency key); any other error means nothing of the merge is
+// committed.
 func (m *Merger[C, T, K, O]) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
-	res := &Result{Transform: m.name}
+	r := &mergeRun[C, T, K, O]{m: m, res: &Result{Transform: m.name}, now: time.Now().UTC()}
+	res := r.res
 	l, err := m.Ledger(ctx)
 	if err != nil {
 		return nil, err
 	}
-	units, err := m.src.plan(ctx, l, planOptions{filesPerUnit: 1})
-	if err != nil {
+	if r.units, err = m.src.plan(ctx, l, planOptions{filesPerUnit: 1}); err != nil {
 		return nil, fmt.Errorf("merge %s: plan: %w", m.name, err)
 	}
-	if m.opts.MaxFiles > 0 && len(units) > m.opts.MaxFiles {
-		units = units[:m.opts.MaxFiles]
+	if m.opts.MaxFiles > 0 && len(r.units) > m.opts.MaxFiles {
+		r.units = r.units[:m.opts.MaxFiles]
 	}
-	if len(units) == 0 {
-		res.Duration = time.Since(start)
+	if len(r.units) == 0 {
+		res.finish(start)
 		m.logger.Info("transform: merge", res.logAttrs()...)
 		return res, nil
 	}
-	// 1. decode and validate the changes of every unit, in parallel; the
-	// changes of each unit keep their order, units are concatenated in
-	// plan order so ties in the ordering column resolve by arrival.
-	now := time.Now().UTC()
-	perUnit := make([][]C, len(units))
+	if err := r.decode(ctx); err != nil {
+		return res, err
+	}
+	if err := r.group(); err != nil {
+		return res, err
+	}
+	entry := r.entry(l.Epoch)
+	if len(r.q) > 0 {
+		catErr, err := writeQuarantine(ctx, m.qds, m.name, entry.Inputs, m.opts.Caller, r.q)
+		if err != nil {
+			return res, err
+		}
+		res.CatalogErr = catErr
+	}
+	if err := r.write(ctx, entry); err != nil {
+		return res, err
+	}
+	res.finish(start)
+	if _, err := m.Ledger(ctx); err != nil {
+		m.logger.Warn("transform: ledger cache not refreshed", "err", err)
+	}
+	m.logger.Info("transform: merge", append(res.logAttrs(), "partitions", len(r.paths), "inserted", res.Merge.Inserted,
+		"updated", res.Merge.Updated, "deleted", res.Merge.Deleted, "stale", res.Merge.Stale)...)
+	return res, catalogOutcome(m.name, res)
+}
+
+// decode reads and validates the changes of every unit, in parallel; the
+// changes of each unit keep their order, and units stay in plan order so
+// that ties in the ordering column resolve by arrival.
+func (r *mergeRun[C, T, K, O]) decode(ctx context.Context) error {
+	r.perUnit = make([][]C, len(r.units))
 	var mu sync.Mutex
-	var q []Quarantine
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(m.opts.Parallelism)
-	for i, u := range units {
+	g.SetLimit(r.m.opts.Parallelism)
+	for i, u := range r.units {
 		g.Go(func() error {
-			var mine []C
-			var rq []Quarantine
-			var in int64
-			for d, err := range m.src.rows(gctx, u) {
-				if err != nil {
-					return fmt.Errorf("merge %s: %s: %w", m.name, u.name, err)
-				}
-				in++
-				if d.Err != nil {
-					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, nil, "decode", "", reasonOf(d.Err), now))
-					continue
-				}
-				if m.val.Len() > 0 {
-					if vi := m.val.Check(d.Row); vi != nil {
-						rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, vi.Rule, vi.Field, vi.Reason, now))
-						continue
-					}
-				}
-				if op := m.spec.Op(d.Row); op != Insert && op != Update && op != Delete {
-					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, "op", "", fmt.Sprintf("operation %q is not I, U or D", op), now))
-					continue
-				}
-				img := m.spec.Image(d.Row)
-				if _, err := m.out.PartitionOf(&img); err != nil {
-					rq = append(rq, quarantineOf(m.name, d.Record, u.partPath, d.Row, "partition", "", err.Error(), now))
-					continue
-				}
-				mine = append(mine, d.Row)
+			mine, rq, in, err := r.decodeUnit(gctx, u)
+			if err != nil {
+				return err
 			}
-			perUnit[i] = mine
+			r.perUnit[i] = mine
 			mu.Lock()
-			q = append(q, rq...)
-			res.RowsIn += in
-			res.Rejected += int64(len(rq))
+			r.q = append(r.q, rq...)
+			r.res.RowsIn += in
+			r.res.Rejected += int64(len(rq))
 			mu.Unlock()
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return res, err
+	return g.Wait()
+}
+
+// decodeUnit returns a unit's accepted changes, its rejects and the number
+// of records read.
+func (r *mergeRun[C, T, K, O]) decodeUnit(ctx context.Context, u *unit) (mine []C, rq []Quarantine, in int64, err error) {
+	m := r.m
+	reject := func(rec Record, row any, rule, field, reason string) {
+		rq = append(rq, quarantineOf(m.name, rec, u.partPath, row, rule, field, reason, r.now))
 	}
-	byPart := map[string]*partChanges[C]{}
-	for _, changes := range perUnit {
+	for d, err := range m.src.rows(ctx, u) {
+		if err != nil {
+			return nil, nil, in, fmt.Errorf("merge %s: %s: %w", m.name, u.name, err)
+		}
+		in++
+		if d.Err != nil {
+			reject(d.Record, nil, "decode", "", reasonOf(d.Err))
+			continue
+		}
+		if m.val.Len() > 0 {
+			if vi := m.val.Check(d.Row); vi != nil {
+				reject(d.Record, d.Row, vi.Rule, vi.Field, vi.Reason)
+				continue
+			}
+		}
+		if op := m.spec.Op(d.Row); op != Insert && op != Update && op != Delete {
+			reject(d.Record, d.Row, "op", "", fmt.Sprintf("operation %q is not I, U or D", op))
+			continue
+		}
+		img := m.spec.Image(d.Row)
+		if _, err := m.out.PartitionOf(&img); err != nil {
+			reject(d.Record, d.Row, "partition", "", err.Error())
+			continue
+		}
+		mine = append(mine, d.Row)
+	}
+	return mine, rq, in, nil
+}
+
+// group sorts the accepted changes into the partitions of their row
+// images, keeping their order.
+func (r *mergeRun[C, T, K, O]) group() error {
+	r.byPart = map[string]*partChanges[C]{}
+	for _, changes := range r.perUnit {
 		for _, c := range changes {
-			img := m.spec.Image(c)
-			p, err := m.out.PartitionOf(&img)
+			img := r.m.spec.Image(c)
+			p, err := r.m.out.PartitionOf(&img)
 			if err != nil {
-				return res, fmt.Errorf("merge %s: %w", m.name, err)
+				return fmt.Errorf("merge %s: %w", r.m.name, err)
 			}
 			path := partitionPath(p)
-			pc := byPart[path]
+			pc := r.byPart[path]
 			if pc == nil {
 				pc = &partChanges[C]{part: p}
-				byPart[path] = pc
+				r.byPart[path] = pc
 			}
 			pc.changes = append(pc.changes, c)
 		}
 	}
-	paths := make([]string, 0, len(byPart))
-	for p := range byPart {
-		paths = append(paths, p)
+	r.paths = make([]string, 0, len(r.byPart))
+	for p := range r.byPart {
+		r.paths = append(r.paths, p)
 	}
-	sort.Strings(paths)
+	sort.Strings(r.paths)
+	return nil
+}
 
-	// 2. the ledger entry and the commit's idempotency key
+// entry is the merge's ledger entry. Its unit is named by a hash of the
+// change files' keys, so the idempotency key of the commit is a function
+// of the change files merged: a rerun over the same files commits under
+// the same key.
+func (r *mergeRun[C, T, K, O]) entry(epoch int) *LedgerEntry {
 	var inputs []InputFile
-	for _, u := range units {
+	for _, u := range r.units {
 		inputs = append(inputs, u.inputs...)
 	}
 	h := sha256.New()
 	for _, f := range inputs {
 		fmt.Fprintf(h, "%s\x00", f.Key)
 	}
-	entry := &LedgerEntry{Transform: m.name, Epoch: l.Epoch, Unit: "merge:" + hex.EncodeToString(h.Sum(nil)[:12]), Inputs: inputs}
-	key := entry.idempotencyKey()
-	if len(q) > 0 {
-		if err := writeQuarantine(ctx, m.qds, m.name, inputs, m.opts.Caller, q); err != nil {
-			return res, err
-		}
-	}
+	return &LedgerEntry{Transform: r.m.name, Epoch: epoch, Unit: "merge:" + hex.EncodeToString(h.Sum(nil)[:12]), Inputs: inputs}
+}
 
-	// 3. merge each affected partition with its current rows and
-	// tombstones, in parallel; then write them all in one commit.
+// write merges the affected partitions and commits them with entry.
+func (r *mergeRun[C, T, K, O]) write(ctx context.Context, entry *LedgerEntry) error {
 	var base int64
-	snap, err := m.out.Snapshot(ctx, 0)
+	snap, err := r.m.out.Snapshot(ctx, 0)
 	switch {
 	case err == nil:
 		base = snap.Version
 	case isNoTable(err):
 	default:
-		return res, err
+		return err
 	}
-	md, err := entry.metadata()
+	w, err := newUnitWriter(ctx, r.m.out, entry, zones.WriterOptions{Mode: zones.OverwritePartitions, Caller: r.m.opts.Caller})
 	if err != nil {
-		return res, err
+		return err
 	}
-	w, err := m.out.NewWriter(ctx, &zones.WriterOptions{Mode: zones.OverwritePartitions, IdempotencyKey: key, Metadata: md, Caller: m.opts.Caller})
+	results, err := r.mergeAll(ctx, base)
+	if err == nil {
+		err = r.writeMerged(ctx, w, results)
+	}
 	if err != nil {
-		return res, err
-	}
-	abort := func(err error) (*Result, error) {
 		w.Abort(context.WithoutCancel(ctx))
-		return res, err
+		return err
 	}
-	type merged struct {
-		rows  []T
-		tombs map[K]O
-		st    MergeStats
-	}
-	results := make([]merged, len(paths))
-	g, gctx = errgroup.WithContext(ctx)
+	return w.commitUnit(ctx, r.res)
+}
+
+// mergeAll merges each affected partition with its rows at version base
+// and its tombstones, in parallel.
+func (r *mergeRun[C, T, K, O]) mergeAll(ctx context.Context, base int64) ([]merged[T, K, O], error) {
+	m := r.m
+	results := make([]merged[T, K, O], len(r.paths))
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.opts.Parallelism)
-	for i, path := range paths {
+	for i, path := range r.paths {
 		g.Go(func() error {
 			var current []T
 			if base > 0 {
-				for r, err := range readPartition(gctx, m.out, base, path) {
+				for row, err := range readPartition(gctx, m.out, base, path) {
 					if err != nil {
 						return err
 					}
-					current = append(current, r)
+					current = append(current, row)
 				}
 			}
 			tombs, err := m.loadTombstones(gctx, path)
 			if err != nil {
 				return err
 			}
-			rows, newTombs, st, err := applyChanges(&m.spec, current, tombs, byPart[path].changes)
+			rows, newTombs, st, err := applyChanges(&m.spec, current, tombs, r.byPart[path].changes)
 			if err != nil {
 				return err
 			}
-			results[i] = merged{rows, newTombs, st}
+			results[i] = merged[T, K, O]{rows, newTombs, st}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return abort(err)
-	}
+	return results, g.Wait()
+}
+
+// writeMerged saves the tombstones and writes the merged partitions; the
+// partitions left empty are cleared.
+func (r *mergeRun[C, T, K, O]) writeMerged(ctx context.Context, w *unitWriter[T], results []merged[T, K, O]) error {
 	var empty []lake.Partition
-	for i, path := range paths {
-		r := results[i]
-		res.Merge.add(r.st)
+	for i, path := range r.paths {
+		mr := results[i]
+		r.res.Merge.add(mr.st)
 		// tombstones first: a crash before the data commit leaves them
 		// ahead of the data, which a retry (same changes) reproduces.
-		if err := m.saveTombstones(ctx, path, r.tombs); err != nil {
-			return abort(err)
+		if err := r.m.saveTombstones(ctx, path, mr.tombs); err != nil {
+			return err
 		}
-		if len(r.rows) == 0 {
-			empty = append(empty, byPart[path].part)
+		if len(mr.rows) == 0 {
+			empty = append(empty, r.byPart[path].part)
 			continue
 		}
-		for len(r.rows) > 0 {
-			n := min(len(r.rows), 8192)
-			if err := w.Write(ctx, r.rows[:n]); err != nil {
-				return abort(err)
+		for len(mr.rows) > 0 {
+			n := min(len(mr.rows), 8192)
+			if err := w.Write(ctx, mr.rows[:n]); err != nil {
+				return err
 			}
-			res.RowsOut += int64(n)
-			r.rows = r.rows[n:]
+			r.res.RowsOut += int64(n)
+			mr.rows = mr.rows[n:]
 		}
 	}
 	if len(empty) > 0 {
-		if err := w.ClearPartitions(empty...); err != nil {
-			return abort(err)
-		}
+		return w.ClearPartitions(empty...)
 	}
-	entry.RowsIn, entry.RowsOut, entry.Rejected = res.RowsIn, res.RowsOut, res.Rejected
-	if b, err := json.Marshal(entry); err == nil {
-		md[MetaLedger] = string(b) // the writer holds md: the final counts go into the commit
-	}
-	cr, err := w.Commit(ctx)
-	if err != nil && (cr == nil || !errors.Is(err, zones.ErrCatalog)) {
-		return res, err
-	}
-	res.Units, res.Files = 1, len(inputs)
-	res.Versions = []int64{cr.Version}
-	if cr.Duplicate {
-		res.DuplicateCommits = 1
-	}
-	res.Duration = time.Since(start)
-	if _, err := m.Ledger(ctx); err != nil {
-		m.logger.Warn("transform: ledger cache not refreshed", "err", err)
-	}
-	m.logger.Info("transform: merge", append(res.logAttrs(), "partitions", len(paths), "inserted", res.Merge.Inserted,
-		"updated", res.Merge.Updated, "deleted", res.Merge.Deleted, "stale", res.Merge.Stale)...)
-	return res, nil
+	return nil
 }
 
 // writeQuarantine commits the rejects of a unit to the quarantine table:
 // one commit per input file with rejects, keyed by the transform and the
 // file (key, size, ETag) only. A retried unit, or a replay that groups the
-// files differently, rejects the same records again and zones returns the
-// earlier commit: they are not recorded twice.
-func writeQuarantine(ctx context.Context, qds *zones.Dataset[Quarantine], name string, inputs []InputFile, caller string, q []Quarantine) error {
+// files differently, rejects the same records again; the key is already
+// committed and the earlier commit stands (commitWriter reports it as a
+// duplicate even though the new rejects carry other RejectedAt times), so
+// they are not recorded twice. A commit whose catalog update failed is
+// committed: its error (wrapping zones.ErrCatalog) is returned as
+// catalogErr, and err is nil.
+func writeQuarantine(ctx context.Context, qds *zones.Dataset[Quarantine], name string, inputs []InputFile, caller string, q []Quarantine) (catalogErr, err error) {
 	bySource := map[string][]Quarantine{}
 	var order []string
 	for _, r := range q {
@@ -367,20 +427,23 @@ func writeQuarantine(ctx context.Context, qds *zones.Dataset[Quarantine], name s
 			f = InputFile{Key: src}
 		}
 		e := LedgerEntry{Transform: name, Unit: "quarantine:" + src, Inputs: []InputFile{f}}
-		qw, err := qds.NewWriter(ctx, &zones.WriterOptions{IdempotencyKey: e.idempotencyKey() + "-quarantine",
+		key := e.idempotencyKey() + "-quarantine"
+		qw, err := qds.NewWriter(ctx, &zones.WriterOptions{IdempotencyKey: key,
 			Metadata: map[string]string{MetaTransform: name, "lakekit.transform.source": src}, Caller: caller})
 		if err != nil {
-			return fmt.Errorf("quarantine: %w", err)
+			return catalogErr, fmt.Errorf("quarantine: %w", err)
 		}
 		if err := qw.Write(ctx, bySource[src]); err != nil {
 			qw.Abort(context.WithoutCancel(ctx))
-			return fmt.Errorf("quarantine: %w", err)
+			return catalogErr, fmt.Errorf("quarantine: %w", err)
 		}
-		if _, err := qw.Commit(ctx); err != nil && !errors.Is(err, zones.ErrCatalog) {
-			return fmt.Errorf("quarantine: %w", err)
+		c, err := commitWriter(ctx, qw, qds.Table(), key)
+		if err != nil {
+			return catalogErr, fmt.Errorf("quarantine: %w", err)
 		}
+		catalogErr = errors.Join(catalogErr, c.catalogErr)
 	}
-	return nil
+	return catalogErr, nil
 }
 
 // Tombstones live in the lake's system area, one object per partition:

@@ -15,7 +15,9 @@ import (
 // read back from the history forgets every entry after to. The rows of
 // version to are copied from that snapshot (time travel); the commit's
 // idempotency key includes the epoch, so a crashed rewind retried is not
-// applied twice.
+// applied twice. The commit goes through commitWriter: when it is
+// committed but the catalog was not updated, the version comes with an
+// error wrapping zones.ErrCatalog.
 func rewindOutput[T any](ctx context.Context, name string, out *zones.Dataset[T], sys *lake.Store, to int64, caller string) (int64, error) {
 	if to < 0 {
 		return 0, invalidf("rewind %s: negative version %d", name, to)
@@ -33,9 +35,10 @@ func rewindOutput[T any](ctx context.Context, name string, out *zones.Dataset[T]
 	if to > l.Version {
 		return 0, fmt.Errorf("transform: rewind %s to version %d: the output table is at %d: %w", name, to, l.Version, zones.ErrNoSuchVersion)
 	}
+	key := fmt.Sprintf("transform-%s-rewind-%d-to-%d", name, l.Epoch, to)
 	w, err := out.NewWriter(ctx, &zones.WriterOptions{
 		Mode:           zones.Overwrite,
-		IdempotencyKey: fmt.Sprintf("transform-%s-rewind-%d-to-%d", name, l.Epoch, to),
+		IdempotencyKey: key,
 		Metadata:       map[string]string{MetaTransform: name, MetaRewind: strconv.FormatInt(to, 10)},
 		Caller:         caller,
 	})
@@ -51,14 +54,17 @@ func rewindOutput[T any](ctx context.Context, name string, out *zones.Dataset[T]
 			return 0, fmt.Errorf("transform: rewind %s: read version %d: %w", name, to, err)
 		}
 	}
-	cr, err := w.Commit(ctx)
-	if err != nil && (cr == nil || !errors.Is(err, zones.ErrCatalog)) {
+	c, err := commitWriter(ctx, w, out.Table(), key)
+	if err != nil {
 		return 0, err
 	}
 	if _, err := loadLedger(ctx, name, out.Table(), sys); err != nil {
-		return cr.Version, err
+		return c.version, errors.Join(err, c.catalogErr)
 	}
-	return cr.Version, nil
+	if c.catalogErr != nil {
+		return c.version, fmt.Errorf("transform: rewind %s to version %d is committed as version %d, but the catalog was not brought up to date (the next commit, Dataset.SyncCatalog or Vacuum does it): %w", name, to, c.version, c.catalogErr)
+	}
+	return c.version, nil
 }
 
 // Rewind undoes the transform's output after output table version to (0:
@@ -67,10 +73,13 @@ func rewindOutput[T any](ctx context.Context, name string, out *zones.Dataset[T]
 // next Run processes that input again — from the cleaned zone, which keeps
 // it. Rewind assumes the transform owns its output table (other writers'
 // commits after to are undone as well). It returns the rewind commit's
-// version (0 when the output was never written).
+// version (0 when the output was never written). An error wrapping
+// zones.ErrCatalog comes with the version: the rewind is committed, only
+// the catalog lags (the next commit, Dataset.SyncCatalog or Vacuum
+// updates it).
 func (t *Transform[In, Out]) Rewind(ctx context.Context, to int64) (int64, error) {
 	v, err := rewindOutput(ctx, t.name, t.out, t.sys, to, t.opts.Caller)
-	if err == nil {
+	if err == nil || errors.Is(err, zones.ErrCatalog) {
 		t.logger.Info("transform: rewound", "to", to, "version", v)
 	}
 	return v, err
@@ -78,19 +87,36 @@ func (t *Transform[In, Out]) Rewind(ctx context.Context, to int64) (int64, error
 
 // Replay rebuilds the output from scratch: Rewind(ctx, 0), then Run.
 func (t *Transform[In, Out]) Replay(ctx context.Context) (*Result, error) {
-	if _, err := t.Rewind(ctx, 0); err != nil {
-		return nil, err
+	return replay(ctx, t.name, t.Rewind, t.Run)
+}
+
+// replay rewinds to 0 and runs. A rewind committed with a catalog error
+// goes on: the run's own commits bring the catalog up to date, and when
+// the run commits nothing the rewind's catalog error is the run's.
+func replay(ctx context.Context, name string, rewind func(context.Context, int64) (int64, error), run func(context.Context) (*Result, error)) (*Result, error) {
+	_, rerr := rewind(ctx, 0)
+	if rerr != nil && !errors.Is(rerr, zones.ErrCatalog) {
+		return nil, rerr
 	}
-	return t.Run(ctx)
+	res, err := run(ctx)
+	if rerr == nil || res == nil || res.Units > 0 {
+		return res, err
+	}
+	res.CatalogErr = errors.Join(rerr, res.CatalogErr)
+	if err == nil {
+		err = catalogOutcome(name, res)
+	}
+	return res, err
 }
 
 // Rewind undoes the merge's output after output table version to (see
 // Transform.Rewind). Rewinding to 0 also forgets the merge's tombstones.
 func (m *Merger[C, T, K, O]) Rewind(ctx context.Context, to int64) (int64, error) {
 	v, err := rewindOutput(ctx, m.name, m.out, m.sys, to, m.opts.Caller)
-	if err != nil {
+	if err != nil && !errors.Is(err, zones.ErrCatalog) {
 		return v, err
 	}
+	catErr := err
 	if to == 0 {
 		var keys []string
 		for e, err := range m.sys.List(ctx, m.name+"/tombstones/", nil) {
@@ -104,14 +130,11 @@ func (m *Merger[C, T, K, O]) Rewind(ctx context.Context, to int64) (int64, error
 		}
 	}
 	m.logger.Info("transform: rewound", "to", to, "version", v)
-	return v, nil
+	return v, catErr
 }
 
 // Replay rebuilds the merged state from all change files: Rewind(ctx, 0),
 // then Run.
 func (m *Merger[C, T, K, O]) Replay(ctx context.Context) (*Result, error) {
-	if _, err := m.Rewind(ctx, 0); err != nil {
-		return nil, err
-	}
-	return m.Run(ctx)
+	return replay(ctx, m.name, m.Rewind, m.Run)
 }

@@ -2,7 +2,6 @@ package transform
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,9 +107,20 @@ func (s *SQLTransform[Out]) Ledger(ctx context.Context) (*Ledger, error) {
 	return loadLedger(ctx, s.name, s.out.Table(), s.sys)
 }
 
+// Name returns the SQL transform's name.
+func (s *SQLTransform[Out]) Name() string { return s.name }
+
 // Run refreshes the engine's views (when it is a Refresher), and unless no
 // input table changed since the last run, runs the statement and commits
-// its rows with the input versions as the ledger entry.
+// its rows with the input versions as the ledger entry. The error says
+// what is committed as for Transform.Run: nil or one wrapping
+// zones.ErrCatalog (only then) means the rows are committed and recorded
+// (Result.CatalogErr has the catalog error); one wrapping
+// zones.ErrCommitUnknown means rerun — with declared Inputs the rerun
+// finds the commit in the ledger, or commits under the same key (the key
+// is derived from the input versions), while a transform without Inputs
+// makes a new key each run, so check the output's history before rerunning
+// an Append one; any other error means nothing is committed.
 func (s *SQLTransform[Out]) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
 	res := &Result{Transform: s.name}
@@ -123,6 +133,43 @@ func (s *SQLTransform[Out]) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	inputs, err := s.inputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(inputs) > 0 && len(l.Entries) > 0 {
+		last := l.Entries[len(l.Entries)-1]
+		if sameInputs(last.Inputs, inputs) {
+			res.finish(start)
+			s.logger.Info("transform: sql: inputs unchanged", res.logAttrs()...)
+			return res, nil
+		}
+	}
+	entry := &LedgerEntry{Transform: s.name, Epoch: l.Epoch, Unit: "sql", Inputs: inputs}
+	if len(inputs) == 0 {
+		// no declared inputs: every run is new work
+		entry.Unit = "sql:" + time.Now().UTC().Format(time.RFC3339Nano)
+	}
+	w, err := newUnitWriter(ctx, s.out, entry, zones.WriterOptions{Mode: s.mode, Caller: s.opts.Caller})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.write(ctx, w, res); err != nil {
+		w.Abort(context.WithoutCancel(ctx))
+		return res, fmt.Errorf("transform %s: %w", s.name, err)
+	}
+	res.RowsIn = res.RowsOut
+	if err := w.commitUnit(ctx, res); err != nil {
+		return res, fmt.Errorf("transform %s: %w", s.name, err)
+	}
+	res.finish(start)
+	s.logger.Info("transform: sql", res.logAttrs()...)
+	return res, catalogOutcome(s.name, res)
+}
+
+// inputs are the versions of the declared input tables, as the engine
+// sees them when it can say, else the newest.
+func (s *SQLTransform[Out]) inputs(ctx context.Context) ([]InputFile, error) {
 	var inputs []InputFile
 	for _, t := range s.opts.Inputs {
 		var v int64
@@ -140,27 +187,11 @@ func (s *SQLTransform[Out]) Run(ctx context.Context) (*Result, error) {
 		}
 		inputs = append(inputs, InputFile{Key: tableID(t), Size: v})
 	}
-	if len(inputs) > 0 && len(l.Entries) > 0 {
-		last := l.Entries[len(l.Entries)-1]
-		if sameInputs(last.Inputs, inputs) {
-			res.Duration = time.Since(start)
-			s.logger.Info("transform: sql: inputs unchanged", res.logAttrs()...)
-			return res, nil
-		}
-	}
-	entry := &LedgerEntry{Transform: s.name, Epoch: l.Epoch, Unit: "sql", Inputs: inputs}
-	if len(inputs) == 0 {
-		// no declared inputs: every run is new work
-		entry.Unit = "sql:" + time.Now().UTC().Format(time.RFC3339Nano)
-	}
-	md, err := entry.metadata()
-	if err != nil {
-		return nil, err
-	}
-	w, err := s.out.NewWriter(ctx, &zones.WriterOptions{Mode: s.mode, IdempotencyKey: entry.idempotencyKey(), Metadata: md, Caller: s.opts.Caller})
-	if err != nil {
-		return nil, err
-	}
+	return inputs, nil
+}
+
+// write runs the statement and writes its rows to w in batches.
+func (s *SQLTransform[Out]) write(ctx context.Context, w *unitWriter[Out], res *Result) error {
 	buf := make([]Out, 0, s.opts.BatchSize)
 	flush := func() error {
 		if len(buf) == 0 {
@@ -174,38 +205,17 @@ func (s *SQLTransform[Out]) Run(ctx context.Context) (*Result, error) {
 		return nil
 	}
 	for row, err := range query.Rows[Out](ctx, s.eng, s.stmt, s.opts.Params...) {
-		if err == nil {
-			buf = append(buf, row)
-			if len(buf) >= s.opts.BatchSize {
-				err = flush()
+		if err != nil {
+			return err
+		}
+		buf = append(buf, row)
+		if len(buf) >= s.opts.BatchSize {
+			if err := flush(); err != nil {
+				return err
 			}
 		}
-		if err != nil {
-			w.Abort(context.WithoutCancel(ctx))
-			return res, fmt.Errorf("transform %s: %w", s.name, err)
-		}
 	}
-	if err := flush(); err != nil {
-		w.Abort(context.WithoutCancel(ctx))
-		return res, fmt.Errorf("transform %s: %w", s.name, err)
-	}
-	res.RowsIn = res.RowsOut
-	entry.RowsIn, entry.RowsOut = res.RowsOut, res.RowsOut
-	if b, err := json.Marshal(entry); err == nil {
-		md[MetaLedger] = string(b)
-	}
-	cr, err := w.Commit(ctx)
-	if err != nil && (cr == nil || !errors.Is(err, zones.ErrCatalog)) {
-		return res, err
-	}
-	res.Units = 1
-	res.Versions = []int64{cr.Version}
-	if cr.Duplicate {
-		res.DuplicateCommits = 1
-	}
-	res.Duration = time.Since(start)
-	s.logger.Info("transform: sql", res.logAttrs()...)
-	return res, nil
+	return flush()
 }
 
 func sameInputs(a, b []InputFile) bool {

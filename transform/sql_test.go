@@ -2,6 +2,7 @@ package transform_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/lakekit/lakekit/lake"
@@ -86,5 +87,63 @@ func TestSQLTransform(t *testing.T) {
 	check(append(evs, evs2...))
 	if _, err := transform.SQL("bad name", eng, "SELECT 1", out, nil); err == nil {
 		t.Fatal("invalid name accepted")
+	}
+}
+
+// TestSQLAndRewindCatalogFailureIsCommitted: a SQL transform and a rewind
+// whose commits landed but whose catalog updates failed report it with an
+// error wrapping zones.ErrCatalog, the work counted as committed.
+func TestSQLAndRewindCatalogFailureIsCommitted(t *testing.T) {
+	ctx := context.Background()
+	lk, _ := fileLake(t, t.TempDir())
+	p := newPipeline(t, lk, 2)
+	data, _ := genBatch(0, 90)
+	land(t, lk, "a.jsonl", data)
+	if _, err := p.toClean.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := duckdb.Open(ctx, lk, nil, &duckdb.Options{Zones: []lake.ZoneName{lake.Cleaned}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	cat := newFailCatalog(t, lk)
+	out, err := zones.NewDataset[DaySQL](lk, lake.Curated, "shop", "day_sql", &zones.Options[DaySQL]{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := transform.SQL("day_sql", eng,
+		`SELECT day, count(*) AS events, sum(amount) AS amount FROM "shop"."events" GROUP BY day`,
+		out, &transform.SQLOptions{Inputs: []*zones.Table{p.cleaned.Table()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat.n.Store(1)
+	res, err := st.Run(ctx)
+	if !errors.Is(err, zones.ErrCatalog) || res == nil || res.Units != 1 || res.RowsOut != 3 || !errors.Is(res.CatalogErr, zones.ErrCatalog) {
+		t.Fatalf("SQL run after a catalog failure: %+v %v, want it committed with the catalog error", res, err)
+	}
+	if l, err := st.Ledger(ctx); err != nil || len(l.Entries) != 1 {
+		t.Fatalf("ledger %+v %v", l, err)
+	}
+	if again, err := st.Run(ctx); err != nil || again.Units != 0 {
+		t.Fatalf("rerun: %+v %v, want nothing to do", again, err)
+	}
+
+	// a rewind of the cleaned transform whose catalog update fails
+	ccat := newFailCatalog(t, lk)
+	cleaned, err := zones.NewDataset[Event](lk, lake.Cleaned, "shop", "events", &zones.Options[Event]{Catalog: ccat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := cleanTransform(t, lk, cleaned, nil)
+	ccat.call = "CreateTable" // the rewind's commit is the first to register the table
+	ccat.n.Store(1)
+	v, err := tr.Rewind(ctx, 0)
+	if !errors.Is(err, zones.ErrCatalog) || v == 0 || ccat.failed.Load() != 1 {
+		t.Fatalf("rewind after a catalog failure: version %d, %v; want it committed with ErrCatalog", v, err)
+	}
+	if l, err := tr.Ledger(ctx); err != nil || len(l.Entries) != 0 || l.Epoch != 1 {
+		t.Fatalf("ledger after the rewind %+v %v, want it rewound", l, err)
 	}
 }

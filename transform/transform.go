@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -115,12 +116,21 @@ type Result struct {
 	RowsIn, RowsOut, Rejected, Skipped, Duplicates int64
 	// Merge counts what a CDC merge did (Merge only).
 	Merge MergeStats
-	// Versions are the output table versions committed, in commit order.
+	// Versions are the output table versions committed, in commit order
+	// (ascending), whatever order parallel units finished in.
 	Versions []int64
 	// Duplicate counts units whose commit was already in the output table
 	// (a retry after a crash): nothing was written twice.
 	DuplicateCommits int
-	Duration         time.Duration
+	// CatalogErr is set when units were committed (their output and
+	// ledger entries are in the output table, counted above) but
+	// publishing a commit to the catalog failed: it wraps zones.ErrCatalog
+	// (one error per such commit, joined). The data must not be written
+	// again: the next commit, Dataset.SyncCatalog or Vacuum brings the
+	// catalog up to date. When it is the only failure, Run returns it too
+	// (see Transform.Run); when Run also fails otherwise it is only here.
+	CatalogErr error
+	Duration   time.Duration
 }
 
 func (r *Result) add(o *Result) {
@@ -134,6 +144,14 @@ func (r *Result) add(o *Result) {
 	r.Merge.add(o.Merge)
 	r.Versions = append(r.Versions, o.Versions...)
 	r.DuplicateCommits += o.DuplicateCommits
+	r.CatalogErr = errors.Join(r.CatalogErr, o.CatalogErr)
+}
+
+// finish puts Versions in commit order: units run in parallel and finish
+// in any order, but a table's versions are numbered in commit order.
+func (r *Result) finish(start time.Time) {
+	slices.Sort(r.Versions)
+	r.Duration = time.Since(start)
 }
 
 func (r *Result) logAttrs() []any {
@@ -239,6 +257,21 @@ func (t *Transform[In, Out]) Ledger(ctx context.Context) (*Ledger, error) {
 // run goes on; Run fails on I/O errors, Fatal row errors and errors from a
 // PerPartition function (committed units stay committed, and a rerun does
 // the rest).
+//
+// What the error says about the output:
+//   - nil: every planned unit is committed and recorded.
+//   - an error wrapping zones.ErrCatalog (and only then): every planned
+//     unit is committed and recorded as well, and the Result counts them,
+//     but the catalog was not brought up to date for some commit
+//     (Result.CatalogErr). Do not rerun for it; the next commit,
+//     Dataset.SyncCatalog or Vacuum updates the catalog.
+//   - an error wrapping zones.ErrCommitUnknown: a unit's commit may or may
+//     not have landed. Rerun: the unit's idempotency key is derived from
+//     the transform, the ledger epoch and the unit's exact inputs, so the
+//     rerun skips the unit when its commit is in the ledger and commits it
+//     under the same key when it is not.
+//   - any other error: the units in the Result are committed, the others
+//     are not; a rerun does the rest.
 func (t *Transform[In, Out]) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
 	res := &Result{Transform: t.name}
@@ -271,7 +304,7 @@ func (t *Transform[In, Out]) Run(ctx context.Context) (*Result, error) {
 		})
 	}
 	err = g.Wait()
-	res.Duration = time.Since(start)
+	res.finish(start)
 	if err != nil {
 		t.logger.Error("transform: run failed", append(res.logAttrs(), "err", err)...)
 		return res, err
@@ -283,7 +316,7 @@ func (t *Transform[In, Out]) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	t.logger.Info("transform: run", res.logAttrs()...)
-	return res, nil
+	return res, catalogOutcome(t.name, res)
 }
 
 // unitRun holds the state of one unit of work.
@@ -294,12 +327,10 @@ type unitRun[In, Out any] struct {
 	q      []Quarantine
 	now    time.Time
 	buf    []Out
-	w      *zones.Writer[Out]
-	key    string
+	w      *unitWriter[Out]
 	entry  *LedgerEntry
-	md     map[string]string // the writer's commit metadata (updated before Commit)
-	cur    Record            // position of the input record being processed (no Raw)
-	bufPos []Record          // input position of each buffered output row
+	cur    Record   // position of the input record being processed (no Raw)
+	bufPos []Record // input position of each buffered output row
 	dd     *dedupState[Out]
 	err    error // first error of emit (writer failures)
 }
@@ -307,7 +338,6 @@ type unitRun[In, Out any] struct {
 func (t *Transform[In, Out]) runUnit(ctx context.Context, epoch int, u *unit, dd *dedupState[Out]) (*Result, error) {
 	r := &unitRun[In, Out]{t: t, u: u, res: &Result{Transform: t.name}, now: time.Now().UTC(), dd: dd}
 	r.entry = &LedgerEntry{Transform: t.name, Epoch: epoch, Unit: u.name, Partition: u.partPath, Inputs: u.inputs, InputVersion: u.version}
-	r.key = r.entry.idempotencyKey()
 	if err := r.process(ctx); err != nil {
 		if r.w != nil {
 			r.w.Abort(context.WithoutCancel(ctx))
@@ -364,16 +394,11 @@ func (r *unitRun[In, Out]) emit(ctx context.Context, flushing bool) func(Out) {
 	}
 }
 
-func (r *unitRun[In, Out]) writer(ctx context.Context) (*zones.Writer[Out], error) {
+func (r *unitRun[In, Out]) writer(ctx context.Context) (*unitWriter[Out], error) {
 	if r.w != nil {
 		return r.w, nil
 	}
-	md, err := r.entry.metadata()
-	if err != nil {
-		return nil, err
-	}
-	r.md = md
-	w, err := r.t.out.NewWriter(ctx, &zones.WriterOptions{Mode: r.t.opts.Mode, IdempotencyKey: r.key, Metadata: md, Caller: r.t.opts.Caller})
+	w, err := newUnitWriter(ctx, r.t.out, r.entry, zones.WriterOptions{Mode: r.t.opts.Mode, Caller: r.t.opts.Caller})
 	if err != nil {
 		return nil, err
 	}
@@ -510,43 +535,28 @@ func (r *unitRun[In, Out]) process(ctx context.Context) error {
 	return r.flush(ctx)
 }
 
-// commit writes the quarantine first (its own idempotent commit), then the
-// output with the ledger entry in the same commit.
+// commit writes the quarantine first (its own idempotent commits), then
+// the output with the ledger entry in the same commit (commitUnit).
 func (r *unitRun[In, Out]) commit(ctx context.Context) (*Result, error) {
 	if len(r.q) > 0 {
-		if err := writeQuarantine(ctx, r.t.qds, r.t.name, r.u.inputs, r.t.opts.Caller, r.q); err != nil {
+		catErr, err := writeQuarantine(ctx, r.t.qds, r.t.name, r.u.inputs, r.t.opts.Caller, r.q)
+		if err != nil {
 			r.abort(ctx)
 			return nil, err
 		}
+		r.res.CatalogErr = catErr
 	}
-	r.entry.RowsIn, r.entry.RowsOut, r.entry.Rejected = r.res.RowsIn, r.res.RowsOut, r.res.Rejected
 	w, err := r.writer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// The writer holds r.md (a map): updating it puts the final counts
-	// into the commit. The input files, which are what the ledger relies
-	// on, were there from the start.
-	if md, err := r.entry.metadata(); err == nil {
-		for k, v := range md {
-			r.md[k] = v
-		}
-	}
-	cr, err := w.Commit(ctx)
-	if err != nil && (cr == nil || !errors.Is(err, zones.ErrCatalog)) {
+	if err := w.commitUnit(ctx, r.res); err != nil {
 		return nil, err
 	}
-	if err != nil {
-		r.t.logger.Warn("transform: catalog update after commit failed", "unit", r.u.name, "err", err)
+	if r.res.CatalogErr != nil {
+		r.t.logger.Warn("transform: unit committed, catalog not updated", "unit", r.u.name, "err", r.res.CatalogErr)
 	}
-	r.res.Units = 1
-	r.res.Files = len(r.u.inputs)
-	r.res.Versions = []int64{cr.Version}
-	if cr.Duplicate {
-		r.res.DuplicateCommits = 1
-		r.res.RowsOut = cr.Rows
-	}
-	r.t.logger.Info("transform: unit committed", "unit", r.u.name, "version", cr.Version, "duplicate", cr.Duplicate,
+	r.t.logger.Info("transform: unit committed", "unit", r.u.name, "version", r.res.Versions[0], "duplicate", r.res.DuplicateCommits > 0,
 		"rows_in", r.res.RowsIn, "rows_out", r.res.RowsOut, "rejected", r.res.Rejected)
 	return r.res, nil
 }

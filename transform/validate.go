@@ -158,119 +158,161 @@ func compileRule[T any](t reflect.Type, r Rule) (func(reflect.Value, *T) *Violat
 	if !ok {
 		return nil, invalidf("rule %s: %s has no field %q", r.kind, t, r.field)
 	}
-	viol := func(format string, args ...any) *Violation {
-		return &Violation{Rule: r.kind, Field: r.field, Reason: fmt.Sprintf(format, args...)}
+	c := &fieldCheck{r: r, t: t, index: f.Index, typ: f.Type, base: f.Type}
+	if c.base.Kind() == reflect.Pointer {
+		c.base = c.base.Elem()
 	}
-	get := func(rv reflect.Value) reflect.Value { return fieldValue(rv, f.Index) }
-	base := f.Type
-	if base.Kind() == reflect.Pointer {
-		base = base.Elem()
-	}
-	// deref returns the value behind pointers, or ok=false for nil.
-	deref := func(fv reflect.Value) (reflect.Value, bool) {
-		for fv.IsValid() && fv.Kind() == reflect.Pointer {
-			if fv.IsNil() {
-				return reflect.Value{}, false
-			}
-			fv = fv.Elem()
-		}
-		return fv, fv.IsValid()
-	}
+	var check func(reflect.Value) *Violation
+	var err error
 	switch r.kind {
 	case "required":
-		return func(rv reflect.Value, _ *T) *Violation {
-			fv := get(rv)
-			if !fv.IsValid() {
-				return viol("is missing")
-			}
-			switch fv.Kind() {
-			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-				reflect.Float32, reflect.Float64, reflect.Bool:
-				return nil
-			case reflect.String:
-				if strings.TrimSpace(fv.String()) == "" {
-					return viol("is empty")
-				}
-				return nil
-			}
-			if fv.IsZero() {
-				return viol("is missing")
-			}
-			return nil
-		}, nil
+		check = c.required()
 	case "range":
-		if !isNumeric(base.Kind()) {
-			return nil, invalidf("rule range: field %q of %s is %s, not a number", r.field, t, f.Type)
-		}
-		if r.min > r.max {
-			return nil, invalidf("rule range on %q: min %v > max %v", r.field, r.min, r.max)
-		}
-		return func(rv reflect.Value, _ *T) *Violation {
-			fv, ok := deref(get(rv))
-			if !ok {
-				return nil
-			}
-			x := toFloat(fv)
-			if math.IsNaN(x) || x < r.min || x > r.max {
-				return viol("%v is outside [%v, %v]", fv.Interface(), r.min, r.max)
-			}
-			return nil
-		}, nil
+		check, err = c.inRange()
 	case "regexp":
-		if base.Kind() != reflect.String {
-			return nil, invalidf("rule regexp: field %q of %s is %s, not a string", r.field, t, f.Type)
-		}
-		re, err := regexp.Compile(r.re)
-		if err != nil {
-			return nil, invalidf("rule regexp on %q: %v", r.field, err)
-		}
-		return func(rv reflect.Value, _ *T) *Violation {
-			fv, ok := deref(get(rv))
-			if !ok || fv.String() == "" {
-				return nil
-			}
-			if !re.MatchString(fv.String()) {
-				return viol("%q does not match %s", fv.String(), r.re)
-			}
-			return nil
-		}, nil
+		check, err = c.matches()
 	case "enum":
-		if len(r.enum) == 0 {
-			return nil, invalidf("rule enum on %q: no values", r.field)
-		}
-		allowed := slices.Clone(r.enum)
-		return func(rv reflect.Value, _ *T) *Violation {
-			fv, ok := deref(get(rv))
-			if !ok {
-				return nil
-			}
-			s := fmt.Sprint(fv.Interface())
-			if s == "" {
-				return nil
-			}
-			if !slices.Contains(allowed, s) {
-				return viol("%q is not one of %s", s, strings.Join(allowed, ", "))
-			}
-			return nil
-		}, nil
+		check, err = c.oneOf()
 	case "custom":
-		if r.fn == nil {
-			return nil, invalidf("rule custom on %q: nil function", r.field)
+		check, err = c.custom()
+	default:
+		return nil, invalidf("unknown rule kind %q", r.kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func(rv reflect.Value, _ *T) *Violation { return check(rv) }, nil
+}
+
+// fieldCheck compiles a rule on one field of the row type t.
+type fieldCheck struct {
+	r     Rule
+	t     reflect.Type
+	index []int
+	typ   reflect.Type // the field's type
+	base  reflect.Type // without one pointer
+}
+
+func (c *fieldCheck) viol(format string, args ...any) *Violation {
+	return &Violation{Rule: c.r.kind, Field: c.r.field, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (c *fieldCheck) get(rv reflect.Value) reflect.Value { return fieldValue(rv, c.index) }
+
+// deref returns the value behind pointers, or ok=false for nil.
+func deref(fv reflect.Value) (reflect.Value, bool) {
+	for fv.IsValid() && fv.Kind() == reflect.Pointer {
+		if fv.IsNil() {
+			return reflect.Value{}, false
 		}
-		return func(rv reflect.Value, _ *T) *Violation {
-			fv := get(rv)
-			var x any
-			if fv.IsValid() {
-				x = fv.Interface()
-			}
-			if err := r.fn(x); err != nil {
-				return viol("%v", err)
+		fv = fv.Elem()
+	}
+	return fv, fv.IsValid()
+}
+
+func (c *fieldCheck) required() func(reflect.Value) *Violation {
+	return func(rv reflect.Value) *Violation {
+		fv := c.get(rv)
+		if !fv.IsValid() {
+			return c.viol("is missing")
+		}
+		switch fv.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64, reflect.Bool:
+			return nil
+		case reflect.String:
+			if strings.TrimSpace(fv.String()) == "" {
+				return c.viol("is empty")
 			}
 			return nil
-		}, nil
+		}
+		if fv.IsZero() {
+			return c.viol("is missing")
+		}
+		return nil
 	}
-	return nil, invalidf("unknown rule kind %q", r.kind)
+}
+
+func (c *fieldCheck) inRange() (func(reflect.Value) *Violation, error) {
+	r := c.r
+	if !isNumeric(c.base.Kind()) {
+		return nil, invalidf("rule range: field %q of %s is %s, not a number", r.field, c.t, c.typ)
+	}
+	if r.min > r.max {
+		return nil, invalidf("rule range on %q: min %v > max %v", r.field, r.min, r.max)
+	}
+	return func(rv reflect.Value) *Violation {
+		fv, ok := deref(c.get(rv))
+		if !ok {
+			return nil
+		}
+		x := toFloat(fv)
+		if math.IsNaN(x) || x < r.min || x > r.max {
+			return c.viol("%v is outside [%v, %v]", fv.Interface(), r.min, r.max)
+		}
+		return nil
+	}, nil
+}
+
+func (c *fieldCheck) matches() (func(reflect.Value) *Violation, error) {
+	r := c.r
+	if c.base.Kind() != reflect.String {
+		return nil, invalidf("rule regexp: field %q of %s is %s, not a string", r.field, c.t, c.typ)
+	}
+	re, err := regexp.Compile(r.re)
+	if err != nil {
+		return nil, invalidf("rule regexp on %q: %v", r.field, err)
+	}
+	return func(rv reflect.Value) *Violation {
+		fv, ok := deref(c.get(rv))
+		if !ok || fv.String() == "" {
+			return nil
+		}
+		if !re.MatchString(fv.String()) {
+			return c.viol("%q does not match %s", fv.String(), r.re)
+		}
+		return nil
+	}, nil
+}
+
+func (c *fieldCheck) oneOf() (func(reflect.Value) *Violation, error) {
+	if len(c.r.enum) == 0 {
+		return nil, invalidf("rule enum on %q: no values", c.r.field)
+	}
+	allowed := slices.Clone(c.r.enum)
+	return func(rv reflect.Value) *Violation {
+		fv, ok := deref(c.get(rv))
+		if !ok {
+			return nil
+		}
+		s := fmt.Sprint(fv.Interface())
+		if s == "" {
+			return nil
+		}
+		if !slices.Contains(allowed, s) {
+			return c.viol("%q is not one of %s", s, strings.Join(allowed, ", "))
+		}
+		return nil
+	}, nil
+}
+
+func (c *fieldCheck) custom() (func(reflect.Value) *Violation, error) {
+	fn := c.r.fn
+	if fn == nil {
+		return nil, invalidf("rule custom on %q: nil function", c.r.field)
+	}
+	return func(rv reflect.Value) *Violation {
+		fv := c.get(rv)
+		var x any
+		if fv.IsValid() {
+			x = fv.Interface()
+		}
+		if err := fn(x); err != nil {
+			return c.viol("%v", err)
+		}
+		return nil
+	}, nil
 }
 
 func isNumeric(k reflect.Kind) bool {

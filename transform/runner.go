@@ -1,0 +1,29 @@
+package transform
+
+import "context"
+
+// Runner is what every transform of this package is — a *Transform, a
+// *Merger and a *SQLTransform, whatever their row types — so transforms
+// can be kept in one slice, run in order, or handed to code that schedules
+// them (an orchestrate step, a worker) without knowing their types:
+//
+//	steps := []transform.Runner{clean, curate, daily}
+//	for _, s := range steps {
+//		res, err := s.Run(ctx)
+//		...
+//	}
+//
+// Run's error says what is committed (see Transform.Run): nil or an error
+// wrapping zones.ErrCatalog only when all the work is committed.
+type Runner interface {
+	// Name is the transform's name, which keys its ledger.
+	Name() string
+	// Run processes the input not yet in the ledger.
+	Run(ctx context.Context) (*Result, error)
+}
+
+var (
+	_ Runner = (*Transform[struct{}, struct{}])(nil)
+	_ Runner = (*Merger[struct{}, struct{}, int, int])(nil)
+	_ Runner = (*SQLTransform[struct{}])(nil)
+)

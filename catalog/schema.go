@@ -108,6 +108,9 @@ func PartitionFields(t reflect.Type) ([]PartitionField, error) {
 var timeType = reflect.TypeFor[time.Time]()
 
 func partitionGoType(t reflect.Type) (string, error) {
+	if t.Kind() == reflect.Pointer { // nil: the partition lake.NullPartitionValue
+		t = t.Elem()
+	}
 	if t == timeType {
 		return KindDate, nil
 	}
@@ -131,7 +134,9 @@ func partitionGoType(t reflect.Type) (string, error) {
 // Value formats the partition value of row (a struct, or pointer to one,
 // of the type PartitionFields was called with): strings as they are,
 // integers in decimal, bools as true/false, time.Time as its UTC date
-// YYYY-MM-DD. The value is checked with lake.ValidatePartitionValue.
+// YYYY-MM-DD; a nil pointer field as lake.NullPartitionValue (Hive's
+// NULL partition), while that literal string as a value is refused. The
+// value is checked with lake.ValidatePartitionValue.
 func (f PartitionField) Value(row reflect.Value) (string, error) {
 	for row.Kind() == reflect.Pointer {
 		if row.IsNil() {
@@ -142,6 +147,12 @@ func (f PartitionField) Value(row reflect.Value) (string, error) {
 	v, err := row.FieldByIndexErr(f.Index)
 	if err != nil {
 		return "", fmt.Errorf("%w: partition key %s: %v", ErrInvalid, f.Name, err)
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return lake.NullPartitionValue, nil
+		}
+		v = v.Elem()
 	}
 	var s string
 	switch {
@@ -155,6 +166,9 @@ func (f PartitionField) Value(row reflect.Value) (string, error) {
 		s = strconv.FormatInt(v.Int(), 10)
 	default:
 		return "", fmt.Errorf("%w: partition key %s: unsupported type %s", ErrInvalid, f.Name, v.Type())
+	}
+	if s == lake.NullPartitionValue {
+		return "", fmt.Errorf("%w: partition key %s: the value %q is how Hive, Glue and Athena write NULL; use a nil pointer field for NULL", ErrInvalid, f.Name, s)
 	}
 	if err := lake.ValidatePartitionValue(f.Name, s); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalid, err)

@@ -145,6 +145,11 @@ func (p Partition) Path() (string, error) {
 	return strings.Join(segs, "/"), nil
 }
 
+// NullPartitionValue is the partition value Hive, Glue, Athena and Spark
+// write and read as NULL: a nil (pointer) partition field is filed under
+// key=__HIVE_DEFAULT_PARTITION__ and reads back as nil.
+const NullPartitionValue = "__HIVE_DEFAULT_PARTITION__"
+
 // MaxPartitionValueLength bounds a partition value, so that the escaped path
 // stays within S3's key length.
 const MaxPartitionValueLength = 256

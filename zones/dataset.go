@@ -340,6 +340,19 @@ func (d *Dataset[T]) partitionOf(row *T) (lake.Partition, error) {
 // parsePartitionValue turns a partition value back into a field's type.
 func parsePartitionValue(t reflect.Type, s string) (reflect.Value, error) {
 	v := reflect.New(t).Elem()
+	if s == lake.NullPartitionValue {
+		return v, nil // NULL: a nil pointer (the zero value of other types)
+	}
+	if t.Kind() == reflect.Pointer {
+		e, err := parsePartitionValue(t.Elem(), s)
+		if err != nil {
+			return v, err
+		}
+		p := reflect.New(t.Elem())
+		p.Elem().Set(e)
+		v.Set(p)
+		return v, nil
+	}
 	if t == reflect.TypeOf(time.Time{}) {
 		tm, err := time.ParseInLocation(time.DateOnly, s, time.UTC)
 		if err != nil {

@@ -515,3 +515,73 @@ func TestProjectionSeesExactlyTheCommittedFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestNullPartitionValue: a nil pointer partition field is filed under
+// key=__HIVE_DEFAULT_PARTITION__ (what Hive, Glue and Athena read as NULL)
+// and reads back as nil; the literal string as a value is refused.
+func TestNullPartitionValue(t *testing.T) {
+	type sale struct {
+		ID     int64   `parquet:"id"`
+		Region *string `parquet:"region" lakekit:"partition"`
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	lk := fileLake(t, dir)
+	cat := localCatalog(t, lk)
+	ds, err := zones.NewDataset[sale](lk, lake.Curated, "sales", "s", &zones.Options[sale]{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eu := "eu"
+	w, err := ds.NewWriter(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, []sale{{1, &eu}, {2, nil}, {3, nil}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ds.ReadAll(ctx, nil)
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("read: %+v %v", rows, err)
+	}
+	nulls := 0
+	for _, r := range rows {
+		if r.Region == nil {
+			nulls++
+		} else if *r.Region != "eu" {
+			t.Fatalf("row %d region %q", r.ID, *r.Region)
+		}
+	}
+	if nulls != 2 {
+		t.Fatalf("%d rows read back with a nil region, want 2", nulls)
+	}
+	var parts []string
+	for p, err := range cat.Partitions(ctx, "sales", "s", "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, p.Values[0])
+		if p.Values[0] == lake.NullPartitionValue && !strings.HasSuffix(p.Location, "/region=__HIVE_DEFAULT_PARTITION__/") {
+			t.Fatalf("NULL partition at %s", p.Location)
+		}
+	}
+	if strings.Join(parts, ",") != "__HIVE_DEFAULT_PARTITION__,eu" {
+		t.Fatalf("catalog partitions %v", parts)
+	}
+	// DuckDB with Hive partitioning reads the folder as NULL too
+	db, _ := sql.Open("duckdb", "")
+	defer db.Close()
+	var n int
+	glob := filepath.Join(dir, "curated", "sales", "s", "*", "*.parquet")
+	if err := db.QueryRow("SELECT count(*) FROM read_parquet('" + glob + "', hive_partitioning = true) WHERE region IS NULL").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("DuckDB reads %d NULL-region rows (%v), want 2", n, err)
+	}
+	lit := lake.NullPartitionValue
+	w2, _ := ds.NewWriter(ctx, nil)
+	if err := w2.Write(ctx, []sale{{4, &lit}}); !errors.Is(err, zones.ErrInvalid) || !strings.Contains(err.Error(), "NULL") {
+		t.Fatalf("the literal marker as a value: %v, want ErrInvalid", err)
+	}
+}

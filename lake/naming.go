@@ -138,11 +138,21 @@ func (p Partition) Path() (string, error) {
 	if err := p.Validate(); err != nil {
 		return "", err
 	}
+	return p.HivePath(), nil
+}
+
+// HivePath renders the partition as Path does, without validating it: the
+// one place lakekit builds a Hive partition path, for partitions already
+// validated (Path checks first). An empty partition renders as "".
+func (p Partition) HivePath() string {
+	if len(p) == 0 {
+		return ""
+	}
 	segs := make([]string, len(p))
 	for i, kv := range p {
 		segs[i] = kv.Key + "=" + EscapePartitionValue(kv.Value)
 	}
-	return strings.Join(segs, "/"), nil
+	return strings.Join(segs, "/")
 }
 
 // NullPartitionValue is the partition value Hive, Glue, Athena and Spark

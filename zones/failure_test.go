@@ -544,3 +544,50 @@ func (c *failingCatalog) UpdateTable(ctx context.Context, t *catalog.Table, o *c
 	}
 	return c.Catalog.UpdateTable(ctx, t, o)
 }
+
+// TestVacuumRemovesDeadAttemptsStaging: files a dead writer left in the
+// staging folder are orphans Vacuum removes after the retention; a
+// committed file still waiting there for its move is moved, never deleted.
+func TestVacuumRemovesDeadAttemptsStaging(t *testing.T) {
+	ctx := context.Background()
+	lk := fileLake(t, "")
+	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 10})
+	writeCommit(t, ds, makeEvents(0, 30, 1), nil)
+	dead := writeOnly(t, ds, makeEvents(100, 50, 1), nil) // uploads 5 files, never commits
+	_ = dead
+	snap, _ := ds.Snapshot(ctx, 0)
+	f := snap.Files[0]
+	if err := lk.MustZone(lake.Curated).Store().Move(ctx, f.Key, f.Staged); err != nil { // its move "never happened"
+		t.Fatal(err)
+	}
+	staged := func() int {
+		n := 0
+		for e, err := range lk.MustZone(lake.Curated).Store().List(ctx, "sales/events/_lakekit/staging/", nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasSuffix(e.Key, ".parquet") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := staged(); n != 5+1 {
+		t.Fatalf("%d staged files, want 6", n)
+	}
+	res, err := ds.Vacuum(ctx, time.Hour)
+	if err != nil || len(res.Deleted) != 0 {
+		t.Fatalf("vacuum within the retention: %+v %v", res, err)
+	}
+	if n := staged(); n != 5 {
+		t.Fatalf("after vacuum: %d staged files, want the dead attempt's 5 (the committed one moved)", n)
+	}
+	res, err = ds.Vacuum(ctx, 0)
+	if err != nil || len(res.Deleted) != 5 {
+		t.Fatalf("vacuum past the retention: %+v %v", res, err)
+	}
+	if n := staged(); n != 0 {
+		t.Fatalf("%d staged files left", n)
+	}
+	wantRows(t, newEvents(t, lk, nil), 30, 0)
+}

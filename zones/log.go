@@ -3,7 +3,6 @@ package zones
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -183,16 +182,7 @@ func (c *Commit) touched() map[string]bool {
 }
 
 // partPath renders a (validated) partition as its Hive path; "" for none.
-func partPath(p lake.Partition) string {
-	if len(p) == 0 {
-		return ""
-	}
-	segs := make([]string, len(p))
-	for i, kv := range p {
-		segs[i] = kv.Key + "=" + lake.EscapePartitionValue(kv.Value)
-	}
-	return strings.Join(segs, "/")
-}
+func partPath(p lake.Partition) string { return p.HivePath() }
 
 // Keys of the commit log, relative to the table prefix (internal/logcodec
 // is the one layout lake and zones share).

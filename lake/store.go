@@ -92,8 +92,12 @@ func (s *Store) full(op, key string) (string, error) {
 		return "", fmt.Errorf("lake: %s: %w", op, err)
 	}
 	full := s.prefix + key
-	if len(full) > MaxKeyLength {
-		return "", fmt.Errorf("lake: %s: %w", op, invalid("key", key, "with its prefix must be at most 1024 bytes"))
+	limit := MaxKeyLength
+	if kl, ok := s.d.(driver.KeyLimiter); ok {
+		limit = min(limit, kl.MaxKeyLength())
+	}
+	if len(full) > limit {
+		return "", fmt.Errorf("lake: %s: %w", op, invalid("key", key, fmt.Sprintf("with the store's prefixes must be at most %d bytes (S3 allows 1024 in all)", MaxKeyLength)))
 	}
 	return full, nil
 }

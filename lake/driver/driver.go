@@ -131,6 +131,13 @@ type Mover interface {
 	Move(ctx context.Context, src, dst string, opts *PutOptions) error
 }
 
+// KeyLimiter may be implemented by a driver whose keys get a prefix of its
+// own (the S3 driver's prefix inside the bucket): MaxKeyLength is the
+// longest key, as lake.Store passes it, that the backend still accepts.
+type KeyLimiter interface {
+	MaxKeyLength() int
+}
+
 // Locator may be implemented by a driver to say where a key lives in a form
 // other engines understand: "s3://bucket/prefix/key", "file:///dir/key".
 // Catalog table and partition locations are built from it.

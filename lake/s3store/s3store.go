@@ -126,6 +126,7 @@ var (
 	_ driver.Locator        = (*Driver)(nil)
 	_ lake.CallerIdentifier = (*Driver)(nil)
 	_ driver.Mover          = (*Driver)(nil)
+	_ driver.KeyLimiter     = (*Driver)(nil)
 )
 
 // New returns a driver over client for the objects of bucket whose keys
@@ -243,6 +244,10 @@ func ValidateBucketName(b string) error {
 func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 func (d *Driver) key(k string) string { return d.prefix + k }
+
+// MaxKeyLength implements driver.KeyLimiter: S3's 1,024 bytes less the
+// driver's own prefix.
+func (d *Driver) MaxKeyLength() int { return lake.MaxKeyLength - len(d.prefix) }
 
 // Bucket returns the bucket name.
 func (d *Driver) Bucket() string { return d.bucket }

@@ -517,3 +517,22 @@ func BenchmarkRoundTrip64MiB(b *testing.B) {
 		}
 	}
 }
+
+// TestKeyLengthFidelityCountsThePrefix: S3 limits the whole key to 1,024
+// bytes, the driver's own prefix included; a key that only fits without it
+// is refused before any request, naming the rule.
+func TestKeyLengthFidelityCountsThePrefix(t *testing.T) {
+	fake := testaws.StartFakeS3(t)
+	st, err := s3store.OpenStore(context.Background(), fake.Config(t), "lake", strings.Repeat("p", 100), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.Repeat("k", 1000) // 1,000 + the 101-byte prefix > 1,024
+	fake.ResetRequests()
+	if err := st.PutBytes(context.Background(), key, []byte("x"), nil); !errors.Is(err, lake.ErrInvalidName) || !strings.Contains(err.Error(), "1024") {
+		t.Fatalf("put of a key too long with the prefix: %v, want ErrInvalidName", err)
+	}
+	if n := len(fake.Requests()); n != 0 {
+		t.Fatalf("%d requests sent for a key S3 refuses", n)
+	}
+}

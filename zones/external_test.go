@@ -253,10 +253,10 @@ func TestCatalogCrashRepairedByNextCommit(t *testing.T) {
 	}
 }
 
-// TestCatalogConcurrentSyncSettles: five writers commit at once into one
+// TestCatalogCrashNotReportedUnderConcurrentSync: five writers commit at once into one
 // cataloged table; no commit reports a catalog error, and the catalog
 // ends at the newest version.
-func TestCatalogConcurrentSyncSettles(t *testing.T) {
+func TestCatalogCrashNotReportedUnderConcurrentSync(t *testing.T) {
 	ctx := context.Background()
 	lk := fileLake(t, "")
 	cat := localCatalog(t, lk)

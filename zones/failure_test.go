@@ -458,10 +458,10 @@ func TestCorruptUnencryptedObjectInEncryptedZone(t *testing.T) {
 	}
 }
 
-// TestLongPartitionValueRefusedUpFront: a value whose escaped folder name
+// TestCorruptFolderNameRefusedUpFront: a value whose escaped folder name
 // would pass 255 bytes is refused when first seen, with ErrInvalid, on
 // every store — not at upload with a file-system error.
-func TestLongPartitionValueRefusedUpFront(t *testing.T) {
+func TestCorruptFolderNameRefusedUpFront(t *testing.T) {
 	ctx := context.Background()
 	ds := newEvents(t, fileLake(t, ""), nil)
 	w, err := ds.NewWriter(ctx, nil)
@@ -545,10 +545,10 @@ func (c *failingCatalog) UpdateTable(ctx context.Context, t *catalog.Table, o *c
 	return c.Catalog.UpdateTable(ctx, t, o)
 }
 
-// TestVacuumRemovesDeadAttemptsStaging: files a dead writer left in the
+// TestSameKeyDeadAttemptStagingVacuumed: files a dead writer left in the
 // staging folder are orphans Vacuum removes after the retention; a
 // committed file still waiting there for its move is moved, never deleted.
-func TestVacuumRemovesDeadAttemptsStaging(t *testing.T) {
+func TestSameKeyDeadAttemptStagingVacuumed(t *testing.T) {
 	ctx := context.Background()
 	lk := fileLake(t, "")
 	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 10})

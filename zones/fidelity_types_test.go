@@ -415,3 +415,35 @@ func TestFidelityReadsFilesWrittenBeforeLists(t *testing.T) {
 		}
 	}
 }
+
+type dateTimeRow struct {
+	Day time.Time `parquet:"day,date"`
+}
+
+type dateDaysRow struct {
+	Day int32 `parquet:"day,date"`
+}
+
+// TestFidelityDateTag checks the date tag: on a time.Time it is refused
+// with the reason and the alternative (parquet-go v0.32 writes the low 32
+// bits of the Unix nanoseconds as the day number), on an int32 it is a
+// DATE that DuckDB reads as such.
+func TestFidelityDateTag(t *testing.T) {
+	_, err := zones.NewDataset[dateTimeRow](memLake(t), lake.Curated, "fid", "rows", nil)
+	if !errors.Is(err, zones.ErrInvalid) || !strings.Contains(err.Error(), "int32 tagged date") {
+		t.Errorf("time.Time tagged date: %v; want ErrInvalid saying to use an int32 tagged date", err)
+	}
+	_, files := writeFidelity(t, []dateDaysRow{{Day: 19782}})
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var day, typ string
+	if err := db.QueryRow(fmt.Sprintf(`SELECT CAST(day AS VARCHAR), typeof(day) FROM read_parquet('%s')`, files[0])).Scan(&day, &typ); err != nil {
+		t.Fatal(err)
+	}
+	if day != "2024-02-29" || typ != "DATE" {
+		t.Errorf("DuckDB reads day %s (%s); want 2024-02-29 (DATE)", day, typ)
+	}
+}

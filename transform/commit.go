@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lakekit/lakekit/zones"
 )
@@ -69,7 +70,11 @@ func commitWriter(ctx context.Context, w committer, table *zones.Table, key stri
 	if !errors.Is(err, zones.ErrCommitUnknown) && !errors.Is(err, zones.ErrConflict) {
 		return nil, err
 	}
-	prev, lerr := commitWithKey(context.WithoutCancel(ctx), table, key)
+	// the outcome is asked for even when ctx is done (it decides whether
+	// the work is committed), within a bound
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyLookupTimeout)
+	defer cancel()
+	prev, lerr := commitWithKey(lctx, table, key)
 	switch {
 	case prev != nil:
 		// ErrCommitUnknown: our attempt landed. ErrConflict: the key is
@@ -84,6 +89,10 @@ func commitWriter(ctx context.Context, w committer, table *zones.Table, key stri
 		return nil, err
 	}
 }
+
+// keyLookupTimeout bounds commitWithKey after a commit whose outcome is
+// unknown or refused.
+const keyLookupTimeout = time.Minute
 
 // commitWithKey returns the table's commit with the idempotency key, or nil
 // when there is none (or the table cannot be read: the error says why).

@@ -236,13 +236,11 @@ func TestConcurrentRunsExactlyOnce(t *testing.T) {
 	trA, out := newLTransform(t, open())
 	trB, _ := newLTransform(t, open())
 	errs := make(chan error, 2)
-	var dups [2]int
+	var results [2]*Result
 	for i, tr := range []*Transform[lrow, lrow]{trA, trB} {
 		go func() {
 			res, err := tr.Run(ctx)
-			if res != nil {
-				dups[i] = res.DuplicateCommits
-			}
+			results[i] = res
 			errs <- err
 		}()
 	}
@@ -260,5 +258,28 @@ func TestConcurrentRunsExactlyOnce(t *testing.T) {
 			t.Fatalf("id %d written %d times", k, n)
 		}
 	}
-	t.Logf("duplicate commits returned by zones: %v", dups)
+	// each of the 12 units is one commit in the output: the runs' fresh
+	// commits add up to 12, the rest each run counted as duplicates
+	hist, err := out.History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, c := range hist {
+		keys[c.IdempotencyKey] = true
+	}
+	if len(hist) != 12 || len(keys) != 12 {
+		t.Fatalf("output history has %d commits with %d keys, want 12 units committed once each", len(hist), len(keys))
+	}
+	fresh := 0
+	for _, r := range results {
+		fresh += r.Units - r.DuplicateCommits
+		if r.DuplicateCommits > r.Units || len(r.Versions) != r.Units {
+			t.Fatalf("result %+v: duplicates or versions do not match units", r)
+		}
+	}
+	if fresh != 12 {
+		t.Fatalf("the runs made %d fresh commits (A %+v, B %+v), want 12", fresh, results[0], results[1])
+	}
+	t.Logf("duplicate commits: A %d, B %d", results[0].DuplicateCommits, results[1].DuplicateCommits)
 }

@@ -13,8 +13,9 @@ import "context"
 //		...
 //	}
 //
-// Run's error says what is committed (see Transform.Run): nil or an error
-// wrapping zones.ErrCatalog only when all the work is committed.
+// Run's error says what is committed (see Transform.Run): all the work is
+// committed and in the ledger when it is nil, and also when it wraps
+// zones.ErrCatalog (then only the catalog lags).
 type Runner interface {
 	// Name is the transform's name, which keys its ledger.
 	Name() string

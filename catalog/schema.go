@@ -354,7 +354,7 @@ func checkGoType(t reflect.Type, path string) error {
 			defer delete(seen, t)
 			for i := 0; i < t.NumField(); i++ {
 				f := t.Field(i)
-				if f.Tag.Get("parquet") == "-" || (!f.IsExported() && !f.Anonymous) {
+				if _, _, skip := structtag.Name(f, "parquet"); skip || (!f.IsExported() && !f.Anonymous) {
 					continue
 				}
 				if err := check(f.Type, path+"."+f.Name); err != nil {

@@ -21,7 +21,7 @@ type field struct {
 // answers to dt).
 func tagName(sf reflect.StructField, key string) (string, bool) {
 	if key == "parquet" {
-		if _, present := sf.Tag.Lookup(key); !present {
+		if _, present, _ := structtag.Name(sf, key); !present {
 			if lk, _ := structtag.ParseLakekit(sf); !lk.Partition || lk.Name == "" {
 				return "", false
 			}

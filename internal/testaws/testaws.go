@@ -49,9 +49,9 @@ func SkipOrFail(t testing.TB, msg string) {
 
 // Config returns an aws.Config for endpoint with static test credentials,
 // loaded through config.LoadDefaultConfig as users load theirs. Every
-// request a client built from it sends is checked against the service's
-// Smithy model (CheckModels): the emulators accept requests AWS refuses,
-// and a violation fails t.
+// request a client built from it sends is checked against what the service
+// accepts (CheckModels): the emulators accept requests AWS refuses, and a
+// violation fails t.
 func Config(t testing.TB, endpoint string) aws.Config {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
@@ -67,11 +67,12 @@ func Config(t testing.TB, endpoint string) aws.Config {
 	return cfg
 }
 
-// CheckModels installs the model check (internal/awsmodel) on a config a
+// CheckModels installs the request check (internal/awsmodel) on a config a
 // test built some other way: every request of the clients built from cfg
-// is validated against its service's model (required members, lengths,
-// ranges, list sizes, enums), and each violation fails t when it ends.
-// The recorder returned lists the requests seen.
+// is validated (lengths, ranges and list sizes from the AWS API Reference,
+// enums from the SDK's types; the SDK itself refuses a missing required
+// member), and each violation fails t when it ends. The recorder returned
+// lists the requests seen.
 func CheckModels(t testing.TB, cfg *aws.Config) *awsmodel.Recorder {
 	t.Helper()
 	return awsmodel.Check(t, cfg)

@@ -16,16 +16,22 @@
 //     would panic or silently drop them).
 //   - Unexported fields are skipped.
 //   - The lakekit tag (see ParseLakekit) marks partition keys and carries
-//     business metadata.
+//     business metadata. A partition key is named by the option name=KEY,
+//     else like a column.
+//   - Other encodings' tags (db, json, csv) follow the same "name,options"
+//     form with "-" to skip (Name).
 //
 // Storage (StorageOptions): every time.Time, at any depth (struct fields,
 // slice elements, map keys and values, embedded structs), is a
-// timestamp(microsecond) adjusted to UTC, or a DATE when tagged date;
-// every slice other than []byte is a three-level LIST; unsigned integers are
-// stored as the next wider signed integer (uint8 as INT(16), uint16 as
-// INT(32), uint32 as INT(64)) so that engines that ignore the unsigned
-// annotation (Athena, Trino) read the right value; a string tagged uuid is
-// stored as a plain string (the textual UUID), not as 16 raw bytes.
+// timestamp(microsecond) adjusted to UTC (a time.Time tagged date is
+// refused: parquet-go v0.32 writes it wrong; an int32 tagged date is a
+// DATE); every slice other than []byte is a three-level LIST; unsigned
+// integers are stored as the next wider signed integer (uint8 as INT(16),
+// uint16 as INT(32), uint32 as INT(64)) so that engines that ignore the
+// unsigned annotation (Athena, Trino) read the right value; a string tagged
+// uuid is stored as a plain string (the textual UUID), not as 16 raw
+// bytes. Files written before slices were LISTs hold bare repeated fields
+// (HasBareRepeated); read them with parquet-go's plain schema of the type.
 package structtag
 
 import (

@@ -20,14 +20,12 @@ import (
 	"time"
 
 	"github.com/lakekit/lakekit/catalog"
-	"github.com/lakekit/lakekit/examples/internal/clickstream"
-	"github.com/lakekit/lakekit/examples/internal/excli"
 	"github.com/lakekit/lakekit/lake"
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/query"
 )
 
-func main() { excli.Main("athena", run) }
+func main() { mainWith("athena", run) }
 
 // TopPage is a row of the first query.
 type TopPage struct {
@@ -62,22 +60,23 @@ type Summary struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("athena", flag.ContinueOnError)
 	lakeURL := fs.String("lake", "", "the lake the tables live in (s3://bucket/prefix), for the dry-run estimate; optional")
-	database := fs.String("database", clickstream.Database, "Glue database of the tables")
+	database := fs.String("database", "web", "Glue database of the tables")
 	workGroup := fs.String("workgroup", "primary", "Athena workgroup")
 	output := fs.String("output", "", "s3:// location for query results (default: the workgroup's)")
-	from := fs.String("from", clickstream.Start.Format(time.DateOnly), "first day (dt) of the top-pages query")
-	to := fs.String("to", clickstream.Start.AddDate(0, 0, clickstream.Days-1).Format(time.DateOnly), "last day (dt) of the top-pages query")
-	day := fs.String("day", clickstream.Start.AddDate(0, 0, 2).Format(time.DateOnly), "the day (dt) of the channels query")
+	// the default days are those of the quickstart's events (2024-05-01 to 2024-05-07)
+	from := fs.String("from", "2024-05-01", "first day (dt) of the top-pages query")
+	to := fs.String("to", "2024-05-07", "last day (dt) of the top-pages query")
+	day := fs.String("day", "2024-05-03", "the day (dt) of the channels query")
 	price := fs.Float64("price-per-tb", query.DefaultPricePerTB, "Athena's price per TB scanned, USD")
-	if help, err := excli.Parse(fs, args, stdout); help || err != nil {
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	for _, d := range []string{*from, *to, *day} {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return excli.Usagef("day %q: want YYYY-MM-DD", d)
+			return usagef("day %q: want YYYY-MM-DD", d)
 		}
 	}
-	cfg, err := excli.AWSConfig(ctx)
+	cfg, err := awsConfig(ctx)
 	if err != nil {
 		return err
 	}
@@ -105,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		sum.EstimatedBytes, sum.EstimatedFiles = est.Bytes, est.Files
 		fmt.Fprintf(stdout, "estimate   %s.page_views for dt = %s: %d partition, %d files, %s: at most $%.6f\n",
-			*database, *day, est.Partitions, est.Files, excli.Bytes(est.Bytes), est.Cost)
+			*database, *day, est.Partitions, est.Files, fmtBytes(est.Bytes), est.Cost)
 	}
 
 	top, st, err := typed[TopPage](ctx, eng, topPagesSQL, *from, *to)
@@ -116,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "page\tviews\tuser days\t")
 	for _, r := range top {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", r.Page, excli.Count(r.Views), excli.Count(r.UserDays))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", r.Page, fmtCount(r.Views), fmtCount(r.UserDays))
 	}
 	tw.Flush()
 
@@ -128,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "channel\tviews\tavg s\t")
 	for _, r := range chans {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t\n", r.Channel, excli.Count(r.Views), r.AvgSecond)
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t\n", r.Channel, fmtCount(r.Views), r.AvgSecond)
 	}
 	tw.Flush()
 
@@ -162,5 +161,5 @@ func report(w io.Writer, sum *Summary, what string, st query.Stats, rows int) {
 	}
 	sum.CostUSD += st.Cost
 	fmt.Fprintf(w, "\nquery      %s: %d rows, scanned %s in %s, cost $%.6f (query %s)\n",
-		what, rows, excli.Bytes(max(st.BytesScanned, 0)), excli.Seconds(st.ExecutionTime), st.Cost, st.QueryID)
+		what, rows, fmtBytes(max(st.BytesScanned, 0)), fmtSeconds(st.ExecutionTime), st.Cost, st.QueryID)
 }

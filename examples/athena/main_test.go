@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -13,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/lakekit/lakekit/catalog"
-	"github.com/lakekit/lakekit/examples/internal/clickstream"
 	"github.com/lakekit/lakekit/examples/internal/extest"
 	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
@@ -46,7 +46,18 @@ func seed(t *testing.T, m *testaws.Moto, cols [][2]string, rows [][]string) {
 	m.Post(t, "/moto-api/static/athena/query-results", string(body))
 }
 
-// TestAthenaMoto builds the curated tables on S3 + Glue (moto), then runs
+// pageView is a row of the quickstart's curated web.page_views, with the
+// columns the example's queries read.
+type pageView struct {
+	EventID    string `parquet:"event_id"`
+	UserID     string `parquet:"user_id"`
+	Page       string `parquet:"page"`
+	Channel    string `parquet:"channel"`
+	DurationMS int64  `parquet:"duration_ms"`
+	DT         string `parquet:"dt" lakekit:"partition"`
+}
+
+// TestAthenaMoto builds a curated table on S3 + Glue (moto), then runs
 // the example: the estimate must match the objects S3 lists for the
 // partition, and the typed rows must be Athena's (seeded) answers.
 func TestAthenaMoto(t *testing.T) {
@@ -68,29 +79,28 @@ func TestAthenaMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lk.Close()
-	env, err := clickstream.NewEnv(lk, catalog.NewGlueFromConfig(cfg, nil), nil)
+	// the quickstart's curated web.page_views (the columns the queries
+	// read), registered in Glue, written in two commits
+	pv, err := zones.NewDataset[pageView](lk, lake.Curated, "web", "page_views",
+		&zones.Options[pageView]{Catalog: catalog.NewGlueFromConfig(cfg, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf, err := zones.NewBuffer(lk, clickstream.Source, clickstream.Dataset, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen := clickstream.NewGenerator(2)
-	for range 3000 {
-		if err := buf.Add(ctx, gen.Next()); err != nil {
+	for commit := range 2 {
+		w, err := pv.NewWriter(ctx, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := buf.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, run := range []func(context.Context) error{
-		func(ctx context.Context) error { _, err := env.Clean.Run(ctx); return err },
-		func(ctx context.Context) error { _, err := env.ToPageViews.Run(ctx); return err },
-		func(ctx context.Context) error { _, err := env.ToDaily.Run(ctx); return err },
-	} {
-		if err := run(ctx); err != nil {
+		var rows []pageView
+		for i := range 300 {
+			rows = append(rows, pageView{EventID: fmt.Sprintf("e%d-%d", commit, i), UserID: fmt.Sprintf("u%d", i%40),
+				Page: []string{"/", "/search", "/cart"}[i%3], Channel: []string{"direct", "search", "email"}[i%3],
+				DurationMS: int64(1000 + i), DT: fmt.Sprintf("2024-05-%02d", 1+i%7)})
+		}
+		if err := w.Write(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

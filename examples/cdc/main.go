@@ -27,14 +27,13 @@ import (
 	"time"
 
 	"github.com/lakekit/lakekit/catalog"
-	"github.com/lakekit/lakekit/examples/internal/excli"
 	"github.com/lakekit/lakekit/lake"
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
 )
 
-func main() { excli.Main("cdc", run) }
+func main() { mainWith("cdc", run) }
 
 // Change is one row of a DMS change file.
 type Change struct {
@@ -90,11 +89,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	customers := fs.Int("customers", 2000, "rows in the full load")
 	batches := fs.Int("batches", 3, "change files after the full load")
 	seed := fs.Int64("seed", 1, "seed of the change generator")
-	if help, err := excli.Parse(fs, args, stdout); help || err != nil {
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	if *customers <= 0 || *batches < 0 {
-		return excli.Usagef("-customers must be positive and -batches not negative")
+		return usagef("-customers must be positive and -batches not negative")
 	}
 	if *lakeURL == "" {
 		d, err := os.MkdirTemp(".", "cdc-lake-")
@@ -105,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	lk, err := excli.OpenLake(ctx, *lakeURL, nil)
+	lk, err := openLake(ctx, *lakeURL, nil)
 	if err != nil {
 		return err
 	}
@@ -114,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "lake       %s\n", excli.Where(lk))
+	fmt.Fprintf(stdout, "lake       %s\n", where(lk))
 
 	state, err := zones.NewDataset[Customer](lk, lake.Curated, "crm", "customers",
 		&zones.Options[Customer]{Catalog: cat, Description: "customers, current state, from DMS change files"})
@@ -156,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		s.Stale += m.Stale
 		s.QuarantinedRows += res.Rejected
 		fmt.Fprintf(stdout, "merge      %s: %d changes → %d inserted, %d updated, %d deleted, %d stale, %d quarantined; %d commit in %s\n",
-			label, res.RowsIn, m.Inserted, m.Updated, m.Deleted, m.Stale, res.Rejected, len(res.Versions), excli.Seconds(res.Duration))
+			label, res.RowsIn, m.Inserted, m.Updated, m.Deleted, m.Stale, res.Rejected, len(res.Versions), fmtSeconds(res.Duration))
 		return nil
 	}
 	if err := apply("full load", []dmsFile{gen.fullLoad()}); err != nil {

@@ -42,13 +42,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lakekit/lakekit/examples/internal/excli"
 	"github.com/lakekit/lakekit/lake"
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/zones"
 )
 
-func main() { excli.Main("ingest-http", run) }
+func main() { mainWith("ingest-http", run) }
 
 // Config is the service's configuration.
 type Config struct {
@@ -82,7 +81,7 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (*C
 	flushInterval := fs.String("flush-interval", env("FLUSH_INTERVAL", "1m"), "flush a raw object when its first event is this old (FLUSH_INTERVAL)")
 	compression := fs.String("compression", env("COMPRESSION", ""), "compress raw objects: gzip or zstd; empty for none (COMPRESSION)")
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "25s"), "time to drain and flush on SIGTERM (SHUTDOWN_TIMEOUT)")
-	if help, err := excli.Parse(fs, args, stdout); help || err != nil {
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return nil, help, err
 	}
 	c := &Config{Addr: *addr, Lake: *lakeURL, Source: *source, Dataset: *dataset}
@@ -93,16 +92,16 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (*C
 	}
 	var err error
 	if c.MaxBody, err = strconv.ParseInt(*maxBody, 10, 64); err != nil || c.MaxBody <= 0 {
-		return nil, false, excli.Usagef("MAX_BODY_BYTES / -max-body %q: want a positive number of bytes", *maxBody)
+		return nil, false, usagef("MAX_BODY_BYTES / -max-body %q: want a positive number of bytes", *maxBody)
 	}
 	if c.FlushBytes, err = strconv.Atoi(*flushBytes); err != nil || c.FlushBytes <= 0 {
-		return nil, false, excli.Usagef("FLUSH_BYTES / -flush-bytes %q: want a positive number of bytes", *flushBytes)
+		return nil, false, usagef("FLUSH_BYTES / -flush-bytes %q: want a positive number of bytes", *flushBytes)
 	}
 	if c.FlushInterval, err = time.ParseDuration(*flushInterval); err != nil || c.FlushInterval <= 0 {
-		return nil, false, excli.Usagef("FLUSH_INTERVAL / -flush-interval %q: want a positive duration like 30s", *flushInterval)
+		return nil, false, usagef("FLUSH_INTERVAL / -flush-interval %q: want a positive duration like 30s", *flushInterval)
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(*shutdown); err != nil || c.ShutdownTimeout <= 0 {
-		return nil, false, excli.Usagef("SHUTDOWN_TIMEOUT / -shutdown-timeout %q: want a positive duration like 25s", *shutdown)
+		return nil, false, usagef("SHUTDOWN_TIMEOUT / -shutdown-timeout %q: want a positive duration like 25s", *shutdown)
 	}
 	switch *compression {
 	case "":
@@ -112,11 +111,11 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (*C
 	case "zstd":
 		c.Compression = zones.BufferZstd
 	default:
-		return nil, false, excli.Usagef("COMPRESSION / -compression %q: want gzip, zstd or nothing", *compression)
+		return nil, false, usagef("COMPRESSION / -compression %q: want gzip, zstd or nothing", *compression)
 	}
 	for _, n := range []string{c.Source, c.Dataset} {
 		if err := lake.ValidateName(lake.KindSource, n); err != nil {
-			return nil, false, excli.Usagef("SOURCE/DATASET: %v", err)
+			return nil, false, usagef("SOURCE/DATASET: %v", err)
 		}
 	}
 	return c, false, nil
@@ -128,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	lk, err := excli.OpenLake(ctx, cfg.Lake, &lake.Options{Logger: log})
+	lk, err := openLake(ctx, cfg.Lake, &lake.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -145,7 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "ingest-http listening on http://%s, landing in %s raw/%s/%s\n", ln.Addr(), excli.Where(lk), cfg.Source, cfg.Dataset)
+	fmt.Fprintf(stdout, "ingest-http listening on http://%s, landing in %s raw/%s/%s\n", ln.Addr(), where(lk), cfg.Source, cfg.Dataset)
 
 	select {
 	case <-ctx.Done(): // SIGTERM or SIGINT

@@ -31,14 +31,13 @@ import (
 	"time"
 
 	"github.com/lakekit/lakekit/catalog"
-	"github.com/lakekit/lakekit/examples/internal/excli"
 	"github.com/lakekit/lakekit/lake"
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
 )
 
-func main() { excli.Main("partner-files", run) }
+func main() { mainWith("partner-files", run) }
 
 // Order is one row of a partner's orders file, as the partner writes it.
 type Order struct {
@@ -96,12 +95,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	partner := fs.String("partner", "acme", "the partner's name: the raw zone source and the cleaned table's prefix")
 	dataset := fs.String("dataset", "orders", "what the files hold: the raw zone dataset")
 	sample := fs.Bool("sample", false, "write sample files into the drop folder first (implied when -drop is not given)")
-	if help, err := excli.Parse(fs, args, stdout); help || err != nil {
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	for _, n := range []string{*partner, *dataset} {
 		if err := lake.ValidateName(lake.KindSource, n); err != nil {
-			return excli.Usagef("-partner/-dataset: %v", err)
+			return usagef("-partner/-dataset: %v", err)
 		}
 	}
 	if *drop == "" {
@@ -131,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("writing sample files: %w", err)
 		}
 	}
-	lk, err := excli.OpenLake(ctx, *lakeURL, nil)
+	lk, err := openLake(ctx, *lakeURL, nil)
 	if err != nil {
 		return err
 	}
@@ -140,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "drop folder %s → lake %s raw/%s/%s\n", *drop, excli.Where(lk), *partner, *dataset)
+	fmt.Fprintf(stdout, "drop folder %s → lake %s raw/%s/%s\n", *drop, where(lk), *partner, *dataset)
 
 	s := Summary{Lake: *lakeURL, Drop: *drop}
 	files, err := dropped(*drop)
@@ -195,7 +194,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	s.CleanedRows, s.QuarantinedRows = res.RowsOut, res.Rejected
 	fmt.Fprintf(stdout, "clean      %d files, %d records → %d rows in cleaned partners.%s, %d quarantined in partners.%s%s in %s\n",
-		res.Files, res.RowsIn, res.RowsOut, table, res.Rejected, table, transform.QuarantineSuffix, excli.Seconds(res.Duration))
+		res.Files, res.RowsIn, res.RowsOut, table, res.Rejected, table, transform.QuarantineSuffix, fmtSeconds(res.Duration))
 	out, _ := json.Marshal(s)
 	fmt.Fprintln(stdout, string(out))
 	return nil

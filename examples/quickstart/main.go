@@ -19,6 +19,10 @@
 //
 // On AWS (or moto_server via AWS_ENDPOINT_URL) the same program runs on S3
 // and Glue unchanged: -lake s3://bucket/prefix -catalog glue.
+//
+// The files: main.go the program, pipeline.go the pipeline (its tables,
+// transforms and steps; examples/stepfunctions holds the same file),
+// events.go the generated events, cli.go the command-line plumbing.
 package main
 
 import (
@@ -36,8 +40,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lakekit/lakekit/examples/internal/clickstream"
-	"github.com/lakekit/lakekit/examples/internal/excli"
 	"github.com/lakekit/lakekit/lake"
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/orchestrate"
@@ -47,7 +49,7 @@ import (
 	"github.com/lakekit/lakekit/zones"
 )
 
-func main() { excli.Main("quickstart", run) }
+func main() { mainWith("quickstart", run) }
 
 // Summary is the program's last line of output.
 type Summary struct {
@@ -89,14 +91,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rows := fs.Int("rows", 200000, "events to generate")
 	seed := fs.Int64("seed", 1, "seed of the event generator (the same seed gives the same events)")
 	catKind := fs.String("catalog", "local", "catalog: local (inside the lake) or glue (AWS Glue Data Catalog)")
-	if help, err := excli.Parse(fs, args, stdout); help || err != nil {
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
 	if *rows <= 0 {
-		return excli.Usagef("-rows %d: want a positive number of events", *rows)
+		return usagef("-rows %d: want a positive number of events", *rows)
 	}
 	if *catKind != "local" && *catKind != "glue" {
-		return excli.Usagef("-catalog %q: want local or glue", *catKind)
+		return usagef("-catalog %q: want local or glue", *catKind)
 	}
 	start := time.Now()
 	if *lakeURL == "" {
@@ -108,18 +110,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	lk, err := excli.OpenLake(ctx, *lakeURL, nil)
+	lk, err := openLake(ctx, *lakeURL, nil)
 	if err != nil {
 		return err
 	}
 	defer lk.Close()
-	cat, err := excli.OpenCatalog(ctx, *catKind, lk)
+	cat, err := openCatalog(ctx, *catKind, lk)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "lake       %s (catalog: %s)\n", excli.Where(lk), *catKind)
+	fmt.Fprintf(stdout, "lake       %s (catalog: %s)\n", where(lk), *catKind)
 
-	env, err := clickstream.NewEnv(lk, cat, &clickstream.EnvOptions{Caller: "examples/quickstart"})
+	env, err := NewEnv(lk, cat, &EnvOptions{Caller: "examples/quickstart"})
 	if err != nil {
 		return err
 	}
@@ -138,8 +140,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer eng.Close()
 	var mu sync.Mutex
 	results := map[string]*transform.Result{}
-	p := clickstream.Pipeline(
-		func(context.Context, clickstream.Params) (*clickstream.Env, error) { return env, nil },
+	p := Pipeline(
+		func(context.Context, Params) (*Env, error) { return env, nil },
 		func(step string, r *transform.Result) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -154,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	t0 := time.Now()
-	r, runErr := runner.Run(ctx, p, clickstream.Params{Lake: *lakeURL, Catalog: *catKind})
+	r, runErr := runner.Run(ctx, p, Params{Lake: *lakeURL, Catalog: *catKind})
 
 	// 3. pictures of the pipeline and of this run, even when it failed
 	var pictures []string
@@ -166,7 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if runErr != nil {
 		return fmt.Errorf("pipeline: %w (see %s)", runErr, strings.Join(pictures, ", "))
 	}
-	fmt.Fprintf(stdout, "pipeline   run %s %s in %s; pictures: %s\n", r.ID, r.State, excli.Seconds(time.Since(t0)), strings.Join(pictures, ", "))
+	fmt.Fprintf(stdout, "pipeline   run %s %s in %s; pictures: %s\n", r.ID, r.State, fmtSeconds(time.Since(t0)), strings.Join(pictures, ", "))
 	if err := printTopPages(stdout, r.Steps["top_pages"]); err != nil {
 		return err
 	}
@@ -180,11 +182,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("report query: %w", err)
 	}
-	fmt.Fprintf(stdout, "query      %d rows from web.page_views on DuckDB in %s\n\n", len(days), excli.Seconds(time.Since(t0)))
+	fmt.Fprintf(stdout, "query      %d rows from web.page_views on DuckDB in %s\n\n", len(days), fmtSeconds(time.Since(t0)))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "dt\tviews\tusers\tavg s\tsearch\ttop page\t")
 	for _, d := range days {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.1f%%\t%s\t\n", d.DT, excli.Count(d.Views), excli.Count(d.Users), d.AvgSeconds, d.Search*100, d.TopPage)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.1f%%\t%s\t\n", d.DT, fmtCount(d.Views), fmtCount(d.Users), d.AvgSeconds, d.Search*100, d.TopPage)
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout)
@@ -210,7 +212,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // ingest generates rows events and lands them through the ingestion buffer.
 func ingest(ctx context.Context, lk *lake.Lake, rows int, seed int64, stdout io.Writer) (zones.BufferStats, error) {
 	t0 := time.Now()
-	buf, err := zones.NewBuffer(lk, clickstream.Source, clickstream.Dataset, &zones.BufferOptions{
+	buf, err := zones.NewBuffer(lk, Source, Dataset, &zones.BufferOptions{
 		FlushRecords:  max(rows/8, 1000), // a few objects, so the clean step has work to share out
 		FlushBytes:    32 << 20,
 		FlushInterval: -1,
@@ -218,7 +220,7 @@ func ingest(ctx context.Context, lk *lake.Lake, rows int, seed int64, stdout io.
 	if err != nil {
 		return zones.BufferStats{}, err
 	}
-	gen := clickstream.NewGenerator(seed)
+	gen := NewGenerator(seed)
 	for range rows {
 		if err := buf.Add(ctx, gen.Next()); err != nil {
 			buf.Close(context.Background())
@@ -233,8 +235,8 @@ func ingest(ctx context.Context, lk *lake.Lake, rows int, seed int64, stdout io.
 	st := buf.Stats()
 	d := time.Since(t0)
 	fmt.Fprintf(stdout, "ingest     %s events (%s malformed) → raw/%s/%s: %d objects, %s in %s (%s)\n",
-		excli.Count(st.RecordsFlushed), excli.Count(gen.Bad), clickstream.Source, clickstream.Dataset,
-		st.Flushes, excli.Bytes(st.BytesStored), excli.Seconds(d), excli.Rate(st.RecordsFlushed, d))
+		fmtCount(st.RecordsFlushed), fmtCount(gen.Bad), Source, Dataset,
+		st.Flushes, fmtBytes(st.BytesStored), fmtSeconds(d), fmtRate(st.RecordsFlushed, d))
 	return st, nil
 }
 
@@ -243,13 +245,13 @@ func printStep(w io.Writer, step string, r *transform.Result) {
 	switch step {
 	case "clean":
 		fmt.Fprintf(w, "clean      %s records → %s rows in cleaned web.clicks, %s quarantined in web.clicks_quarantine; %d commits in %s (%s)\n",
-			excli.Count(r.RowsIn), excli.Count(r.RowsOut), excli.Count(r.Rejected), len(r.Versions), excli.Seconds(d), excli.Rate(r.RowsIn, d))
+			fmtCount(r.RowsIn), fmtCount(r.RowsOut), fmtCount(r.Rejected), len(r.Versions), fmtSeconds(d), fmtRate(r.RowsIn, d))
 	case "page_views":
 		fmt.Fprintf(w, "page_views %s rows → %s rows in curated web.page_views; %d commits in %s (%s)\n",
-			excli.Count(r.RowsIn), excli.Count(r.RowsOut), len(r.Versions), excli.Seconds(d), excli.Rate(r.RowsIn, d))
+			fmtCount(r.RowsIn), fmtCount(r.RowsOut), len(r.Versions), fmtSeconds(d), fmtRate(r.RowsIn, d))
 	default:
 		fmt.Fprintf(w, "%-10s %s rows → %s rows in curated web.%s; %d commits in %s (%s)\n",
-			step, excli.Count(r.RowsIn), excli.Count(r.RowsOut), step, len(r.Versions), excli.Seconds(d), excli.Rate(r.RowsIn, d))
+			step, fmtCount(r.RowsIn), fmtCount(r.RowsOut), step, len(r.Versions), fmtSeconds(d), fmtRate(r.RowsIn, d))
 	}
 }
 
@@ -268,7 +270,7 @@ func printTopPages(w io.Writer, sr *orchestrate.StepRun) error {
 	}
 	parts := make([]string, len(rows))
 	for i, r := range rows {
-		parts[i] = fmt.Sprintf("%s %s", r.Page, excli.Count(r.Views))
+		parts[i] = fmt.Sprintf("%s %s", r.Page, fmtCount(r.Views))
 	}
 	fmt.Fprintf(w, "top_pages  %s\n", strings.Join(parts, " · "))
 	return nil
@@ -286,16 +288,16 @@ func writePictures(ctx context.Context, lk *lake.Lake, p *orchestrate.Pipeline, 
 		return nil, err
 	}
 	st := lk.Store()
-	var where []string
+	var locs []string
 	for key, body := range map[string]string{"pipeline.mmd": pic, "pipeline-run.mmd": runPic} {
 		if err := st.PutBytes(ctx, key, []byte(body), &lake.PutOptions{ContentType: "text/vnd.mermaid"}); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", key, err)
 		}
 	}
 	for _, key := range []string{"pipeline.mmd", "pipeline-run.mmd"} {
-		where = append(where, excli.Path(st.Location(key)))
+		locs = append(locs, localPath(st.Location(key)))
 	}
-	return where, nil
+	return locs, nil
 }
 
 // sqlSteps runs the pipeline's SQL steps on a query engine: the views are

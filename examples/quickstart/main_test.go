@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/lakekit/lakekit/catalog"
-	"github.com/lakekit/lakekit/examples/internal/clickstream"
 	"github.com/lakekit/lakekit/examples/internal/extest"
 	"github.com/lakekit/lakekit/examples/internal/extest/duck"
 	"github.com/lakekit/lakekit/internal/testaws"
@@ -47,7 +46,7 @@ func runQuickstart(t *testing.T, args ...string) (string, Summary) {
 
 // expected counts the generator's records independently of the pipeline.
 func expected(rows int, seed int64) (good, bad int64) {
-	g := clickstream.NewGenerator(seed)
+	g := NewGenerator(seed)
 	for range rows {
 		g.Next()
 	}
@@ -114,7 +113,7 @@ func TestQuickstart(t *testing.T) {
 	if b, _ := os.ReadFile(s.Pictures[1]); !bytes.Contains(b, []byte("succeeded")) {
 		t.Errorf("the run picture does not show step states:\n%s", b)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "_lakekit", "runs", clickstream.PipelineName, s.RunID+".json")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "_lakekit", "runs", PipelineName, s.RunID+".json")); err != nil {
 		t.Errorf("run history: %v", err)
 	}
 }
@@ -191,8 +190,8 @@ func checkSummary(t *testing.T, dir string, s Summary, rows int, good, bad int64
 	if n != s.DailyRows || daily != s.CuratedRows {
 		t.Errorf("DuckDB: daily_pages has %d rows summing %d views; summary says %d rows, %d curated", n, daily, s.DailyRows, s.CuratedRows)
 	}
-	if s.QueryRows != s.CuratedPartitions || s.CuratedPartitions != clickstream.Days {
-		t.Errorf("query_rows %d, curated_partitions %d, want %d days", s.QueryRows, s.CuratedPartitions, clickstream.Days)
+	if s.QueryRows != s.CuratedPartitions || s.CuratedPartitions != Days {
+		t.Errorf("query_rows %d, curated_partitions %d, want %d days", s.QueryRows, s.CuratedPartitions, Days)
 	}
 }
 
@@ -240,7 +239,7 @@ func TestQuickstartMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(parts.Partitions) != s.CuratedPartitions || s.CuratedPartitions != clickstream.Days {
+	if len(parts.Partitions) != s.CuratedPartitions || s.CuratedPartitions != Days {
 		t.Fatalf("GetPartitions: %d partitions, summary says %d", len(parts.Partitions), s.CuratedPartitions)
 	}
 	for _, p := range parts.Partitions {

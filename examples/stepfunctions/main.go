@@ -15,6 +15,9 @@
 // that one step on the lake named in the execution input and exits; the
 // execution input is {"lake": "s3://...", "catalog": "glue"}.
 // AWS_ENDPOINT_URL points the SDK at moto_server for a rehearsal.
+//
+// pipeline.go is the quickstart's pipeline (the same file as in
+// examples/quickstart); cli.go is the command-line plumbing.
 package main
 
 import (
@@ -29,14 +32,12 @@ import (
 	"time"
 
 	"github.com/lakekit/lakekit/catalog"
-	"github.com/lakekit/lakekit/examples/internal/clickstream"
-	"github.com/lakekit/lakekit/examples/internal/excli"
 	"github.com/lakekit/lakekit/lake"
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/orchestrate"
 )
 
-func main() { excli.Main("stepfunctions", run) }
+func main() { mainWith("stepfunctions", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if orchestrate.IsInvocation(args, os.Environ()) {
@@ -60,10 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	catKind := fs.String("catalog", "glue", "the catalog the execution's steps use: glue or local")
 	runID := fs.String("run-id", "", "execution name (default: quickstart-<UTC time>); starting the same name with the same input again is a no-op")
 	wait := fs.Duration("wait", 30*time.Minute, "how long to wait for the execution (0: do not wait)")
-	if help, err := excli.Parse(fs, args, stdout); help || err != nil {
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
-	copts := &orchestrate.CompileOptions{AthenaDatabase: clickstream.Database, AthenaWorkGroup: *workGroup, AthenaOutputLocation: *athenaOut}
+	copts := &orchestrate.CompileOptions{AthenaDatabase: Database, AthenaWorkGroup: *workGroup, AthenaOutputLocation: *athenaOut}
 	switch *target {
 	case "ecs":
 		copts.ECS = &orchestrate.ECSOptions{Cluster: *cluster, TaskDefinition: *taskDef, ContainerName: *container,
@@ -71,13 +72,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "lambda":
 		copts.Lambda = &orchestrate.LambdaOptions{FunctionName: *function}
 	default:
-		return excli.Usagef("-target %q: want ecs or lambda", *target)
+		return usagef("-target %q: want ecs or lambda", *target)
 	}
 	if *catKind != "glue" && *catKind != "local" {
-		return excli.Usagef("-catalog %q: want glue or local", *catKind)
+		return usagef("-catalog %q: want glue or local", *catKind)
 	}
 	if *deploy && (*role == "" || *lakeURL == "") {
-		return excli.Usagef("-deploy needs -role (the state machine's IAM role) and -lake (the lake the steps work on)")
+		return usagef("-deploy needs -role (the state machine's IAM role) and -lake (the lake the steps work on)")
 	}
 
 	p := pipeline()
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 
-	cfg, err := excli.AWSConfig(ctx)
+	cfg, err := awsConfig(ctx)
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *runID == "" {
 		*runID = "quickstart-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	exec, err := sfn.Start(ctx, arn, *runID, clickstream.Params{Lake: *lakeURL, Catalog: *catKind})
+	exec, err := sfn.Start(ctx, arn, *runID, Params{Lake: *lakeURL, Catalog: *catKind})
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			st := r.Steps[s.Name]
 			line := fmt.Sprintf("step       %-12s %s", s.Name, st.State)
 			if st.Error != nil {
-				line += ": " + excli.OneLine(fmt.Errorf("%s %s", st.Error.Name, st.Error.Cause))
+				line += ": " + oneLine(fmt.Errorf("%s %s", st.Error.Name, st.Error.Cause))
 			}
 			fmt.Fprintln(stdout, line)
 		}
@@ -138,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if herr != nil {
 		return herr
 	}
-	fmt.Fprintf(stdout, "execution  %s %s in %s\n", *runID, e.Status, excli.Seconds(e.Stop.Sub(e.Start)))
+	fmt.Fprintf(stdout, "execution  %s %s in %s\n", *runID, e.Status, fmtSeconds(e.Stop.Sub(e.Start)))
 	out, _ := json.Marshal(map[string]any{"state_machine": arn, "execution": exec, "status": e.Status})
 	fmt.Fprintln(stdout, string(out))
 	return nil
@@ -148,8 +149,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // parameters name (the worker's view; locally the quickstart passes its own).
 func pipeline() *orchestrate.Pipeline {
 	var mu sync.Mutex
-	envs := map[clickstream.Params]*clickstream.Env{}
-	return clickstream.Pipeline(func(ctx context.Context, p clickstream.Params) (*clickstream.Env, error) {
+	envs := map[Params]*Env{}
+	return Pipeline(func(ctx context.Context, p Params) (*Env, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if e, ok := envs[p]; ok {
@@ -166,10 +167,10 @@ func pipeline() *orchestrate.Pipeline {
 		if p.Catalog == "" {
 			p.Catalog = "glue"
 		}
-		if cat, err = excli.OpenCatalog(ctx, p.Catalog, lk); err != nil {
+		if cat, err = openCatalog(ctx, p.Catalog, lk); err != nil {
 			return nil, err
 		}
-		e, err := clickstream.NewEnv(lk, cat, &clickstream.EnvOptions{Caller: "examples/stepfunctions worker"})
+		e, err := NewEnv(lk, cat, &EnvOptions{Caller: "examples/stepfunctions worker"})
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +184,7 @@ func work(ctx context.Context, args []string, stdout io.Writer) error {
 	w := orchestrate.NewWorker(pipeline())
 	w.Stdout = stdout
 	if v := os.Getenv(orchestrate.EnvTaskToken); v != "" {
-		cfg, err := excli.AWSConfig(ctx)
+		cfg, err := awsConfig(ctx)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/lakekit/lakekit/examples/internal/clickstream"
 	"github.com/lakekit/lakekit/examples/internal/extest"
 	"github.com/lakekit/lakekit/examples/internal/extest/duck"
 	"github.com/lakekit/lakekit/internal/testaws"
@@ -70,7 +70,7 @@ func TestEmit(t *testing.T) {
 				}
 			}
 			params, _ := asl.States["top_pages"]["Parameters"].(map[string]any)
-			if params["QueryString"] != clickstream.TopPagesSQL {
+			if params["QueryString"] != TopPagesSQL {
 				t.Errorf("top_pages runs %v, want the pipeline's SQL", params["QueryString"])
 			}
 			// the same pipeline always compiles to the same bytes
@@ -85,6 +85,34 @@ func TestEmit(t *testing.T) {
 	}
 }
 
+// clickEvents returns n click events as browsers send them (JSON lines)
+// over the quickstart's seven days. Every 40th is broken in one of three
+// ways the clean step rejects (a negative duration, a page the site does
+// not have, not JSON); bad counts them.
+func clickEvents(n int) (lines [][]byte, bad int64) {
+	start := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		c := RawClick{EventID: fmt.Sprintf("e%d", i), TS: start.Add(time.Duration(i) * 7 * 24 * time.Hour / time.Duration(n)),
+			UserID: fmt.Sprintf("u%d", i%500), SessionID: fmt.Sprintf("s%d", i%500), Page: Pages[i%len(Pages)],
+			Country: "de", Device: Devices[i%len(Devices)], DurationMS: int64(500 + i%4000)}
+		switch i % 120 {
+		case 7:
+			c.DurationMS = -1
+		case 47:
+			c.Page = "/wp-admin.php"
+		}
+		b, _ := json.Marshal(c)
+		if i%120 == 87 {
+			b = b[:len(b)/2]
+		}
+		if i%40 == 7 {
+			bad++
+		}
+		lines = append(lines, append(b, '\n'))
+	}
+	return lines, bad
+}
+
 // TestWorker runs the Go steps as the ECS tasks would: this binary started
 // with -lakekit-pipeline/-lakekit-step and the state machine's state in
 // LAKEKIT_STATE, one process per step, on a lake with landed events.
@@ -96,14 +124,15 @@ func TestWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lk.Close()
-	buf, err := zones.NewBuffer(lk, clickstream.Source, clickstream.Dataset, &zones.BufferOptions{FlushRecords: 1000})
+	buf, err := zones.NewBuffer(lk, Source, Dataset, &zones.BufferOptions{FlushRecords: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen := clickstream.NewGenerator(4)
 	const rows = 3000
-	for range rows {
-		if err := buf.Add(ctx, gen.Next()); err != nil {
+	events, bad := clickEvents(rows)
+	good := rows - bad
+	for _, e := range events {
+		if err := buf.Add(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,7 +140,7 @@ func TestWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := `{"params":{"lake":"` + dir + `","catalog":"local"},"steps":{}}`
-	outputs := map[string]clickstream.StepResult{}
+	outputs := map[string]StepResult{}
 	for _, step := range []string{"clean", "page_views", "daily_pages"} {
 		r := extest.Run(t, time.Minute, []string{"-lakekit-pipeline", "quickstart", "-lakekit-step", step},
 			orchestrate.EnvState+"="+state)
@@ -119,22 +148,22 @@ func TestWorker(t *testing.T) {
 			t.Fatalf("step %s: exit %d: %s", step, r.Code, r.Stderr)
 		}
 		lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
-		var out clickstream.StepResult
+		var out StepResult
 		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &out); err != nil {
 			t.Fatalf("step %s output %q: %v", step, r.Stdout, err)
 		}
 		outputs[step] = out
 	}
 	c, pv, dp := outputs["clean"], outputs["page_views"], outputs["daily_pages"]
-	if c.RowsIn != rows || c.RowsOut != gen.Good || c.Rejected != gen.Bad || pv.RowsOut != gen.Good || dp.RowsOut == 0 {
-		t.Fatalf("outputs %+v; generated %d good, %d bad", outputs, gen.Good, gen.Bad)
+	if c.RowsIn != rows || c.RowsOut != good || c.Rejected != bad || pv.RowsOut != good || dp.RowsOut == 0 {
+		t.Fatalf("outputs %+v; generated %d good, %d bad", outputs, good, bad)
 	}
 	db := duck.Open(t)
 	var n, views int64
 	duck.Scan(t, db, "SELECT count(*) FROM "+duck.ParquetGlob(filepath.Join(dir, "curated", "web", "page_views")), &n)
 	duck.Scan(t, db, "SELECT sum(views) FROM "+duck.ParquetGlob(filepath.Join(dir, "curated", "web", "daily_pages")), &views)
-	if n != gen.Good || views != gen.Good {
-		t.Fatalf("DuckDB: %d page views, %d in the daily table; want %d", n, views, gen.Good)
+	if n != good || views != good {
+		t.Fatalf("DuckDB: %d page views, %d in the daily table; want %d", n, views, good)
 	}
 	// a step the pipeline does not have is refused in one line
 	r := extest.Run(t, time.Minute, []string{"-lakekit-pipeline", "quickstart", "-lakekit-step", "nope"}, orchestrate.EnvState+"="+state)
@@ -178,7 +207,7 @@ func TestDeployMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var in clickstream.Params
+	var in Params
 	if err := json.Unmarshal([]byte(aws.ToString(ex.Input)), &in); err != nil || in.Lake != "s3://bucket/lake" || in.Catalog != "glue" {
 		t.Fatalf("execution input %s (%v)", aws.ToString(ex.Input), err)
 	}

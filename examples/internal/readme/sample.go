@@ -46,7 +46,7 @@ func run(ctx context.Context, lakeURL string, out io.Writer) error {
 	if err := w.Write(ctx, rows); err != nil {
 		return err
 	}
-	if _, err := w.Commit(ctx); err != nil { // Parquet files, commit log and catalog entry, all or nothing
+	if _, err := w.Commit(ctx); err != nil { // one new table version or none (see "What commits promise")
 		return err
 	}
 	eng, err := duckdb.Open(ctx, lk, cat, nil) // or query.NewAthena(awsConfig, ...) on AWS

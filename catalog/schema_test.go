@@ -242,10 +242,6 @@ func TestSchemaOfErrors(t *testing.T) {
 			X int64   `parquet:"x"`
 			P float64 `parquet:"p" lakekit:"partition"`
 		}](), "float64"},
-		{"pointer partition", reflect.TypeFor[struct {
-			X int64   `parquet:"x"`
-			P *string `parquet:"p" lakekit:"partition"`
-		}](), "*string"},
 		{"time column", reflect.TypeFor[struct {
 			X int64 `parquet:"x,time(microsecond)"`
 		}](), "TIME"},

@@ -68,11 +68,16 @@ func equalColumns(a, b []Column) bool {
 // checkColumns applies the evolution rules to the commit log's schema:
 // every old column stays with its type (or a wider one), new columns are
 // nullable.
-func checkColumns(old, cur []Column) error {
+func checkColumns(old, cur []Column, partitionKeys []string) error {
 	toCat := func(cs []Column) catalog.Schema {
 		var s catalog.Schema
 		for _, c := range cs {
 			s.Columns = append(s.Columns, catalog.Column{Name: c.Name, Type: c.Type, Required: c.Required})
+		}
+		// the rules depend on whether the table is partitioned (Athena
+		// reads a widened column of a partitioned table only)
+		for _, k := range partitionKeys {
+			s.PartitionKeys = append(s.PartitionKeys, catalog.Column{Name: k, Type: "string"})
 		}
 		return s
 	}

@@ -591,3 +591,44 @@ func TestSameKeyDeadAttemptStagingVacuumed(t *testing.T) {
 	}
 	wantRows(t, newEvents(t, lk, nil), 30, 0)
 }
+
+// TestWideningFollowsAthena: int → bigint is taken by a partitioned table
+// (Athena reads it) and refused for an unpartitioned one (it does not).
+func TestWideningFollowsAthena(t *testing.T) {
+	type narrowP struct {
+		N   int32  `parquet:"n"`
+		Day string `parquet:"day" lakekit:"partition"`
+	}
+	type wideP struct {
+		N   int64  `parquet:"n"`
+		Day string `parquet:"day" lakekit:"partition"`
+	}
+	type narrow struct {
+		N int32 `parquet:"n"`
+	}
+	type wide struct {
+		N int64 `parquet:"n"`
+	}
+	ctx := context.Background()
+	lk := memLake(t)
+	np, _ := zones.NewDataset[narrowP](lk, lake.Curated, "s", "p", nil)
+	w, _ := np.NewWriter(ctx, nil)
+	w.Write(ctx, []narrowP{{1, "d"}})
+	if _, err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wp, _ := zones.NewDataset[wideP](lk, lake.Curated, "s", "p", nil)
+	if _, err := wp.NewWriter(ctx, nil); err != nil {
+		t.Fatalf("int → bigint in a partitioned table: %v", err)
+	}
+	nu, _ := zones.NewDataset[narrow](lk, lake.Curated, "s", "u", nil)
+	w2, _ := nu.NewWriter(ctx, nil)
+	w2.Write(ctx, []narrow{{1}})
+	if _, err := w2.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wu, _ := zones.NewDataset[wide](lk, lake.Curated, "s", "u", nil)
+	if _, err := wu.NewWriter(ctx, nil); !errors.Is(err, zones.ErrSchema) {
+		t.Fatalf("int → bigint in an unpartitioned table: %v, want ErrSchema", err)
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/lakekit/lakekit/internal/logcodec"
 	"github.com/lakekit/lakekit/lake"
@@ -98,6 +101,12 @@ func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult,
 		}
 		c := &Commit{Version: v, Timestamp: now, Operation: "repair", Audit: audit,
 			Metadata: map[string]string{"repair": ev.ID, "saved": res.Saved[v]}}
+		t.mu.Lock()
+		t.latest = nil
+		t.mu.Unlock()
+		if err := t.inferLost(ctx, c, res.Damaged); err != nil {
+			return res, fmt.Errorf("zones: repair %s: version %d: %w", t.prefix, v, err)
+		}
 		b, err := logcodec.Encode(c)
 		if err != nil {
 			return res, err
@@ -115,4 +124,108 @@ func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult,
 	}
 	t.logger.Warn("zones: commit log repaired", "versions", names, "audit", ev.ID)
 	return res, nil
+}
+
+// inferLost fills the replacement c of a lost version with what the later
+// versions prove it did. A later append that put files of partition p in
+// a folder F other than p's location before the lost version shows that
+// the lost version moved p to F (an overwrite): the replacement points p
+// at F, removes p's older files outside F (the overwrite replaced them),
+// and adds back the Parquet objects in F that no version names (the lost
+// version's own files, read from their footers). Partitions no later
+// append touched keep what the versions before say.
+func (t *Table) inferLost(ctx context.Context, c *Commit, damaged []int64) error {
+	v := c.Version
+	prev := newState()
+	if v > 1 {
+		st, err := t.travel(ctx, v-1)
+		if err != nil {
+			return err
+		}
+		prev = st
+	}
+	c.PartitionKeys, c.SchemaVersion = prev.PartitionKeys, prev.SchemaVersion
+	moved := map[string]string{} // partition path → the folder the lost version moved it to
+	settled := map[string]bool{} // partitions a later version relocated
+	named := map[string]bool{}   // data files later versions add
+	isDamaged := map[int64]bool{}
+	for _, d := range damaged {
+		isDamaged[d] = true
+	}
+	for later := v + 1; ; later++ {
+		if isDamaged[later] {
+			continue
+		}
+		lc, err := t.readCommit(ctx, later)
+		if errors.Is(err, lake.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if c.PartitionKeys == nil && lc.PartitionKeys != nil {
+			c.PartitionKeys = lc.PartitionKeys
+		}
+		for _, f := range lc.Added {
+			named[f.Key] = true
+			p := partPath(f.Partition)
+			folder := path.Dir(f.Key)
+			if settled[p] || moved[p] != "" || lc.Mode != Append {
+				continue
+			}
+			if loc, ok := prev.Locations[p]; !ok || loc != folder {
+				moved[p] = folder
+			}
+		}
+		for p := range lc.touched() {
+			if lc.Mode != Append {
+				settled[p] = true
+			}
+		}
+	}
+	for _, p := range sortedKeys(moved) {
+		folder := moved[p]
+		part, err := lake.ParsePartitionPath(p)
+		if err != nil {
+			return err
+		}
+		c.Mode = OverwritePartitions
+		c.Locations = append(c.Locations, PartitionLocation{Partition: part, Prefix: folder})
+		for _, f := range prev.sortedFiles() {
+			if partPath(f.Partition) == p && path.Dir(f.Key) != folder {
+				c.Removed = append(c.Removed, f)
+			}
+		}
+		for e, err := range t.store.List(ctx, folder+"/", &lake.ListOptions{Delimiter: "/"}) {
+			if err != nil {
+				return err
+			}
+			if e.IsDir || !strings.HasSuffix(e.Key, ".parquet") || named[e.Key] || prev.files[e.Key].Key != "" {
+				continue
+			}
+			rows, err := t.footerRows(ctx, e.Key, e.Size)
+			if err != nil {
+				return fmt.Errorf("adopt %s: %w", e.Key, err)
+			}
+			c.Added = append(c.Added, DataFile{Key: e.Key, Partition: part, Rows: rows, Size: e.Size})
+		}
+	}
+	return nil
+}
+
+// footerRows reads a Parquet object's row count from its footer.
+func (t *Table) footerRows(ctx context.Context, key string, size int64) (int64, error) {
+	r, err := t.store.OpenReader(ctx, key, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	if err := checkFooter(r, r.Size()); err != nil {
+		return 0, err
+	}
+	f, err := parquet.OpenFile(r, r.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return 0, err
+	}
+	return f.NumRows(), nil
 }

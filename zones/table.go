@@ -197,6 +197,10 @@ func (t *Table) travel(ctx context.Context, version int64) (*state, error) {
 	for st.Version < version {
 		c, err := t.readCommit(ctx, st.Version+1)
 		if errors.Is(err, lake.ErrNotFound) {
+			// the end of the log, or a version lost below the newest
+			if _, cerr := t.log.CheckEnd(ctx, st.Version); cerr != nil {
+				return nil, fmt.Errorf("zones: table %s: %w", t.prefix, cerr)
+			}
 			return nil, fmt.Errorf("zones: table %s has no version %d: %w: %w", t.prefix, st.Version+1, ErrNoSuchVersion, err)
 		}
 		if err != nil {

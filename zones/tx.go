@@ -133,7 +133,7 @@ func (tx *Tx) checkSchema(st *state) error {
 		return fmt.Errorf("zones: %s is partitioned by %v, the data by %v: %w", tx.t.prefix, st.PartitionKeys, tx.opts.PartitionKeys, ErrSchema)
 	}
 	if st.Schema != nil && !equalColumns(st.Schema, tx.opts.Schema) {
-		if err := checkColumns(st.Schema, tx.opts.Schema); err != nil {
+		if err := checkColumns(st.Schema, tx.opts.Schema, st.PartitionKeys); err != nil {
 			return fmt.Errorf("zones: %s: %w: %w", tx.t.prefix, ErrSchema, err)
 		}
 	}
@@ -555,7 +555,7 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 	case st.Version == 0 || st.Schema == nil:
 		c.Schema, c.SchemaVersion = tx.opts.Schema, 1
 	case tx.opts.Schema != nil && !equalColumns(st.Schema, tx.opts.Schema):
-		if err := checkColumns(st.Schema, tx.opts.Schema); err != nil {
+		if err := checkColumns(st.Schema, tx.opts.Schema, st.PartitionKeys); err != nil {
 			return nil, fmt.Errorf("zones: commit %s: %w: %w", t.prefix, ErrSchema, err)
 		}
 		c.Schema, c.SchemaVersion = tx.opts.Schema, st.SchemaVersion+1

@@ -55,6 +55,9 @@ func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*Vacu
 	if d.opts.Catalog == nil {
 		return d.table.Vacuum(ctx, retention)
 	}
+	if _, err := d.table.log.Verify(ctx); err != nil {
+		return nil, fmt.Errorf("zones: vacuum %s refused, nothing deleted (run Table.Repair after restoring what you can): %w", d.table.prefix, err)
+	}
 	if err := d.converge(ctx, false); err != nil {
 		return nil, fmt.Errorf("zones: vacuum %s: the catalog could not be brought to the newest version, nothing deleted: %w: %w", d.table.prefix, ErrCatalog, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +13,8 @@ import (
 	gtypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
 	"github.com/aws/aws-sdk-go-v2/service/lakeformation"
 	lftypes "github.com/aws/aws-sdk-go-v2/service/lakeformation/types"
+
+	"github.com/lakekit/lakekit/internal/wait"
 )
 
 // Permissions is implemented by catalogs that govern access (Glue with
@@ -223,11 +224,16 @@ func lfErr(err error, what string) error {
 
 // Crawlers is implemented by catalogs that run crawlers (Glue).
 type Crawlers interface {
-	// StartCrawler starts a crawler; ErrConflict if it is already running.
-	StartCrawler(ctx context.Context, name string) error
+	// StartCrawler starts a crawl and reports whether this call started
+	// it. A crawler that is already running is not an error (the caller
+	// wants it running): StartCrawler returns false and nil, and
+	// WaitCrawler then waits for the crawl under way, which may have begun
+	// before data the caller just wrote. orchestrate.Glue's StartCrawler
+	// behaves the same.
+	StartCrawler(ctx context.Context, name string) (started bool, err error)
 	// WaitCrawler waits until the crawler is idle again and reports how
 	// its last crawl ended: nil when it succeeded, ErrCrawlFailed with
-	// the crawler's message otherwise.
+	// the crawler's message otherwise; ErrWaitTimeout after MaxWait.
 	WaitCrawler(ctx context.Context, name string, opts *WaitOptions) (*CrawlResult, error)
 }
 
@@ -240,11 +246,10 @@ var ErrWaitTimeout = errors.New("catalog: wait timed out")
 // WaitOptions shape the polling of WaitCrawler, like the AWS SDK's
 // waiters: the first poll is immediate, then delays grow from MinDelay to
 // MaxDelay with jitter, and MaxWait bounds the whole wait (the context can
-// end it sooner). A nil *WaitOptions means MinDelay 5 s, MaxDelay 60 s,
-// MaxWait 1 h.
-type WaitOptions struct {
-	MinDelay, MaxDelay, MaxWait time.Duration
-}
+// end it sooner). Zero fields, or a nil *WaitOptions, take the defaults
+// shared by every lakekit waiter (MinDelay 100 ms, MaxDelay 5 s, MaxWait
+// 1 h). It is the same type as query.Poll and orchestrate.WaitOptions.
+type WaitOptions = wait.Options
 
 // CrawlResult is how a crawl ended.
 type CrawlResult struct {
@@ -254,64 +259,44 @@ type CrawlResult struct {
 }
 
 // StartCrawler implements Crawlers.
-func (g *Glue) StartCrawler(ctx context.Context, name string) error {
+func (g *Glue) StartCrawler(ctx context.Context, name string) (started bool, err error) {
 	if strings.TrimSpace(name) == "" {
-		return invalidf("empty crawler name")
+		return false, invalidf("empty crawler name")
 	}
-	_, err := g.c.StartCrawler(ctx, &glue.StartCrawlerInput{Name: aws.String(name)})
-	if apiCode(err) == "CrawlerRunningException" {
-		return fmt.Errorf("catalog: glue start crawler %s: %w: %w", name, ErrConflict, err)
+	_, err = g.c.StartCrawler(ctx, &glue.StartCrawlerInput{Name: aws.String(name)})
+	switch {
+	case apiCode(err) == "CrawlerRunningException":
+		return false, nil
+	case err != nil:
+		return false, glueErr(err, "start crawler "+name, ErrNoSuchTable)
 	}
-	return glueErr(err, "start crawler "+name, ErrNoSuchTable)
+	return true, nil
 }
 
 // WaitCrawler implements Crawlers by polling GetCrawler.
 func (g *Glue) WaitCrawler(ctx context.Context, name string, opts *WaitOptions) (*CrawlResult, error) {
-	o := WaitOptions{MinDelay: 5 * time.Second, MaxDelay: 60 * time.Second, MaxWait: time.Hour}
-	if opts != nil {
-		if opts.MinDelay > 0 {
-			o.MinDelay = opts.MinDelay
-		}
-		if opts.MaxDelay > 0 {
-			o.MaxDelay = opts.MaxDelay
-		}
-		if opts.MaxWait > 0 {
-			o.MaxWait = opts.MaxWait
-		}
-	}
-	o.MaxDelay = max(o.MaxDelay, o.MinDelay)
-	deadline := time.Now().Add(o.MaxWait)
-	delay := o.MinDelay
-	for {
+	var r *CrawlResult
+	w := wait.Waiter{Options: wait.Or(opts), What: "glue crawler " + name, Timeout: ErrWaitTimeout}
+	err := w.Until(ctx, func(ctx context.Context) (bool, error) {
 		out, err := g.c.GetCrawler(ctx, &glue.GetCrawlerInput{Name: aws.String(name)})
 		if err != nil {
-			return nil, glueErr(err, "get crawler "+name, nil)
+			return false, glueErr(err, "get crawler "+name, nil)
 		}
 		c := out.Crawler
-		if c != nil && c.State == gtypes.CrawlerStateReady {
-			if c.LastCrawl == nil {
-				return nil, fmt.Errorf("catalog: crawler %s is idle and has never run", name)
-			}
-			r := &CrawlResult{Status: string(c.LastCrawl.Status), ErrorMessage: aws.ToString(c.LastCrawl.ErrorMessage)}
-			if c.LastCrawl.StartTime != nil {
-				r.StartTime = *c.LastCrawl.StartTime
-			}
-			if c.LastCrawl.Status != gtypes.LastCrawlStatusSucceeded {
-				return r, fmt.Errorf("catalog: crawler %s: %s: %s: %w", name, r.Status, r.ErrorMessage, ErrCrawlFailed)
-			}
-			return r, nil
+		if c == nil || c.State != gtypes.CrawlerStateReady {
+			return false, nil
 		}
-		wait := delay/2 + time.Duration(mrand.Int64N(int64(delay/2)+1))
-		if time.Now().Add(wait).After(deadline) {
-			return nil, fmt.Errorf("catalog: crawler %s still %s after %v: %w", name, c.State, o.MaxWait, ErrWaitTimeout)
+		if c.LastCrawl == nil {
+			return false, fmt.Errorf("catalog: crawler %s is idle and has never run", name)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		r = &CrawlResult{Status: string(c.LastCrawl.Status), ErrorMessage: aws.ToString(c.LastCrawl.ErrorMessage)}
+		if c.LastCrawl.StartTime != nil {
+			r.StartTime = *c.LastCrawl.StartTime
 		}
-		delay = min(delay*2, o.MaxDelay)
-	}
+		if c.LastCrawl.Status != gtypes.LastCrawlStatusSucceeded {
+			return true, fmt.Errorf("catalog: crawler %s: %s: %s: %w", name, r.Status, r.ErrorMessage, ErrCrawlFailed)
+		}
+		return true, nil
+	})
+	return r, err
 }

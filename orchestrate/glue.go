@@ -5,63 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+
+	"github.com/lakekit/lakekit/internal/wait"
 )
 
-// WaitOptions shape a waiter: it polls first after MinDelay, then backs off
-// doubling up to MaxDelay, and gives up after MaxWait (ErrWaitTimeout) or
-// when the context ends. A nil *WaitOptions means MinDelay 1s, MaxDelay
-// 30s, MaxWait 1h.
-type WaitOptions struct {
-	MinDelay time.Duration
-	MaxDelay time.Duration
-	MaxWait  time.Duration
-}
+// WaitOptions shape a waiter, like the AWS SDK's: the first poll is
+// immediate, later ones come after a jittered delay growing from MinDelay
+// to MaxDelay, and the waiter gives up after MaxWait (an error wrapping
+// ErrWaitTimeout) or when the context ends. Zero fields, or a nil
+// *WaitOptions, take the defaults shared by every lakekit waiter (MinDelay
+// 100 ms, MaxDelay 5 s, MaxWait 1 h). It is the same type as query.Poll and
+// catalog.WaitOptions.
+type WaitOptions = wait.Options
 
-func (o *WaitOptions) norm() WaitOptions {
-	w := WaitOptions{MinDelay: time.Second, MaxDelay: 30 * time.Second, MaxWait: time.Hour}
-	if o != nil {
-		if o.MinDelay > 0 {
-			w.MinDelay = o.MinDelay
-		}
-		if o.MaxDelay > 0 {
-			w.MaxDelay = o.MaxDelay
-		}
-		if o.MaxWait > 0 {
-			w.MaxWait = o.MaxWait
-		}
-	}
-	w.MaxDelay = max(w.MaxDelay, w.MinDelay)
-	return w
-}
-
-// poll calls check until it reports done, sleeping between calls as the
-// options say.
-func poll(ctx context.Context, o *WaitOptions, what string, check func(ctx context.Context) (bool, error)) error {
-	w := o.norm()
-	deadline := time.Now().Add(w.MaxWait)
-	delay := w.MinDelay
-	for {
-		done, err := check(ctx)
-		if err != nil || done {
-			return err
-		}
-		if time.Now().Add(delay).After(deadline) {
-			return fmt.Errorf("%w: %s still running after %v", ErrWaitTimeout, what, w.MaxWait)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("orchestrate: waiting for %s: %w", what, ctx.Err())
-		case <-t.C:
-		}
-		delay = min(delay*2, w.MaxDelay)
-	}
+// poll calls check until it reports done, as o says (nil: defaults).
+func poll(ctx context.Context, o *WaitOptions, what string, check wait.Check) error {
+	return wait.Waiter{Options: wait.Or(o), What: what, Timeout: ErrWaitTimeout}.Until(ctx, check)
 }
 
 // glueAPI lists the Glue calls this package makes.
@@ -172,15 +135,22 @@ func (g *Glue) RunJob(ctx context.Context, job string, args map[string]string, o
 	return g.WaitJobRun(ctx, job, id, o)
 }
 
-// StartCrawler starts a crawl. A crawler that is already running is not an
-// error: waiting for it waits for that crawl.
-func (g *Glue) StartCrawler(ctx context.Context, name string) error {
-	_, err := g.c.StartCrawler(ctx, &glue.StartCrawlerInput{Name: aws.String(name)})
+// StartCrawler starts a crawl and reports whether this call started it.
+// A crawler that is already running is not an error (the caller wants it
+// running): Glue answers CrawlerRunningException, and StartCrawler returns
+// false and nil, so waiting for the crawler waits for the crawl under way,
+// which may have begun before data the caller just wrote. catalog.Glue's
+// StartCrawler behaves the same.
+func (g *Glue) StartCrawler(ctx context.Context, name string) (started bool, err error) {
+	_, err = g.c.StartCrawler(ctx, &glue.StartCrawlerInput{Name: aws.String(name)})
 	var running *gluetypes.CrawlerRunningException
-	if err != nil && !errors.As(err, &running) {
-		return glueErr("StartCrawler", name, err)
+	switch {
+	case errors.As(err, &running):
+		return false, nil
+	case err != nil:
+		return false, glueErr("StartCrawler", name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // CrawlerState returns the crawler's state (READY, RUNNING, STOPPING) and
@@ -228,9 +198,10 @@ func (g *Glue) WaitCrawler(ctx context.Context, name string, o *WaitOptions) (st
 	return last, err
 }
 
-// RunCrawler starts a crawl and waits for it.
+// RunCrawler starts a crawl and waits for it; when the crawler was already
+// running it waits for that crawl, as the compiled crawler step does.
 func (g *Glue) RunCrawler(ctx context.Context, name string, o *WaitOptions) (string, error) {
-	if err := g.StartCrawler(ctx, name); err != nil {
+	if _, err := g.StartCrawler(ctx, name); err != nil {
 		return "", err
 	}
 	return g.WaitCrawler(ctx, name, o)

@@ -229,16 +229,16 @@ func TestCrawlerOnMoto(t *testing.T) {
 	m.Post(t, "/moto-api/state-manager/set-transition", `{"model_name": "glue::crawl", "transition": {"progression": "time", "seconds": 1}}`)
 	t.Cleanup(func() { m.Post(t, "/moto-api/state-manager/unset-transition", `{"model_name": "glue::crawl"}`) })
 	g := NewGlue(cfg, &WaitOptions{MinDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxWait: 10 * time.Second})
-	if err := g.StartCrawler(ctx, "raw-crawler"); err != nil {
-		t.Fatal(err)
+	if started, err := g.StartCrawler(ctx, "raw-crawler"); err != nil || !started {
+		t.Fatalf("StartCrawler = %v, %v; want true, nil", started, err)
 	}
 	state, _, err := g.CrawlerState(ctx, "raw-crawler")
 	if err != nil || state != "RUNNING" {
 		t.Fatalf("state %q %v", state, err)
 	}
-	// Starting a running crawler is not an error.
-	if err := g.StartCrawler(ctx, "raw-crawler"); err != nil {
-		t.Fatal(err)
+	// Starting a running crawler is not an error, and says it started nothing.
+	if started, err := g.StartCrawler(ctx, "raw-crawler"); err != nil || started {
+		t.Fatalf("starting a running crawler: %v, %v; want false, nil", started, err)
 	}
 	last, err := g.WaitCrawler(ctx, "raw-crawler", nil)
 	if err != nil {

@@ -66,7 +66,8 @@ type AthenaOptions struct {
 	ResultReuseMaxAge time.Duration
 	// PricePerTB prices Stats.Cost; default DefaultPricePerTB ($5).
 	PricePerTB float64
-	// Poll tunes the waiting (MinDelay, MaxDelay, MaxWait).
+	// Poll tunes the waiting for the query (MinDelay, MaxDelay, MaxWait);
+	// zero fields take the defaults (see Poll).
 	Poll Poll
 	// PageSize is GetQueryResults' MaxResults (at most 1000, the default).
 	PageSize int32
@@ -148,7 +149,7 @@ func newAthena(api athenaAPI, opts *AthenaOptions) (*Athena, error) {
 	if o.ResultReuseMaxAge < 0 || o.ResultReuseMaxAge > MaxResultReuseAge {
 		return nil, fmt.Errorf("query: Athena ResultReuseMaxAge %v is outside 0 to 7 days (%v): %w", o.ResultReuseMaxAge, MaxResultReuseAge, ErrInvalid)
 	}
-	o.Poll = o.Poll.withDefaults()
+	o.Poll = o.Poll.WithDefaults()
 	return &Athena{api: api, opts: o}, nil
 }
 
@@ -319,7 +320,7 @@ func (a *Athena) Run(ctx context.Context, req AthenaRequest) (*Execution, error)
 	}
 	id := aws.ToString(out.QueryExecutionId)
 	var qe *types.QueryExecution
-	err = a.opts.Poll.wait(ctx, func(ctx context.Context) (bool, error) {
+	err = poll(ctx, a.opts.Poll, "athena query "+id, func(ctx context.Context) (bool, error) {
 		got, err := a.api.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(id)})
 		if err != nil {
 			return false, fmt.Errorf("query: athena: get query execution %s: %w", id, err)
@@ -342,7 +343,10 @@ func (a *Athena) Run(ctx context.Context, req AthenaRequest) (*Execution, error)
 			_, serr := a.api.StopQueryExecution(sctx, &athena.StopQueryExecutionInput{QueryExecutionId: aws.String(id)})
 			cancel()
 			if errors.Is(err, ErrTimeout) {
-				return nil, fmt.Errorf("query: athena query %s still running after %v, stopped it (stop error: %v): %w", id, a.opts.Poll.MaxWait, serr, ErrTimeout)
+				if serr != nil {
+					return nil, fmt.Errorf("query: athena: %w (and stopping it failed: %v)", err, serr)
+				}
+				return nil, fmt.Errorf("query: athena: %w; stopped it", err)
 			}
 			if serr != nil {
 				return nil, fmt.Errorf("query: athena query %s: %w: %w (and stopping it failed: %v)", id, ErrCancelled, ctx.Err(), serr)

@@ -37,7 +37,8 @@ type RedshiftOptions struct {
 	SecretArn         string
 	// StatementName labels statements in the console; optional.
 	StatementName string
-	// Poll tunes DescribeStatement polling (MinDelay, MaxDelay, MaxWait).
+	// Poll tunes DescribeStatement polling (MinDelay, MaxDelay, MaxWait);
+	// zero fields take the defaults (see Poll).
 	Poll Poll
 }
 
@@ -84,7 +85,7 @@ func NewRedshiftFromClient(c *redshiftdata.Client, opts RedshiftOptions) (*Redsh
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	opts.Poll = opts.Poll.withDefaults()
+	opts.Poll = opts.Poll.WithDefaults()
 	return &Redshift{api: c, client: c, opts: opts}, nil
 }
 
@@ -195,7 +196,7 @@ func (r *Redshift) start(ctx context.Context, sql string, params []any) (string,
 // or MaxWait it cancels the statement.
 func (r *Redshift) wait(ctx context.Context, id string) (*redshiftdata.DescribeStatementOutput, error) {
 	var d *redshiftdata.DescribeStatementOutput
-	err := r.opts.Poll.wait(ctx, func(ctx context.Context) (bool, error) {
+	err := poll(ctx, r.opts.Poll, "redshift statement "+id, func(ctx context.Context) (bool, error) {
 		got, err := r.api.DescribeStatement(ctx, &redshiftdata.DescribeStatementInput{Id: aws.String(id)})
 		if err != nil {
 			return false, fmt.Errorf("query: redshift: describe statement %s: %w", id, err)
@@ -213,7 +214,10 @@ func (r *Redshift) wait(ctx context.Context, id string) (*redshiftdata.DescribeS
 			_, cerr := r.api.CancelStatement(sctx, &redshiftdata.CancelStatementInput{Id: aws.String(id)})
 			cancel()
 			if errors.Is(err, ErrTimeout) {
-				return nil, fmt.Errorf("query: redshift statement %s still running after %v, cancelled it (cancel error: %v): %w", id, r.opts.Poll.MaxWait, cerr, ErrTimeout)
+				if cerr != nil {
+					return nil, fmt.Errorf("query: redshift: %w (and cancelling it failed: %v)", err, cerr)
+				}
+				return nil, fmt.Errorf("query: redshift: %w; cancelled it", err)
 			}
 			return nil, fmt.Errorf("query: redshift statement %s cancelled (cancel error: %v): %w: %w", id, cerr, ErrCancelled, ctx.Err())
 		}

@@ -155,6 +155,35 @@ func TestRedshiftCancel(t *testing.T) {
 	}
 }
 
+// TestRedshiftMaxWait: a statement still running after Poll.MaxWait is
+// cancelled and reported as ErrTimeout naming the statement, like Athena's.
+func TestRedshiftMaxWait(t *testing.T) {
+	f := enginetest.StartRedshift(t)
+	f.Hold = "pg_sleep"
+	r, err := query.NewRedshift(f.Config(t), query.RedshiftOptions{ClusterIdentifier: "lake-cluster", Database: "dev", DbUser: "loader",
+		Poll: query.Poll{MinDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxWait: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = r.Exec(context.Background(), `SELECT pg_sleep(100)`)
+	if !errors.Is(err, query.ErrTimeout) || errors.Is(err, query.ErrCancelled) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrTimeout only", err)
+	}
+	if !strings.Contains(err.Error(), "redshift statement") || !strings.Contains(err.Error(), "200ms") {
+		t.Errorf("error %q does not say what was waited for and how long", err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > 5*time.Second {
+		t.Errorf("gave up after %v, MaxWait 200ms", d)
+	}
+	if n := len(f.Requests("CancelStatement")); n != 1 {
+		t.Fatalf("%d CancelStatement calls, want 1", n)
+	}
+	if n := len(f.Requests("DescribeStatement")); n < 3 {
+		t.Fatalf("only %d polls before giving up", n)
+	}
+}
+
 // TestRedshiftParametersBound: positional ? become :p1.. with the values
 // in Parameters; the hostile value never reaches the SQL text.
 func TestRedshiftParametersBound(t *testing.T) {

@@ -632,3 +632,27 @@ func TestWideningFollowsAthena(t *testing.T) {
 		t.Fatalf("int → bigint in an unpartitioned table: %v, want ErrSchema", err)
 	}
 }
+
+// TestVacuumZoneRetention: Vacuum(ZoneRetention) applies the zone's
+// configured retention — a replaced file younger than it stays, and with a
+// zone retention of a nanosecond it goes.
+func TestVacuumZoneRetention(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		retention time.Duration
+		deleted   int
+	}{{0, 0}, {time.Nanosecond, 1}} { // 0: lake.DefaultRetention, 7 days
+		lk, err := lake.New(lake.NewStore(memstore.New()), &lake.Options{Zones: map[lake.ZoneName]lake.ZoneConfig{lake.Curated: {Retention: tc.retention}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := newEvents(t, lk, nil)
+		writeCommit(t, ds, makeEvents(0, 10, 1), nil)
+		writeCommit(t, ds, makeEvents(10, 10, 1), &zones.WriterOptions{Mode: zones.Overwrite})
+		time.Sleep(time.Millisecond)
+		res, err := ds.Vacuum(ctx, zones.ZoneRetention)
+		if err != nil || len(res.Deleted) != tc.deleted {
+			t.Fatalf("zone retention %v: %+v %v, want %d deleted", tc.retention, res, err, tc.deleted)
+		}
+	}
+}

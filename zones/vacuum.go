@@ -26,7 +26,8 @@ type VacuumResult struct {
 }
 
 // Vacuum deletes data files no longer needed: files an overwrite replaced,
-// once retention has passed since the commit that removed them, and orphan
+// once retention has passed since the commit that removed them (pass
+// ZoneRetention for the zone's configured retention), and orphan
 // files (written but never committed) whose age exceeds retention. It never
 // deletes a file of the newest snapshot, nor anything younger than the
 // retention, so a writer that is still running or a query still reading an
@@ -49,6 +50,7 @@ type VacuumResult struct {
 // catalog, brings the catalog to the newest version; then it never deletes
 // a file that a catalog location still shows to Athena.
 func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*VacuumResult, error) {
+	retention = d.table.retention(retention)
 	if retention < 0 {
 		return nil, fmt.Errorf("zones: vacuum %s: negative retention %v: %w", d.table.prefix, retention, ErrInvalid)
 	}
@@ -73,6 +75,7 @@ func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*Vacu
 
 // Vacuum is Dataset.Vacuum for untyped tables (no catalog to consult).
 func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumResult, error) {
+	retention = t.retention(retention)
 	if retention < 0 {
 		return nil, fmt.Errorf("zones: vacuum %s: negative retention %v: %w", t.prefix, retention, ErrInvalid)
 	}
@@ -80,6 +83,19 @@ func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumRes
 		return nil, fmt.Errorf("zones: vacuum %s: %w", t.prefix, err)
 	}
 	return t.vacuum(ctx, retention, nil)
+}
+
+// ZoneRetention, passed to Vacuum, means the zone's retention
+// (lake.ZoneConfig.Retention; lake.DefaultRetention, 7 days, when the
+// zone sets none): how long queries running on Athena may still read
+// replaced files.
+const ZoneRetention time.Duration = -1 << 62
+
+func (t *Table) retention(r time.Duration) time.Duration {
+	if r == ZoneRetention {
+		return t.zone.Config().Retention
+	}
+	return r
 }
 
 // visibleUnder reports whether an engine reading location prefix loc

@@ -120,3 +120,52 @@ func TestCorruptLogRepairedOverwriteExternalView(t *testing.T) {
 		t.Errorf("after Repair and the next commit: %v", err)
 	}
 }
+
+// TestCorruptLogVacuumOverUndecodableEntry (issue 23: "Vacuum refuses to
+// run on a table whose log does not verify"; the lead's rule: Vacuum over
+// a damaged log is ErrCorrupt only): a log object that is present but
+// does not decode (garbage, empty, "{}" claiming version 0) makes
+// Dataset.Vacuum — with a catalog — fail with an error that matches
+// ErrCatalog as well as ErrCorrupt ("the catalog could not be brought to
+// the newest version … zones: catalog update failed after commit: …
+// does not decode"). log.Verify only lists the log, so an undecodable
+// entry passes it; converge then fails on the entry and Vacuum wraps that
+// in ErrCatalog, which says the data committed and tells the caller to
+// retry the catalog step. A missing object (a gap) gives ErrCorrupt only;
+// Table.Vacuum and SyncCatalog give ErrCorrupt only for both. Nothing is
+// deleted in any case. Found while building TestTortureCorruptLog.
+func TestCorruptLogVacuumOverUndecodableEntry(t *testing.T) {
+	for _, v := range []int64{2, 4} {
+		for _, damage := range []string{"garbage", "", "{}"} {
+			t.Run(fmt.Sprintf("version %d of 4 = %q", v, damage), func(t *testing.T) {
+				ctx := context.Background()
+				s := openSpec(t, "file", t.TempDir(), "", "torture")
+				x := s.mustOpen(t)
+				for i := 0; i < 4; i++ {
+					if err := mustWrite(ctx, x.ds, opKey("a", i, zones.Append, 1), zones.Append); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := x.ds.Table().Zone().Store().PutBytes(ctx, logcodec.CommitKey("torture/events", v), []byte(damage), nil); err != nil {
+					t.Fatal(err)
+				}
+				before, err := dataFiles(ctx, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = s.mustOpen(t).ds.Vacuum(ctx, 0)
+				if !errors.Is(err, zones.ErrCorrupt) || errors.Is(err, zones.ErrCatalog) {
+					t.Errorf("Vacuum over an undecodable version %d: %v (ErrCorrupt %v, ErrCatalog %v), want ErrCorrupt and not ErrCatalog",
+						v, err, errors.Is(err, zones.ErrCorrupt), errors.Is(err, zones.ErrCatalog))
+				}
+				after, err := dataFiles(ctx, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(after) != len(before) {
+					t.Errorf("Vacuum over a damaged log deleted %d data files", len(before)-len(after))
+				}
+			})
+		}
+	}
+}

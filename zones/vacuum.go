@@ -2,6 +2,7 @@ package zones
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,6 +62,9 @@ func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*Vacu
 		return nil, fmt.Errorf("zones: vacuum %s refused, nothing deleted (run Table.Repair after restoring what you can): %w", d.table.prefix, err)
 	}
 	if err := d.converge(ctx, false); err != nil {
+		if errors.Is(err, ErrCorrupt) { // an entry that does not decode
+			return nil, fmt.Errorf("zones: vacuum %s refused, nothing deleted (run Table.Repair after restoring what you can): %w", d.table.prefix, err)
+		}
 		return nil, fmt.Errorf("zones: vacuum %s: the catalog could not be brought to the newest version, nothing deleted: %w: %w", d.table.prefix, ErrCatalog, err)
 	}
 	if err := d.table.rollForward(ctx); err != nil {

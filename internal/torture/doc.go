@@ -14,11 +14,24 @@
 // S3 + Glue (moto): TestTortureSameKey (overlapping attempts with one
 // idempotency key), TestTortureCatalogCrash (a death, in-process or a
 // real SIGKILL, at every catalog call of a commit, then recovery by the
-// next commit, Vacuum or SyncCatalog). Each compares externalView — the
+// next commit, Vacuum or SyncCatalog), TestTortureCorruptLog (random
+// commits, then one damage to the log — one entry, a run or the newest
+// deleted, an entry overwritten with garbage, nothing or "{}" — or to a
+// checkpoint or _last_checkpoint; every read is the exact rows or
+// ErrCorrupt, time travel before the damage is exact, Vacuum refuses with
+// ErrCorrupt only and deletes nothing, a damaged checkpoint alone fails
+// nothing and the next commit writes a good one, Table.Repair names
+// exactly the damaged versions and restores service; the one counted
+// exception is the end of the log deleted together with the newest-version
+// hint, which leaves no trace). Each compares externalView — the
 // table read the way Athena reads it (the catalog's locations, every
 // visible *.parquet under them, counted and checksummed by DuckDB) — with
 // lakekit's read of the newest version, and logs a SUMMARY line of its
-// counters. -rounds N scales their rounds.
+// counters. -rounds N scales their rounds; -damage KIND runs
+// TestTortureCorruptLog with one kind of damage only (delete_one,
+// delete_run, delete_newest, garbage, empty, {}, ckpt_garbage,
+// ckpt_wrong_version, last_ckpt_bad, last_ckpt_missing,
+// last_ckpt_garbage). TestCorruptLog* are the reproductions it found.
 //
 // The package's only non-test code is KillDriver, a store driver wrapper
 // that kills its own process before, during or after the Nth matching
@@ -29,6 +42,7 @@
 //	go test ./internal/torture -run 'Torture$' -schedules 800 -long     # bigger schedules
 //	go test ./internal/torture -run 'Torture$' -seed 12345              # replay one schedule
 //	go test ./internal/torture -run OverwriteIsolation -isolation-reads 10000 -v
+//	go test ./internal/torture -run 'TortureCorruptLog$' -rounds 4 -v        # the long run
 //
 // Other flags: -first-seed (seed of the first schedule), -faults (scale of
 // the fault probabilities, 0 for none), -sync-ops=false (no concurrent

@@ -290,8 +290,8 @@ func (d *Dataset[T]) syncTouched(ctx context.Context, st *state, from int64) err
 		if err != nil {
 			return err
 		}
-		if !equalStrings(c.PartitionKeys, st.PartitionKeys) && c.PartitionKeys != nil {
-			return d.syncAllPartitions(ctx, st) // the keys changed: compare everything
+		if !equalStrings(c.PartitionKeys, st.PartitionKeys) && c.PartitionKeys != nil || c.Operation == "repair" {
+			return d.syncAllPartitions(ctx, st) // the keys changed, or a repair: compare everything
 		}
 		for p := range c.touched() {
 			touched[p] = true

@@ -408,7 +408,13 @@ func TestFidelityReadsFilesWrittenBeforeLists(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		slices.SortFunc(got, func(a, b legacyRow) int { return int(a.ID - b.ID) })
+		// by id; a projection without id leaves it 0: then by tags, old first
+		slices.SortFunc(got, func(a, b legacyRow) int {
+			if a.ID != b.ID {
+				return int(a.ID - b.ID)
+			}
+			return strings.Compare(fmt.Sprint(b.Tags), fmt.Sprint(a.Tags))
+		})
 		if len(got) != 2 || fmt.Sprint(got[0].Tags, got[1].Tags) != "[old er] [new]" ||
 			cols == nil && (fmt.Sprint(got[0].In.Labels, got[1].In.Labels) != "[l1] [l2]" || got[0].N != 4_000_000_001 || got[1].N != 4_000_000_002) {
 			t.Errorf("read columns %v: got %+v", cols, got)

@@ -278,6 +278,7 @@ func (s *state) apply(c *Commit) error {
 		f.AddedIn = c.Version
 		s.files[f.Key] = f
 	}
+	s.replaceOverwritten(c)
 	for _, p := range c.Dropped {
 		delete(s.Locations, partPath(p))
 	}
@@ -292,6 +293,28 @@ func (s *state) apply(c *Commit) error {
 		s.keys.mu.Unlock()
 	}
 	return nil
+}
+
+// replaceOverwritten makes an overwrite mean what it says even where the
+// log lost an entry (Table.Repair): after an Overwrite the table holds
+// only the commit's files; after an OverwritePartitions each partition it
+// relocated holds only the commit's files. Its Removed list already names
+// these files whenever the log is whole, so this changes nothing then.
+func (s *state) replaceOverwritten(c *Commit) {
+	if c.Mode == Append || c.Operation == "repair" && len(c.Locations) == 0 {
+		return
+	}
+	moved := map[string]bool{}
+	for _, l := range c.Locations {
+		moved[partPath(l.Partition)] = true
+	}
+	for k, f := range s.files {
+		if f.AddedIn == c.Version || c.Mode != Overwrite && !moved[partPath(f.Partition)] {
+			continue
+		}
+		delete(s.files, k)
+		s.Tombstones = append(s.Tombstones, tombstone{Key: k, RemovedIn: c.Version, RemovedAt: c.Timestamp})
+	}
 }
 
 func (s *state) marshal() ([]byte, error) {

@@ -33,6 +33,12 @@ type RepairResult struct {
 	Saved map[int64]string
 	// AuditID names the audit record (a lake.HistoryRepair entry).
 	AuditID string
+	// SetAside maps data files that no version names any more, but that
+	// lay where engines reading the table's folders would read them (a
+	// lost commit's files), to where Repair moved them:
+	// "<table>/_lakekit/repair/unreferenced/<key>". Inspect them, and add
+	// them back with a new commit if they belong.
+	SetAside map[string]string
 }
 
 // Repair restores service to a table whose commit log is damaged (reads
@@ -42,10 +48,14 @@ type RepairResult struct {
 // are kept under _lakekit/repair/ and an audit record (lake.HistoryRepair,
 // written before any change) names every replaced version.
 //
-// What the lost entries added or removed is not known any more: files only
-// they named are no longer part of the table (Vacuum treats them as
-// orphans after the retention), unless a checkpoint taken after them still
-// lists them. Where the object can be restored instead — from S3 object
+// What the lost entries did is rebuilt where later versions prove it (see
+// inferLost): a partition a later append found in another folder was
+// moved there by the lost version, with the files in it. Other files only
+// the lost entries named are no longer part of the table; those an engine
+// reading the table's folders would still see are moved aside
+// (RepairResult.SetAside) so that Athena reads what lakekit reads. A
+// "repair" commit at the head makes catalogs compare everything at their
+// next sync. Where the object can be restored instead — from S3 object
 // versioning or a backup — do that and do not run Repair.
 func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult, error) {
 	var o RepairOptions
@@ -57,10 +67,15 @@ func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult,
 		return nil, err
 	}
 	res := &RepairResult{Saved: map[int64]string{}}
-	if len(versions) == 0 {
-		return res, nil
+	newest := int64(0)
+	if len(versions) > 0 {
+		newest = versions[len(versions)-1]
 	}
-	newest := versions[len(versions)-1]
+	if hint, err := t.log.Hint(ctx); err != nil {
+		return nil, err
+	} else if hint > newest { // the newest entries themselves were lost
+		newest = hint
+	}
 	present := map[int64]bool{}
 	for _, v := range versions {
 		present[v] = true
@@ -118,6 +133,29 @@ func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult,
 	t.mu.Lock()
 	t.latest = nil // rebuild from the repaired log
 	t.mu.Unlock()
+	if err := t.setAsideUnreferenced(ctx, res); err != nil {
+		return res, fmt.Errorf("zones: repair %s: %w", t.prefix, err)
+	}
+	// A repair commit at the head: catalogs and other syncers that
+	// recorded a version at or past the damage see they are behind and
+	// compare everything (syncTouched does a full sync over a repair).
+	marker := &Commit{Version: newest + 1, Timestamp: time.Now().UTC(), Operation: "repair", Audit: audit,
+		Metadata: map[string]string{"repair": ev.ID, "versions": strings.Join(names, ",")}}
+	st, err := t.refresh(ctx)
+	if err != nil {
+		return res, err
+	}
+	marker.PartitionKeys, marker.SchemaVersion = st.PartitionKeys, st.SchemaVersion
+	mb, err := logcodec.Encode(marker)
+	if err != nil {
+		return res, err
+	}
+	if err := t.log.Append(ctx, marker.Version, mb); err != nil {
+		return res, fmt.Errorf("zones: repair %s: the repair commit: %w", t.prefix, err)
+	}
+	if err := t.log.NoteVersion(ctx, marker.Version); err != nil {
+		t.logger.Warn("zones: newest-version hint not written", "version", marker.Version, "err", err)
+	}
 	ev.Status, ev.Finished = lake.EventDone, time.Now().UTC()
 	if err := t.zone.RecordEvent(ctx, t.database, t.name, ev); err != nil {
 		t.logger.Warn("zones: repair audit record not completed", "id", ev.ID, "err", err)
@@ -228,4 +266,53 @@ func (t *Table) footerRows(ctx context.Context, key string, size int64) (int64, 
 		return 0, err
 	}
 	return f.NumRows(), nil
+}
+
+// setAsideUnreferenced moves Parquet objects that lie in the repaired
+// table's current folders, visible to an engine reading them, but that no
+// version names, out of sight (a lost version's files: lakekit no longer
+// reads them, so Athena must not either).
+func (t *Table) setAsideUnreferenced(ctx context.Context, res *RepairResult) error {
+	st, err := t.refresh(ctx)
+	if err != nil {
+		return err
+	}
+	named := map[string]bool{}
+	for k, f := range st.files {
+		named[k] = true
+		if f.Staged != "" {
+			named[f.Staged] = true
+		}
+	}
+	for _, ts := range st.Tombstones {
+		named[ts.Key] = true // replaced files: Vacuum's to delete
+	}
+	// where engines look: the current locations, and the Hive folders
+	// below the table (a partition added later starts in its Hive folder)
+	locs := []string{t.prefix + "/"}
+	for _, l := range st.Locations {
+		locs = append(locs, l+"/")
+	}
+	res.SetAside = map[string]string{}
+	for e, err := range t.store.List(ctx, t.prefix+"/", nil) {
+		if err != nil {
+			return err
+		}
+		if e.IsDir || !strings.HasSuffix(e.Key, ".parquet") || named[e.Key] {
+			continue
+		}
+		shown := false
+		for _, loc := range locs {
+			shown = shown || visibleUnder(loc, e.Key)
+		}
+		if !shown {
+			continue
+		}
+		dst := t.prefix + "/_lakekit/repair/unreferenced/" + strings.TrimPrefix(e.Key, t.prefix+"/")
+		if err := t.store.Move(ctx, e.Key, dst); err != nil {
+			return fmt.Errorf("set aside %s: %w", e.Key, err)
+		}
+		res.SetAside[e.Key] = dst
+	}
+	return nil
 }

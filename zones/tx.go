@@ -126,8 +126,8 @@ func randomID(n int) string {
 // newest version cannot take (other partition keys, an evolution the rules
 // refuse); Commit checks again against the version it commits on.
 func (tx *Tx) checkSchema(st *state) error {
-	if st.Version == 0 || tx.opts.ReplaceSchema || tx.opts.Schema == nil {
-		return nil
+	if st.Version == 0 || st.Schema == nil || tx.opts.ReplaceSchema || tx.opts.Schema == nil {
+		return nil // a new table, or one whose schema a repair lost
 	}
 	if !equalStrings(st.PartitionKeys, tx.opts.PartitionKeys) {
 		return fmt.Errorf("zones: %s is partitioned by %v, the data by %v: %w", tx.t.prefix, st.PartitionKeys, tx.opts.PartitionKeys, ErrSchema)
@@ -550,7 +550,7 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 		if !equalColumns(st.Schema, tx.opts.Schema) || !equalStrings(st.PartitionKeys, tx.opts.PartitionKeys) {
 			c.Schema, c.SchemaVersion = tx.opts.Schema, st.SchemaVersion+1
 		}
-	case st.Version > 0 && !equalStrings(st.PartitionKeys, tx.opts.PartitionKeys):
+	case st.Version > 0 && st.Schema != nil && !equalStrings(st.PartitionKeys, tx.opts.PartitionKeys):
 		return nil, fmt.Errorf("zones: commit %s: table is partitioned by %v, the data by %v: %w", t.prefix, st.PartitionKeys, tx.opts.PartitionKeys, ErrSchema)
 	case st.Version == 0 || st.Schema == nil:
 		c.Schema, c.SchemaVersion = tx.opts.Schema, 1

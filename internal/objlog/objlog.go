@@ -89,6 +89,22 @@ func (l *Log) NoteVersion(ctx context.Context, v int64) error {
 	return l.store.PutBytes(ctx, l.prefix+"/"+HintKey, []byte(strconv.FormatInt(v, 10)), nil)
 }
 
+// Hint returns the newest version a writer noted (0 when none).
+func (l *Log) Hint(ctx context.Context) (int64, error) {
+	b, err := l.store.ReadAll(ctx, l.prefix+"/"+HintKey)
+	if errors.Is(err, lake.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	v, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if perr != nil {
+		return 0, nil // a damaged hint is no hint
+	}
+	return v, nil
+}
+
 // CheckEnd is called after reading version v+1 found nothing. It reads the
 // hint of the newest committed version: when the hint is past v and v+1
 // still does not exist, the log has lost versions (ErrCorrupt naming v+1);

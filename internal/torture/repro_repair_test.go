@@ -42,8 +42,9 @@ func TestCorruptLogRepairDeletedNewest(t *testing.T) {
 	if _, err := readAll(ctx, s.mustOpen(t).ds, 0); err != nil {
 		t.Errorf("read after Repair: %v", err)
 	}
-	if o, res, _, err := write(ctx, s.mustOpen(t).ds, opKey("b", 0, zones.Append, 1), zones.Append, 1); o != committed || res.Version != 5 {
-		t.Errorf("commit after Repair: %v, want version 5", err)
+	// Repair replaced version 4 and added its repair commit as version 5
+	if o, res, _, err := write(ctx, s.mustOpen(t).ds, opKey("b", 0, zones.Append, 1), zones.Append, 1); o != committed || res.Version != 6 {
+		t.Errorf("commit after Repair: %+v %v, want version 6", res, err)
 	}
 }
 

@@ -115,18 +115,19 @@ func (d *Driver) Put(ctx context.Context, key string, body io.Reader, size int64
 		return err
 	}
 	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return d.mapErr("put", key, err)
-	}
-	tmp, err := d.writeTemp(ctx, dir, body, size)
-	for try := 0; errors.Is(err, fs.ErrNotExist) && try < 5; try++ {
-		// a concurrent delete or move removed the folder it left empty
-		// between MkdirAll and the temporary file: make it again (the body
-		// was not read: CreateTemp failed first)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return d.mapErr("put", key, err)
+	var tmp string
+	for try := 0; ; try++ {
+		// A concurrent delete or move removes folders it leaves empty; one
+		// may vanish between MkdirAll's steps or before the temporary
+		// file: make it again (the body is not read until CreateTemp
+		// succeeded).
+		err = os.MkdirAll(dir, 0o755)
+		if err == nil {
+			tmp, err = d.writeTemp(ctx, dir, body, size)
 		}
-		tmp, err = d.writeTemp(ctx, dir, body, size)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || try >= 8 {
+			break
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("filestore: put %q: %w", key, err)

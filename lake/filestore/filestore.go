@@ -355,12 +355,15 @@ func (d *Driver) Move(ctx context.Context, src, dst string, _ *driver.PutOptions
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if b, err := os.ReadFile(d.metaPath(src)); err == nil {
-		var sc sidecar
-		if json.Unmarshal(b, &sc) == nil {
-			if err := d.writeMeta(ctx, dst, sc); err != nil {
-				return err
-			}
+	// the sidecar first, as a hard link (no copy, no fsync: its content is
+	// already durable), so dst never appears without its metadata
+	if ms, md := d.metaPath(src), d.metaPath(dst); fileExists(ms) {
+		if err := os.MkdirAll(filepath.Dir(md), 0o755); err != nil {
+			return d.mapErr("move metadata", dst, err)
+		}
+		os.Remove(md) // left by an earlier try
+		if err := os.Link(ms, md); err != nil && !errors.Is(err, fs.ErrExist) {
+			return d.mapErr("move metadata", dst, err)
 		}
 	}
 	dir := filepath.Dir(pd)
@@ -396,6 +399,11 @@ func (d *Driver) Move(ctx context.Context, src, dst string, _ *driver.PutOptions
 		}
 	}
 	return nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }
 
 // Delete implements driver.Driver. Directories left empty are removed, up to

@@ -23,11 +23,19 @@
 // nothing and the next commit writes a good one, Table.Repair names
 // exactly the damaged versions and restores service; the one counted
 // exception is the end of the log deleted together with the newest-version
-// hint, which leaves no trace). Each compares externalView — the
-// table read the way Athena reads it (the catalog's locations, every
-// visible *.parquet under them, counted and checksummed by DuckDB) — with
-// lakekit's read of the newest version, and logs a SUMMARY line of its
-// counters. -rounds N scales their rounds; -damage KIND runs
+// hint, which leaves no trace), TestTortureUnknownOutcome (random commits,
+// each with one fault: its context cancelled at a random store call or by
+// a short timer, the log put failing before it lands, landing and
+// returning an error, landing or failing and then the table's metadata
+// unreadable; every outcome is committed, not committed — verified
+// against the log — or ErrCommitUnknown naming the key, settled by a
+// retry with the same key and rows: Duplicate when it had landed; the
+// log's keys are exactly the ones reported committed, each once). Each
+// compares externalView — the table read the way Athena reads it (the
+// catalog's locations, every visible *.parquet under them, counted and
+// checksummed by DuckDB) — with lakekit's read of the newest version, and
+// logs a SUMMARY line of its counters. -rounds N scales their rounds;
+// -damage KIND runs
 // TestTortureCorruptLog with one kind of damage only (delete_one,
 // delete_run, delete_newest, garbage, empty, {}, ckpt_garbage,
 // ckpt_wrong_version, last_ckpt_bad, last_ckpt_missing,
@@ -43,6 +51,7 @@
 //	go test ./internal/torture -run 'Torture$' -seed 12345              # replay one schedule
 //	go test ./internal/torture -run OverwriteIsolation -isolation-reads 10000 -v
 //	go test ./internal/torture -run 'TortureCorruptLog$' -rounds 4 -v        # the long run
+//	go test ./internal/torture -run 'TortureUnknownOutcome$' -rounds 4 -v    # the long run
 //
 // Other flags: -first-seed (seed of the first schedule), -faults (scale of
 // the fault probabilities, 0 for none), -sync-ops=false (no concurrent

@@ -110,7 +110,7 @@ func TestTortureUnknownOutcome(t *testing.T) {
 			seed := time.Now().UnixNano()
 			rng := rand.New(rand.NewSource(seed))
 			s := f.make(t)
-			u := &unknownRun{s: s, x: s.mustOpen(t), rng: rng, c: c, want: map[string]Row{}, maxCalls: 20, lastDur: 20 * time.Millisecond}
+			u := &unknownRun{s: s, x: s.mustOpen(t), rng: rng, c: c, want: map[string]Row{}, lastCalls: 20, lastDur: 20 * time.Millisecond}
 			n := rounds(f.kind, 60)
 			for round := 0; round < n; round++ {
 				if err := u.round(round); err != nil {
@@ -140,7 +140,7 @@ type unknownRun struct {
 	c         *counters
 	want      map[string]Row
 	committed []string // keys reported committed, in order
-	maxCalls  int      // the most store calls an unfaulted commit made
+	lastCalls int      // the store calls of the last whole commit
 	lastDur   time.Duration
 }
 
@@ -171,10 +171,10 @@ func (u *unknownRun) round(round int) error {
 	defer cancel()
 	fl := &unknownFault{kind: kind, logDir: prefix + "/_lakekit/log/", meta: prefix + "/_lakekit/", cancel: cancel}
 	if kind == "cancel_call" {
-		fl.n = 1 + rng.Intn(u.maxCalls+2)
+		fl.n = 1 + rng.Intn(u.lastCalls+1)
 	}
 	if kind == "cancel_timer" {
-		d := time.Duration(rng.Int63n(int64(u.lastDur)*3/2 + 1))
+		d := time.Duration(rng.Int63n(int64(u.lastDur) + 1))
 		tm := time.AfterFunc(d, func() {
 			fl.mu.Lock()
 			fl.fired = true
@@ -198,7 +198,7 @@ func (u *unknownRun) round(round int) error {
 	}
 	if err == nil && (!fired || kind == "put_fails" || kind == "lands_error") {
 		// a whole commit: learn how many calls and how long one takes
-		u.maxCalls = max(u.maxCalls, calls)
+		u.lastCalls = calls
 		u.lastDur = dur
 	}
 	u.c.add("commits", 1)

@@ -36,13 +36,13 @@
 //
 // Every commit of a table (written by package zones) records who made it —
 // an Audit: host, process id, OS user and the caller's identity — when,
-// the operation and mode, and the idempotency key. Lake.History (or
-// Zone.History) lists a table's audit trail straight from its commit log,
-// plain or zstd-compressed objects, without package zones: one
+// the operation and mode, and the idempotency key. zones.History lists a
+// table's audit trail, read through the table's one commit log: one
 // HistoryEntry per table version (Kind HistoryCommit) with the rows, files
 // and bytes added and removed, and, placed among them by time, the events
 // that are not versions (Kind HistoryVacuum: a vacuum that deleted files,
-// with the keys and bytes; see Zone.RecordEvent).
+// with the keys and bytes; HistoryRepair; see Zone.RecordEvent, which
+// writes them).
 //
 // The caller's identity is what the application gives (per write in
 // zones, or Options.Caller for the whole lake); otherwise Lake.Caller asks

@@ -67,8 +67,9 @@
 // per lake with a 2-second bound; unknown where STS cannot be reached) —
 // with the commit's Timestamp, Operation, Mode, IdempotencyKey, Metadata
 // and the files, rows and bytes added and removed. Dataset.History and
-// Table.History list the commits; lake.Lake.History lists the same log
-// without zones, and also the vacuum runs.
+// Table.History list the commits; History (and Table.AuditTrail) lists
+// them as lake.HistoryEntry values together with the events that are not
+// versions: vacuum runs and repairs.
 //
 // Vacuum does not commit (it makes no version), but each run that deletes
 // files writes an audit record under the table's _lakekit/audit/ — who,

@@ -317,7 +317,7 @@ func TestCorruptLogGap(t *testing.T) {
 	if len(got) != 300 {
 		t.Fatalf("after repair: %d rows, want 300 (version 2's rows are lost)", len(got))
 	}
-	hist, err := lk.History(ctx, lake.Curated, "sales", "events")
+	hist, err := zones.History(ctx, lk, lake.Curated, "sales", "events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func TestCorruptLogEntry(t *testing.T) {
 	if err != nil || len(rows) != 200 {
 		t.Fatalf("read version 2: %d rows, %v", len(rows), err)
 	}
-	if h, err := lk.History(ctx, lake.Curated, "sales", "events"); !errors.Is(err, lake.ErrCorrupt) || len(h) != 2 {
+	if h, err := zones.History(ctx, lk, lake.Curated, "sales", "events"); !errors.Is(err, lake.ErrCorrupt) || len(h) != 2 {
 		t.Fatalf("lake history: %d entries, %v", len(h), err)
 	}
 	res, err := fresh.Table().Repair(ctx, nil)

@@ -76,7 +76,7 @@ func TestLakeHistoryMatchesTableHistory(t *testing.T) {
 		t.Fatalf("second vacuum: %+v %v", again, err)
 	}
 
-	h, err := lk.History(ctx, lake.Curated, "sales", "events")
+	h, err := zones.History(ctx, lk, lake.Curated, "sales", "events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestVacuumAuditFirst(t *testing.T) {
 	if n := countData(); n != before {
 		t.Fatalf("%d data files before, %d after a vacuum that could not record", before, n)
 	}
-	if _, err := lk.History(ctx, lake.Curated, "sales", "events"); err != nil {
+	if _, err := zones.History(ctx, lk, lake.Curated, "sales", "events"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -179,7 +179,7 @@ func TestVacuumAuditFirst(t *testing.T) {
 	if _, err := ds2.Vacuum(ctx, 0); err == nil || !strings.Contains(err.Error(), "injected delete failure") {
 		t.Fatalf("vacuum with failing deletes: %v", err)
 	}
-	h, err := lk2.History(ctx, lake.Curated, "sales", "events")
+	h, err := zones.History(ctx, lk2, lake.Curated, "sales", "events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestVacuumAuditFirst(t *testing.T) {
 	if err != nil || len(res.Deleted) == 0 {
 		t.Fatalf("vacuum: %+v %v", res, err)
 	}
-	h, _ = lk.History(ctx, lake.Curated, "sales", "events")
+	h, _ = zones.History(ctx, lk, lake.Curated, "sales", "events")
 	if last := h[len(h)-1]; last.Status != lake.EventDone || last.FilesRemoved != len(res.Deleted) || last.ID != res.AuditID {
 		t.Fatalf("vacuum's record: %+v", last)
 	}
@@ -242,7 +242,7 @@ func TestCommitCallerFromSTS(t *testing.T) {
 	if _, err := ds.Vacuum(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	h, err := lk.History(ctx, lake.Curated, "sales", "events")
+	h, err := zones.History(ctx, lk, lake.Curated, "sales", "events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func Example_history() {
 		log.Fatal(err)
 	}
 
-	h, err := lk.History(ctx, lake.Curated, "shop", "sales")
+	h, err := zones.History(ctx, lk, lake.Curated, "shop", "sales")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -332,7 +332,7 @@ type checkingDriver struct {
 
 func (d *checkingDriver) Delete(ctx context.Context, keys []string) error {
 	named := map[string]string{}
-	if h, err := d.lk.History(ctx, lake.Curated, "sales", "events"); err == nil {
+	if h, err := zones.History(ctx, d.lk, lake.Curated, "sales", "events"); err == nil {
 		for _, e := range h {
 			for _, k := range e.Keys {
 				named["curated/"+k] = e.Status

@@ -120,7 +120,7 @@ type Column struct {
 type Commit struct {
 	Version        int64     `json:"version"`
 	Timestamp      time.Time `json:"timestamp"`
-	Operation      string    `json:"operation"` // "write" (a vacuum is not a version: see lake.Zone.History)
+	Operation      string    `json:"operation"` // "write" (a vacuum is not a version: see zones.History)
 	Mode           Mode      `json:"mode"`
 	IdempotencyKey string    `json:"idempotency_key"`
 	// Attempt names the attempt that made the commit (its objects' names);

@@ -37,7 +37,7 @@ type VacuumResult struct {
 // are gone.
 //
 // A run that deletes anything leaves an audit record under the table's
-// _lakekit/audit/ (lake.Zone.History lists it as a HistoryVacuum entry;
+// _lakekit/audit/ (zones.History lists it as a HistoryVacuum entry;
 // it is not a table version): who (host, process, user, the lake's caller
 // identity), when, the retention, and the keys and bytes deleted. The
 // record is written before the first delete (status "started", listing

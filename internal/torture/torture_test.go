@@ -552,7 +552,7 @@ func tortureChild() int {
 // the commit log, with the same who and idempotency key, and every file a
 // vacuum deleted is named by a vacuum event (recorded before deleting).
 func checkAuditTrail(ctx context.Context, e *env, log []zones.Commit) error {
-	hist, err := e.lk.History(ctx, lake.Curated, "torture", "events")
+	hist, err := zones.History(ctx, e.lk, lake.Curated, "torture", "events")
 	if errors.Is(err, lake.ErrNotFound) && len(log) == 0 {
 		return nil
 	}

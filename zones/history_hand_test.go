@@ -1,4 +1,4 @@
-package lake_test
+package zones_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/lakekit/lakekit/internal/logcodec"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/lake/memstore"
+	"github.com/lakekit/lakekit/zones"
 )
 
 // handCommit renders a commit-log object the way zones writes one, with n
@@ -79,7 +80,7 @@ func TestHistoryReadsHandWrittenLog(t *testing.T) {
 		t.Fatalf("event id %q does not name its kind", ev.ID)
 	}
 
-	h, err := lk.History(ctx, lake.Curated, "sales", "orders")
+	h, err := zones.History(ctx, lk, lake.Curated, "sales", "orders")
 	if !errors.Is(err, lake.ErrCorrupt) || !strings.Contains(err.Error(), "version 4") {
 		t.Fatalf("History over a gap: %v, want ErrCorrupt naming version 4", err)
 	}
@@ -107,7 +108,7 @@ func TestHistoryReadsHandWrittenLog(t *testing.T) {
 	if err := z.RecordEvent(ctx, "sales", "orders", ev); err != nil {
 		t.Fatal(err)
 	}
-	h, err = z.History(ctx, "sales", "orders")
+	h, err = zones.History(ctx, lk, lake.Curated, "sales", "orders")
 	if !errors.Is(err, lake.ErrCorrupt) || len(h) != 4 || h[2].Status != lake.EventFailed || h[2].Error != "boom" {
 		t.Fatalf("after updating the event: %v, %+v", err, h)
 	}
@@ -127,22 +128,22 @@ func TestHistoryErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	z := lk.MustZone(lake.Curated)
-	if _, err := z.History(ctx, "sales", "orders"); !errors.Is(err, lake.ErrNotFound) {
+	if _, err := zones.History(ctx, lk, lake.Curated, "sales", "orders"); !errors.Is(err, lake.ErrNotFound) {
 		t.Fatalf("History of a table without a log: %v, want ErrNotFound", err)
 	}
-	if _, err := z.History(ctx, "sales", "../orders"); !errors.Is(err, lake.ErrInvalidName) {
+	if _, err := zones.History(ctx, lk, lake.Curated, "sales", "../orders"); !errors.Is(err, lake.ErrInvalidName) {
 		t.Fatalf("History of a hostile table name: %v, want ErrInvalidName", err)
 	}
-	if _, err := lk.History(ctx, "nope", "sales", "orders"); !errors.Is(err, lake.ErrInvalidName) {
+	if _, err := zones.History(ctx, lk, "nope", "sales", "orders"); !errors.Is(err, lake.ErrInvalidName) {
 		t.Fatalf("History in an unknown zone: %v, want ErrInvalidName", err)
 	}
 	s := z.Store()
 	put(t, s, "sales/orders/_lakekit/log/00000000000000000001.json", []byte(`{"version":1,`))
-	if _, err := z.History(ctx, "sales", "orders"); !errors.Is(err, lake.ErrCorrupt) || !strings.Contains(err.Error(), "version 1") {
+	if _, err := zones.History(ctx, lk, lake.Curated, "sales", "orders"); !errors.Is(err, lake.ErrCorrupt) || !strings.Contains(err.Error(), "version 1") {
 		t.Fatalf("truncated commit: %v", err)
 	}
 	put(t, s, "sales/orders/_lakekit/log/00000000000000000001.json", []byte(handCommit(2, time.Now(), "append", "k", 1, 0, "")))
-	if _, err := z.History(ctx, "sales", "orders"); !errors.Is(err, lake.ErrCorrupt) || !strings.Contains(err.Error(), "claims version 2") {
+	if _, err := zones.History(ctx, lk, lake.Curated, "sales", "orders"); !errors.Is(err, lake.ErrCorrupt) || !strings.Contains(err.Error(), "claims version 2") {
 		t.Fatalf("commit claiming another version: %v", err)
 	}
 	for _, e := range []*lake.HistoryEntry{
@@ -160,7 +161,7 @@ func TestHistoryErrors(t *testing.T) {
 	}
 	put(t, s, "sales/orders/_lakekit/log/00000000000000000001.json", []byte(handCommit(1, time.Now(), "append", "k", 1, 0, "")))
 	put(t, s, "sales/orders/_lakekit/audit/01700000000000000000-vacuum-x.json", []byte(`{"kind":"commit","version":9}`))
-	if _, err := z.History(ctx, "sales", "orders"); err == nil || !strings.Contains(err.Error(), `claims kind "commit"`) {
+	if _, err := zones.History(ctx, lk, lake.Curated, "sales", "orders"); err == nil || !strings.Contains(err.Error(), `claims kind "commit"`) {
 		t.Fatalf("an audit event posing as a commit: %v", err)
 	}
 }

@@ -357,12 +357,14 @@ func (d *Driver) Move(ctx context.Context, src, dst string, _ *driver.PutOptions
 	}
 	// the sidecar first, as a hard link (no copy, no fsync: its content is
 	// already durable), so dst never appears without its metadata
+	// (concurrent movers of one object are normal: committers roll each
+	// other's files forward): a sidecar already linked by another mover
+	// (EEXIST), or already gone with the move finished (ENOENT), is fine
 	if ms, md := d.metaPath(src), d.metaPath(dst); fileExists(ms) {
 		if err := os.MkdirAll(filepath.Dir(md), 0o755); err != nil {
 			return d.mapErr("move metadata", dst, err)
 		}
-		os.Remove(md) // left by an earlier try
-		if err := os.Link(ms, md); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := os.Link(ms, md); err != nil && !errors.Is(err, fs.ErrExist) && !errors.Is(err, fs.ErrNotExist) {
 			return d.mapErr("move metadata", dst, err)
 		}
 	}

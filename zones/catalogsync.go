@@ -19,6 +19,11 @@ import (
 // key (or by Vacuum, or SyncCatalog).
 const CatalogVersionParam = "lakekit_version"
 
+// recordEvery bounds how far the recorded version may lag when nothing
+// in the catalog changed (the next sync reads at most that many log
+// entries to find what they touched).
+const recordEvery = 8
+
 // maxSyncRounds bounds the converging loop of one catalog sync.
 const maxSyncRounds = 32
 
@@ -153,17 +158,23 @@ func (d *Dataset[T]) converge(ctx context.Context, full bool) error {
 		if from < 0 {
 			from = recordedVersion(ct)
 		}
+		var changed bool
 		if full || from <= 0 || from > st.Version || st.Version-from > 32 {
-			err = d.syncAllPartitions(ctx, st)
+			changed, err = d.syncAllPartitions(ctx, st)
 			full = false
 		} else {
-			err = d.syncTouched(ctx, st, from)
+			changed, err = d.syncTouched(ctx, st, from)
 		}
 		if err != nil {
 			return err
 		}
-		if err := d.updateTable(ctx, ct, st, true); err != nil {
-			return err
+		// Record the version when the catalog changed, or every
+		// recordEvery versions: an append into existing partitions then
+		// costs no catalog write (and no Glue table version) at all.
+		if changed || from < 0 || st.Version-from >= recordEvery {
+			if err := d.updateTable(ctx, ct, st, true); err != nil {
+				return err
+			}
 		}
 		synced = st.Version
 	}
@@ -279,32 +290,36 @@ func (d *Dataset[T]) updateTable(ctx context.Context, ct *catalog.Table, st *sta
 // syncTouched syncs the partitions the commits after version from touched,
 // at their locations in st (the newest state, never the commit's own: a
 // slower syncer must not point a partition back at a replaced location).
-func (d *Dataset[T]) syncTouched(ctx context.Context, st *state, from int64) error {
+func (d *Dataset[T]) syncTouched(ctx context.Context, st *state, from int64) (bool, error) {
 	if len(st.PartitionKeys) == 0 {
-		return nil
+		return false, nil
 	}
 	touched := map[string]bool{}
 	moved := map[string]bool{}
 	for v := from + 1; v <= st.Version; v++ {
 		c, err := d.table.readCommit(ctx, v)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !equalStrings(c.PartitionKeys, st.PartitionKeys) && c.PartitionKeys != nil || c.Operation == "repair" {
 			return d.syncAllPartitions(ctx, st) // the keys changed, or a repair: compare everything
 		}
+		if c.Mode == Append { // only the partitions it created
+			for _, l := range c.Locations {
+				touched[partPath(l.Partition)] = true
+			}
+			continue
+		}
 		for p := range c.touched() {
 			touched[p] = true
-			if c.Mode != Append {
-				moved[p] = true
-			}
+			moved[p] = true
 		}
 	}
 	var plan partitionPlan
 	for _, p := range sortedKeys(touched) {
 		part, err := lake.ParsePartitionPath(p)
 		if err != nil {
-			return err
+			return false, err
 		}
 		prefix, ok := st.Locations[p]
 		switch {
@@ -316,19 +331,19 @@ func (d *Dataset[T]) syncTouched(ctx context.Context, st *state, from int64) err
 			plan.add = append(plan.add, catalog.Partition{Values: part.Values(), Location: d.table.store.Location(prefix + "/")})
 		}
 	}
-	return d.applyPartitions(ctx, &plan)
+	return plan.changes(), d.applyPartitions(ctx, &plan)
 }
 
 // syncAllPartitions compares every catalog partition with st.
-func (d *Dataset[T]) syncAllPartitions(ctx context.Context, st *state) error {
+func (d *Dataset[T]) syncAllPartitions(ctx context.Context, st *state) (bool, error) {
 	if len(st.PartitionKeys) == 0 {
-		return nil
+		return false, nil
 	}
 	cat, t := d.opts.Catalog, d.table
 	have := map[string]string{}
 	for p, err := range cat.Partitions(ctx, t.database, t.name, "") {
 		if err != nil {
-			return err
+			return false, err
 		}
 		have[valuesKey(p.Values)] = p.Location
 	}
@@ -337,7 +352,7 @@ func (d *Dataset[T]) syncAllPartitions(ctx context.Context, st *state) error {
 	for _, p := range sortedKeys(st.Locations) {
 		part, err := lake.ParsePartitionPath(p)
 		if err != nil {
-			return err
+			return false, err
 		}
 		k := valuesKey(part.Values())
 		want[k] = true
@@ -355,8 +370,11 @@ func (d *Dataset[T]) syncAllPartitions(ctx context.Context, st *state) error {
 	for _, k := range extra {
 		plan.drop(d.emptyLocation(), splitValuesKey(k))
 	}
-	return d.applyPartitions(ctx, &plan)
+	return plan.changes(), d.applyPartitions(ctx, &plan)
 }
+
+// changes reports whether the plan changes the catalog.
+func (p *partitionPlan) changes() bool { return len(p.add)+len(p.repoint)+len(p.dropped) > 0 }
 
 // partitionPlan is one catalog sync: partitions to add at their own
 // (still empty) folders, then ONE call that repoints every changed

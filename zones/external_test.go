@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -248,9 +249,11 @@ func TestCatalogCrashRepairedByNextCommit(t *testing.T) {
 			// and a later commit of another key repairs it too
 			w = writeOnly(t, ds, makeEvents(9000, 5, 1), &zones.WriterOptions{Mode: mode})
 			cat.arm(call, 1)
-			if _, err := w.Commit(ctx); !errors.Is(err, zones.ErrCatalog) {
-				t.Fatalf("second commit killed at %s: %v, want ErrCatalog", call, err)
+			// (an append into an existing partition may make no such call)
+			if _, err := w.Commit(ctx); err != nil && !errors.Is(err, zones.ErrCatalog) {
+				t.Fatalf("second commit killed at %s: %v, want ErrCatalog or success", call, err)
 			}
+			cat.arm(call, 0)
 			writeCommit(t, ds, makeEvents(10000, 30, 3)[20:], nil) // b002 only
 			sameViews(t, "after the next commit", cat, ds)
 		})
@@ -339,9 +342,12 @@ func concurrentSync(t *testing.T, lk *lake.Lake, cat catalog.Catalog, writers, c
 	for err := range errs {
 		t.Error(err)
 	}
+	// the recorded version may lag by a few appends into existing
+	// partitions (they change nothing in the catalog), never lead
 	ct, _ := cat.GetTable(ctx, "sales", "events")
-	if want := fmt.Sprint(writers * commits); ct.Parameters[zones.CatalogVersionParam] != want {
-		t.Fatalf("catalog records version %q, want %s", ct.Parameters[zones.CatalogVersionParam], want)
+	rec, err := strconv.Atoi(ct.Parameters[zones.CatalogVersionParam])
+	if n := writers * commits; err != nil || rec > n || rec < n-8 {
+		t.Fatalf("catalog records version %q, want at most %d and at least %d", ct.Parameters[zones.CatalogVersionParam], n, n-8)
 	}
 }
 
@@ -631,4 +637,49 @@ func TestNullPartitionValue(t *testing.T) {
 	if err := w2.Write(ctx, []sale{{4, &lit}}); !errors.Is(err, zones.ErrInvalid) || !strings.Contains(err.Error(), "NULL") {
 		t.Fatalf("the literal marker as a value: %v, want ErrInvalid", err)
 	}
+}
+
+// writeCounter counts the catalog writes a commit makes.
+type writeCounter struct {
+	catalog.Catalog
+	writes int
+}
+
+func (c *writeCounter) UpdateTable(ctx context.Context, t *catalog.Table, o *catalog.UpdateOptions) error {
+	c.writes++
+	return c.Catalog.UpdateTable(ctx, t, o)
+}
+
+func (c *writeCounter) AddPartitions(ctx context.Context, db, t string, p []catalog.Partition) error {
+	c.writes++
+	return c.Catalog.AddPartitions(ctx, db, t, p)
+}
+
+func (c *writeCounter) UpdatePartitionLocations(ctx context.Context, db, t string, p []catalog.Partition) error {
+	c.writes++
+	return c.Catalog.UpdatePartitionLocations(ctx, db, t, p)
+}
+
+// TestCatalogWritesOnlyWhenItChanges: appends into existing partitions
+// write nothing to the catalog (no Glue table version per commit), except
+// the recorded version every few commits; the view stays exact.
+func TestCatalogWritesOnlyWhenItChanges(t *testing.T) {
+	lk := fileLake(t, "")
+	local, err := catalog.OpenLocal(lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := &writeCounter{Catalog: local}
+	ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})
+	writeCommit(t, ds, makeEvents(0, 30, 3), nil)
+	cat.writes = 0
+	for i := range 16 {
+		writeCommit(t, ds, makeEvents(int64(100+i*10), 10, 3), nil)
+	}
+	if cat.writes > 4 {
+		t.Fatalf("16 appends into existing partitions made %d catalog writes, want at most 4 (the recorded version every 8)", cat.writes)
+	}
+	sameViews(t, "after appends", local, ds)
+	writeCommit(t, ds, makeEvents(1000, 10, 20), nil) // new partitions
+	sameViews(t, "after new partitions", local, ds)
 }

@@ -399,10 +399,6 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 	}
 	var chunk []byte // one column chunk's bytes, for checkChunk
 	// partition values to fill in
-	type setter struct {
-		index []int
-		v     reflect.Value
-	}
 	var sets []setter
 	for key, ci := range p.partition {
 		val, _ := df.Partition.Get(key)
@@ -417,84 +413,106 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 		if len(p.stored) > 0 && !statsMatch(rowGroupStats(f.Schema(), []format.RowGroup{md.RowGroups[i]}), rg.NumRows(), p.stored) {
 			continue
 		}
-		var ranges []lake.Range
-		var check []*format.ColumnMetaData
-		for _, cc := range md.RowGroups[i].Columns {
-			if len(cc.MetaData.PathInSchema) == 0 || !p.needed[cc.MetaData.PathInSchema[0]] {
-				continue
-			}
-			off, n, err := chunkRange(&cc.MetaData, r.Size())
-			if err != nil {
-				return fmt.Errorf("zones: read %s: %w", df.Key, err)
-			}
-			ranges = append(ranges, lake.Range{Off: off, Len: n})
-			check = append(check, &cc.MetaData)
-		}
-		if err := r.Prefetch(ranges...); err != nil {
+		if err := checkRowGroup(r, f, md.RowGroups[i], rg.NumRows(), p.needed, &chunk); err != nil {
 			return fmt.Errorf("zones: read %s: %w", df.Key, err)
 		}
-		for k, cc := range check {
-			chunk = slices.Grow(chunk[:0], int(ranges[k].Len))[:ranges[k].Len]
-			if _, err := r.ReadAt(chunk, ranges[k].Off); err != nil {
-				return fmt.Errorf("zones: read %s: %w", df.Key, err)
-			}
-			leaf, ok := f.Schema().Lookup(cc.PathInSchema...)
-			if !ok {
-				return fmt.Errorf("zones: read %s: %w", df.Key, corruptf("column %s is not in the file's schema", strings.Join(cc.PathInSchema, ".")))
-			}
-			if err := checkChunk(chunk, cc, rg.NumRows(), leaf.MaxRepetitionLevel > 0); err != nil {
-				return fmt.Errorf("zones: read %s: %w", df.Key, err)
-			}
-		}
 		rr := parquet.NewGenericRowGroupReader[T](rg, p.readOptionsFor(f.Schema())...)
-		for {
-			var buf []T
-			select {
-			case buf = <-free:
-			default:
-			}
-			if cap(buf) < p.batch {
-				buf = make([]T, p.batch)
-			}
-			buf = buf[:p.batch]
-			n, err := rr.Read(buf)
-			if n > 0 {
-				rows := buf[:n]
-				if len(sets) > 0 {
-					rv := reflect.ValueOf(rows)
-					for k := 0; k < n; k++ {
-						row := rv.Index(k)
-						for _, s := range sets {
-							row.FieldByIndex(s.index).Set(s.v)
-						}
-					}
-				}
-				if len(p.stored) > 0 {
-					rows = filterRows(rows, p)
-				}
-				if len(rows) > 0 {
-					select {
-					case out <- rows:
-					case <-ctx.Done():
-						rr.Close()
-						return ctx.Err()
-					}
-				}
-			}
-			if err != nil {
-				rr.Close()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return fmt.Errorf("zones: read %s: %w", df.Key, err)
-			}
-			if n == 0 {
-				rr.Close()
-				break
-			}
+		if err := emitRows(ctx, rr, p, sets, out, free); err != nil {
+			return fmt.Errorf("zones: read %s: %w", df.Key, err)
 		}
 	}
 	return nil
+}
+
+// setter fills one partition field of every row read from a file.
+type setter struct {
+	index []int
+	v     reflect.Value
+}
+
+// checkRowGroup prefetches the column chunks a read needs of one row group
+// (one coalesced request) and checks their page headers before parquet-go
+// decodes them (pagecheck.go).
+func checkRowGroup(r *lake.ObjectReader, f *parquet.File, rgm format.RowGroup, rows int64, needed map[string]bool, chunk *[]byte) error {
+	var ranges []lake.Range
+	var check []*format.ColumnMetaData
+	for _, cc := range rgm.Columns {
+		if len(cc.MetaData.PathInSchema) == 0 || !needed[cc.MetaData.PathInSchema[0]] {
+			continue
+		}
+		off, n, err := chunkRange(&cc.MetaData, r.Size())
+		if err != nil {
+			return err
+		}
+		ranges = append(ranges, lake.Range{Off: off, Len: n})
+		check = append(check, &cc.MetaData)
+	}
+	if err := r.Prefetch(ranges...); err != nil {
+		return err
+	}
+	for k, cc := range check {
+		*chunk = slices.Grow((*chunk)[:0], int(ranges[k].Len))[:ranges[k].Len]
+		if _, err := r.ReadAt(*chunk, ranges[k].Off); err != nil {
+			return err
+		}
+		leaf, ok := f.Schema().Lookup(cc.PathInSchema...)
+		if !ok {
+			return corruptf("column %s is not in the file's schema", strings.Join(cc.PathInSchema, "."))
+		}
+		if err := checkChunk(*chunk, cc, rows, leaf.MaxRepetitionLevel > 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitRows reads a row group in batches, fills in the partition fields,
+// filters by the stored-column predicates and sends the batches to out.
+func emitRows[T any](ctx context.Context, rr *parquet.GenericReader[T], p *plan, sets []setter, out, free chan []T) error {
+	defer rr.Close()
+	for {
+		var buf []T
+		select {
+		case buf = <-free:
+		default:
+		}
+		if cap(buf) < p.batch {
+			buf = make([]T, p.batch)
+		}
+		buf = buf[:p.batch]
+		n, err := rr.Read(buf)
+		if n > 0 {
+			rows := buf[:n]
+			if len(sets) > 0 {
+				rv := reflect.ValueOf(rows)
+				for k := 0; k < n; k++ {
+					row := rv.Index(k)
+					for _, s := range sets {
+						row.FieldByIndex(s.index).Set(s.v)
+					}
+				}
+			}
+			if len(p.stored) > 0 {
+				rows = filterRows(rows, p)
+			}
+			if len(rows) > 0 {
+				select {
+				case out <- rows:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
 }
 
 // filterRows keeps the rows matching every stored-column predicate.

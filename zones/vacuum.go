@@ -157,7 +157,6 @@ func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []stri
 	}
 	res := &VacuumResult{Live: len(st.files)}
 	var del []string
-	var delBytes int64
 	size := map[string]int64{}
 	for _, o := range objs {
 		if _, live := st.files[o.key]; live || pending[o.key] {
@@ -182,14 +181,23 @@ func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []stri
 			continue
 		}
 		del = append(del, o.key)
-		delBytes += o.size
 		size[o.key] = o.size
 	}
 	if len(del) == 0 {
 		t.logger.Info("zones: vacuum", "deleted", 0, "kept", res.Kept, "live", res.Live)
 		return res, nil
 	}
-	ev := &lake.HistoryEntry{Kind: lake.HistoryVacuum, Version: st.Version, Time: now.UTC(), Operation: "vacuum",
+	return t.deleteAudited(ctx, st.Version, now, retention, res, del, size)
+}
+
+// deleteAudited deletes del after writing the audit record that names
+// them, then completes the record.
+func (t *Table) deleteAudited(ctx context.Context, version int64, now time.Time, retention time.Duration, res *VacuumResult, del []string, size map[string]int64) (*VacuumResult, error) {
+	var delBytes int64
+	for _, k := range del {
+		delBytes += size[k]
+	}
+	ev := &lake.HistoryEntry{Kind: lake.HistoryVacuum, Version: version, Time: now.UTC(), Operation: "vacuum",
 		Audit: t.lk.Audit(ctx, ""), Status: lake.EventStarted, FilesRemoved: len(del), BytesRemoved: delBytes,
 		Metadata: map[string]string{"retention": retention.String(), "kept": strconv.Itoa(res.Kept), "live": strconv.Itoa(res.Live)}}
 	ev.Keys, ev.KeysTruncated = auditKeys(del)

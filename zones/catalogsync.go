@@ -419,8 +419,23 @@ func (d *Dataset[T]) applyPartitions(ctx context.Context, p *partitionPlan) erro
 		}
 	}
 	if len(p.repoint) > 0 {
-		if err := cat.UpdatePartitionLocations(ctx, t.database, t.name, p.repoint); err != nil {
-			return err
+		for try := 0; ; try++ {
+			err := cat.UpdatePartitionLocations(ctx, t.database, t.name, p.repoint)
+			if err == nil {
+				break
+			}
+			// a concurrent syncer (on an older version; it repeats on the
+			// newer one) removed one in between: add it again, then repoint
+			if !errors.Is(err, catalog.ErrNoSuchPartition) || try >= 3 {
+				return err
+			}
+			missing := make([]catalog.Partition, len(p.repoint))
+			for i, r := range p.repoint {
+				missing[i] = catalog.Partition{Values: r.Values, Location: d.emptyLocation()}
+			}
+			if err := cat.AddPartitions(ctx, t.database, t.name, missing); err != nil {
+				return err
+			}
 		}
 	}
 	if len(p.dropped) > 0 {

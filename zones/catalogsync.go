@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -316,7 +317,7 @@ func (d *Dataset[T]) syncTouched(ctx context.Context, st *state, from int64) (bo
 		}
 	}
 	var plan partitionPlan
-	for _, p := range sortedKeys(touched) {
+	for _, p := range slices.Sorted(maps.Keys(touched)) {
 		part, err := lake.ParsePartitionPath(p)
 		if err != nil {
 			return false, err
@@ -340,35 +341,33 @@ func (d *Dataset[T]) syncAllPartitions(ctx context.Context, st *state) (bool, er
 		return false, nil
 	}
 	cat, t := d.opts.Catalog, d.table
-	have := map[string]string{}
+	// catalog partitions by their Hive path (the one path builder), as
+	// st.Locations is keyed
+	type entry struct {
+		values   []string
+		location string
+	}
+	have := map[string]entry{}
 	for p, err := range cat.Partitions(ctx, t.database, t.name, "") {
 		if err != nil {
 			return false, err
 		}
-		have[valuesKey(p.Values)] = p.Location
+		have[catalogPath(st.PartitionKeys, p.Values)] = entry{p.Values, p.Location}
 	}
 	var plan partitionPlan
-	want := map[string]bool{}
-	for _, p := range sortedKeys(st.Locations) {
+	for _, p := range slices.Sorted(maps.Keys(st.Locations)) {
 		part, err := lake.ParsePartitionPath(p)
 		if err != nil {
 			return false, err
 		}
-		k := valuesKey(part.Values())
-		want[k] = true
-		if loc := t.store.Location(st.Locations[p] + "/"); have[k] != loc {
+		if loc := t.store.Location(st.Locations[p] + "/"); have[p].location != loc {
 			plan.swap(d.emptyLocation(), part.Values(), loc)
 		}
 	}
-	var extra []string
-	for k := range have {
-		if !want[k] {
-			extra = append(extra, k)
+	for _, p := range slices.Sorted(maps.Keys(have)) {
+		if _, ok := st.Locations[p]; !ok {
+			plan.drop(d.emptyLocation(), have[p].values)
 		}
-	}
-	sort.Strings(extra)
-	for _, k := range extra {
-		plan.drop(d.emptyLocation(), splitValuesKey(k))
 	}
 	return plan.changes(), d.applyPartitions(ctx, &plan)
 }
@@ -511,17 +510,18 @@ func (d *Dataset[T]) dropAllPartitions(ctx context.Context) error {
 	return cat.DeletePartitions(ctx, t.database, t.name, vals)
 }
 
-func valuesKey(vals []string) string { return strings.Join(vals, "\x00") }
-
-func splitValuesKey(k string) []string { return strings.Split(k, "\x00") }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// catalogPath is the Hive path of a catalog partition's values under the
+// table's keys; values that do not fit the keys get a path no partition
+// has, so a sync drops them.
+func catalogPath(keys, values []string) string {
+	if len(keys) != len(values) {
+		return "\x00" + strings.Join(values, "\x00")
 	}
-	sort.Strings(out)
-	return out
+	p := make(lake.Partition, len(keys))
+	for i, k := range keys {
+		p[i] = lake.KV{Key: k, Value: values[i]}
+	}
+	return p.HivePath()
 }
 
 func sameCatalogColumns(a, b catalog.Schema) bool {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,7 +223,7 @@ func (t *Table) inferLost(ctx context.Context, c *Commit, damaged []int64) error
 			}
 		}
 	}
-	for _, p := range sortedKeys(moved) {
+	for _, p := range slices.Sorted(maps.Keys(moved)) {
 		folder := moved[p]
 		part, err := lake.ParsePartitionPath(p)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lakekit/lakekit/internal/parquetx"
 	"github.com/lakekit/lakekit/internal/structtag"
 	"github.com/lakekit/lakekit/lake"
 )
@@ -372,11 +373,7 @@ func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func
 // readFile reads one file's matching row groups into batches sent to out.
 func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, free chan []T) (err error) {
 	// parquet-go panics on some corrupt files; a bad file is an error here.
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("zones: read %s: corrupt Parquet file: %v", df.Key, r)
-		}
-	}()
+	defer parquetx.Recover(&err, "zones: read "+df.Key)
 	r, err := d.table.openData(ctx, df)
 	if err != nil {
 		return err
@@ -397,7 +394,7 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 	if err := checkCodecs(md); err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}
-	var chunk []byte // one column chunk's bytes, for checkChunk
+	var chunk []byte // one column chunk's bytes, for parquetx.CheckChunk
 	// partition values to fill in
 	var sets []setter
 	for key, ci := range p.partition {
@@ -413,7 +410,7 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 		if len(p.stored) > 0 && !statsMatch(rowGroupStats(f.Schema(), []format.RowGroup{md.RowGroups[i]}), rg.NumRows(), p.stored) {
 			continue
 		}
-		if err := checkRowGroup(r, f, md.RowGroups[i], rg.NumRows(), p.needed, &chunk); err != nil {
+		if err := invalidParquet(checkRowGroup(r, f, md.RowGroups[i], rg.NumRows(), p.needed, &chunk)); err != nil {
 			return fmt.Errorf("zones: read %s: %w", df.Key, err)
 		}
 		rr := parquet.NewGenericRowGroupReader[T](rg, p.readOptionsFor(f.Schema())...)
@@ -440,7 +437,7 @@ func checkRowGroup(r *lake.ObjectReader, f *parquet.File, rgm format.RowGroup, r
 		if len(cc.MetaData.PathInSchema) == 0 || !needed[cc.MetaData.PathInSchema[0]] {
 			continue
 		}
-		off, n, err := chunkRange(&cc.MetaData, r.Size())
+		off, n, err := parquetx.ChunkRange(&cc.MetaData, r.Size())
 		if err != nil {
 			return err
 		}
@@ -457,9 +454,9 @@ func checkRowGroup(r *lake.ObjectReader, f *parquet.File, rgm format.RowGroup, r
 		}
 		leaf, ok := f.Schema().Lookup(cc.PathInSchema...)
 		if !ok {
-			return corruptf("column %s is not in the file's schema", strings.Join(cc.PathInSchema, "."))
+			return fmt.Errorf("%w: column %s is not in the file's schema", parquetx.ErrCorrupt, strings.Join(cc.PathInSchema, "."))
 		}
-		if err := checkChunk(*chunk, cc, rows, leaf.MaxRepetitionLevel > 0); err != nil {
+		if err := parquetx.CheckChunk(*chunk, cc, rows, leaf.MaxRepetitionLevel > 0); err != nil {
 			return err
 		}
 	}
@@ -611,22 +608,4 @@ files:
 		out = append(out, f)
 	}
 	return out, nil
-}
-
-// checkCodecs refuses column chunks in a codec lakekit never writes. Such a
-// file is corrupt or foreign, and parquet-go's LZ4 decoder grows its buffer
-// without bound on corrupt input (a fatal out-of-memory, which no recover
-// catches), so it must not reach the decoder.
-func checkCodecs(md *format.FileMetaData) error {
-	for _, rg := range md.RowGroups {
-		for _, cc := range rg.Columns {
-			switch cc.MetaData.Codec {
-			case format.Uncompressed, format.Snappy, format.Zstd, format.Gzip:
-			default:
-				return fmt.Errorf("column %s is compressed with %s, which lakekit never writes (corrupt or foreign file): %w",
-					strings.Join(cc.MetaData.PathInSchema, "."), cc.MetaData.Codec, ErrInvalid)
-			}
-		}
-	}
-	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lakekit/lakekit/internal/spill"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -75,8 +76,8 @@ type CommitResult struct {
 type Writer[T any] struct {
 	d    *Dataset[T]
 	opts WriterOptions
-	tx   *Tx        // the transaction the files are committed through
-	pool *spillPool // nil with Options.InMemoryBuffers
+	tx   *Tx         // the transaction the files are committed through
+	pool *spill.Pool // nil with Options.InMemoryBuffers
 	tmp  string
 
 	open   map[string]*partWriter[T]
@@ -123,7 +124,7 @@ func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Write
 	w.opts.IdempotencyKey = tx.Key()
 	w.tmp = d.opts.TempDir
 	if !d.opts.InMemoryBuffers {
-		w.pool = newSpillPool(w.tmp, d.memoryBudget())
+		w.pool = spill.NewPool(w.tmp, d.memoryBudget())
 	}
 	return w, nil
 }
@@ -359,7 +360,7 @@ func (w *Writer[T]) openFile(pw *partWriter[T]) error {
 		pw.f = &memFile{}
 	} else {
 		pool = w.pool
-		pw.f = &bufferFile{w.pool.get()}
+		pw.f = &bufferFile{w.pool, w.pool.Get()}
 	}
 	pw.w = parquet.NewGenericWriter[T](pw.f, w.d.writerOptions(pool)...)
 	return nil
@@ -375,9 +376,13 @@ type spool interface {
 	discard()
 }
 
-// bufferFile spools a file in a spillBuffer; the upload reads it through
-// ReadAt/Seek (S3 sends it without another copy) or WriteTo.
-type bufferFile struct{ b *spillBuffer }
+// bufferFile spools a file in a spill.Buffer of the writer's pool; the
+// upload reads it through ReadAt/Seek (S3 sends it without another copy)
+// or WriteTo.
+type bufferFile struct {
+	pool *spill.Pool
+	b    *spill.Buffer
+}
 
 func (f *bufferFile) Write(p []byte) (int, error) { return f.b.Write(p) }
 
@@ -388,7 +393,7 @@ func (f *bufferFile) reader() (io.ReadSeeker, int64, error) {
 	return f.b, f.b.Len(), nil
 }
 
-func (f *bufferFile) discard() { f.b.pool.PutBuffer(f.b) }
+func (f *bufferFile) discard() { f.pool.PutBuffer(f.b) }
 
 type memFile struct{ b bytes.Buffer }
 

@@ -1,4 +1,4 @@
-package zones
+package spill
 
 import (
 	"bytes"
@@ -78,7 +78,7 @@ func randSize(r *rand.Rand) int {
 
 // checkContent reads the whole buffer through Seek+Read, ReadAt and
 // Seek+WriteTo and compares each with the model, then restores the position.
-func checkContent(t *testing.T, b *spillBuffer, m *model, r *rand.Rand) {
+func checkContent(t *testing.T, b *Buffer, m *model, r *rand.Rand) {
 	t.Helper()
 	if b.Len() != int64(len(m.data)) {
 		t.Fatalf("Len = %d, model %d", b.Len(), len(m.data))
@@ -146,11 +146,11 @@ func TestSpillBufferReadBack(t *testing.T) {
 	for seed := int64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewSource(seed))
-			p := newSpillPool(t.TempDir(), int64(r.Intn(1<<20)))
-			bufs := make([]*spillBuffer, 3)
+			p := NewPool(t.TempDir(), int64(r.Intn(1<<20)))
+			bufs := make([]*Buffer, 3)
 			models := make([]*model, len(bufs))
 			for i := range bufs {
-				bufs[i] = p.GetBuffer().(*spillBuffer)
+				bufs[i] = p.GetBuffer().(*Buffer)
 				models[i] = &model{}
 			}
 			sawSpill, sawMemory := false, false
@@ -160,7 +160,7 @@ func TestSpillBufferReadBack(t *testing.T) {
 				if r.Intn(25) == 0 { // release: its memory and extents get reused
 					checkContent(t, b, m, r)
 					p.PutBuffer(b)
-					bufs[i], models[i] = p.get(), &model{}
+					bufs[i], models[i] = p.Get(), &model{}
 					continue
 				}
 				switch k := r.Intn(10); {
@@ -235,8 +235,8 @@ func TestSpillBufferReadBack(t *testing.T) {
 // TestSpillBufferReuse: a released buffer comes back empty and in memory,
 // even when it had spilled, and works as new.
 func TestSpillBufferReuse(t *testing.T) {
-	p := newSpillPool(t.TempDir(), 100<<10)
-	b := p.GetBuffer().(*spillBuffer)
+	p := NewPool(t.TempDir(), 100<<10)
+	b := p.GetBuffer().(*Buffer)
 	data := bytes.Repeat([]byte("0123456789"), 20<<10) // 200 KiB > budget
 	if _, err := b.Write(data); err != nil {
 		t.Fatal(err)
@@ -245,7 +245,7 @@ func TestSpillBufferReuse(t *testing.T) {
 		t.Fatal("a 200 KiB buffer under a 100 KiB budget did not spill")
 	}
 	p.PutBuffer(b)
-	b2 := p.GetBuffer().(*spillBuffer)
+	b2 := p.GetBuffer().(*Buffer)
 	if b2 != b {
 		t.Fatal("the released buffer was not reused")
 	}
@@ -280,9 +280,9 @@ func TestSpillExactlyAtBudget(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
 		r := rand.New(rand.NewSource(seed))
 		limit := int64(r.Intn(2 << 20))
-		p := newSpillPool(t.TempDir(), limit)
-		var bufs []*spillBuffer
-		spilled := map[*spillBuffer]bool{}
+		p := NewPool(t.TempDir(), limit)
+		var bufs []*Buffer
+		spilled := map[*Buffer]bool{}
 		total := func() int64 {
 			var s int64
 			for _, b := range bufs {
@@ -294,7 +294,7 @@ func TestSpillExactlyAtBudget(t *testing.T) {
 		}
 		for op := 0; op < 200; op++ {
 			if len(bufs) == 0 || r.Intn(5) == 0 {
-				bufs = append(bufs, p.GetBuffer().(*spillBuffer))
+				bufs = append(bufs, p.GetBuffer().(*Buffer))
 			}
 			if r.Intn(8) == 0 { // release one
 				i := r.Intn(len(bufs))
@@ -344,12 +344,12 @@ func TestSpillExactlyAtBudget(t *testing.T) {
 // TestSpillAtTheBoundary: filling the budget exactly stays in memory; one
 // byte more spills.
 func TestSpillAtTheBoundary(t *testing.T) {
-	p := newSpillPool(t.TempDir(), 64<<10+4<<10)
-	a := p.get()
+	p := NewPool(t.TempDir(), 64<<10+4<<10)
+	a := p.Get()
 	if _, err := a.Write(make([]byte, 64<<10)); err != nil || a.spilled {
 		t.Fatalf("64 KiB into a 68 KiB budget: spilled %v, %v", a.spilled, err)
 	}
-	b := p.get()
+	b := p.Get()
 	if _, err := b.Write(make([]byte, 4<<10)); err != nil || b.spilled {
 		t.Fatalf("the last 4 KiB of the budget: spilled %v, %v", b.spilled, err)
 	}
@@ -375,10 +375,10 @@ func TestSpillAtTheBoundary(t *testing.T) {
 // data, and Close closes the file.
 func TestSpillFilesUnlinked(t *testing.T) {
 	dir := t.TempDir()
-	p := newSpillPool(dir, 0) // every buffer spills on its first write
-	var bufs []*spillBuffer
+	p := NewPool(dir, 0) // every buffer spills on its first write
+	var bufs []*Buffer
 	for i := 0; i < 5; i++ {
-		b := p.GetBuffer().(*spillBuffer)
+		b := p.GetBuffer().(*Buffer)
 		if _, err := b.Write(bytes.Repeat([]byte{byte(i)}, 1000)); err != nil {
 			t.Fatal(err)
 		}
@@ -437,7 +437,7 @@ func deletedFilesIn(dir string) int {
 // reads back what was written and the accounting returns to 0. Run with
 // -race.
 func TestSpillPoolConcurrent(t *testing.T) {
-	p := newSpillPool(t.TempDir(), 512<<10)
+	p := NewPool(t.TempDir(), 512<<10)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := 0; g < 8; g++ {
@@ -446,7 +446,7 @@ func TestSpillPoolConcurrent(t *testing.T) {
 			defer wg.Done()
 			r := rand.New(rand.NewSource(int64(g)))
 			for round := 0; round < 20; round++ {
-				b := p.GetBuffer().(*spillBuffer)
+				b := p.GetBuffer().(*Buffer)
 				var want []byte
 				for w := 0; w < 5; w++ {
 					data := randBytes(r, r.Intn(64<<10))
@@ -500,8 +500,8 @@ func TestSpillPoolUnderParquet(t *testing.T) {
 	}
 	for _, limit := range []int64{0, 64 << 10, 256 << 10, 64 << 20} {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
-			p := newSpillPool(t.TempDir(), limit)
-			spool := p.get()
+			p := NewPool(t.TempDir(), limit)
+			spool := p.Get()
 			w := parquet.NewGenericWriter[row](spool, parquet.ColumnPageBuffers(p), parquet.PageBufferSize(4<<10), parquet.MaxRowsPerRowGroup(7000))
 			for i := 0; i < len(rows); i += 1000 {
 				if _, err := w.Write(rows[i : i+1000]); err != nil {

@@ -18,6 +18,14 @@
 // Opening a URL whose scheme nobody registered fails with an error matching
 // ErrUnknownScheme that names the import to add.
 //
+// Opening a lake that is not there catches typos instead of writing
+// somewhere unexpected: a directory lake's folder is made when its parent
+// exists, but a missing parent is an error matching ErrNotFound that names
+// it (add ?create=true to make the parents too, ?create=false to refuse
+// even a missing lake folder); an s3:// lake's bucket is checked once at
+// open (HeadBucket), and a missing bucket is an error matching ErrNotFound.
+// Nothing is written at open.
+//
 // # Layout
 //
 // Keys follow the Hive layout that Athena, Glue, Redshift Spectrum, Spark and

@@ -164,7 +164,8 @@ var defaultMux = func() *URLMux {
 		if err := onlyParams(u, "create"); err != nil {
 			return nil, err
 		}
-		return filestore.New(dir, &filestore.Options{Create: u.Query().Get("create") != "false"})
+		create := u.Query().Get("create")
+		return filestore.New(dir, &filestore.Options{Create: create == "true", MustExist: create == "false"})
 	}))
 	m.Register("mem", StoreURLOpenerFunc(func(ctx context.Context, u *url.URL) (driver.Driver, error) {
 		if err := onlyParams(u); err != nil {

@@ -37,10 +37,15 @@ const (
 	metaDir   = ".lakekit-meta"
 )
 
-// Options for New. A nil *Options means defaults.
+// Options for New. A nil *Options means defaults: the root directory is
+// made if it does not exist but its parent does, so a lake folder appears
+// where asked while a misspelt parent path is an error.
 type Options struct {
-	// Create makes the root directory if it does not exist.
+	// Create makes the root directory and any missing parents.
 	Create bool
+	// MustExist refuses a root directory that does not exist yet (it wins
+	// over Create).
+	MustExist bool
 	// NoSync skips fsync (faster, for tests and scratch lakes; a crash may
 	// then lose recent puts, but never exposes a partial object).
 	NoSync bool
@@ -58,7 +63,9 @@ var (
 	_ driver.Mover          = (*Driver)(nil)
 )
 
-// New opens a driver rooted at dir.
+// New opens a driver rooted at dir. A root that is missing, or whose
+// parent is missing (see Options), is an error matching driver.ErrNotFound
+// (lake.ErrNotFound) that names the missing directory.
 func New(dir string, opts *Options) (*Driver, error) {
 	var o Options
 	if opts != nil {
@@ -68,10 +75,8 @@ func New(dir string, opts *Options) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	if o.Create {
-		if err := os.MkdirAll(abs, 0o755); err != nil {
-			return nil, fmt.Errorf("filestore: create root: %w", err)
-		}
+	if err := makeRoot(abs, o); err != nil {
+		return nil, err
 	}
 	st, err := os.Stat(abs)
 	if err != nil {
@@ -81,6 +86,32 @@ func New(dir string, opts *Options) (*Driver, error) {
 		return nil, fmt.Errorf("filestore: root %s is not a directory", abs)
 	}
 	return &Driver{root: abs, noSync: o.NoSync}, nil
+}
+
+// makeRoot makes the root directory as o says: nothing when it exists or
+// o.MustExist, the root and its parents with o.Create, else the root alone.
+func makeRoot(abs string, o Options) error {
+	if _, err := os.Stat(abs); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil // exists, or a failure the Stat in New reports
+	}
+	switch {
+	case o.MustExist:
+		return fmt.Errorf("filestore: root %s does not exist: %w", abs, driver.ErrNotFound)
+	case o.Create:
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return fmt.Errorf("filestore: create root: %w", err)
+		}
+		return nil
+	}
+	err := os.Mkdir(abs, 0o755)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("filestore: root %s: its parent %s does not exist (a misspelt path? Options.Create, or ?create=true in a file URL, makes missing parents): %w",
+			abs, filepath.Dir(abs), driver.ErrNotFound)
+	}
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("filestore: create root: %w", err)
+	}
+	return nil
 }
 
 // path maps a key to a file path, refusing anything that would leave the root.

@@ -30,6 +30,18 @@
 // an error matching lake.ErrInvalidURL that names the problem. Credentials
 // never go in the URL.
 //
+// # Opening a bucket that is not there
+//
+// Opening an s3:// URL (lake.Open, lake.OpenStore) sends one HeadBucket, so
+// a misspelt bucket fails at open with an error matching lake.ErrNotFound
+// that names the bucket, and a bucket in another region than the client's
+// with an error naming its region (S3 reports it even to callers without
+// rights on the bucket). A 403 answer passes: the bucket exists, and
+// HeadBucket needs s3:ListBucket on the whole bucket, which a role confined
+// to the lake's prefix may lack. OpenStore checks the same way when
+// Options.CheckBucket is set; New sends no request. Nothing creates a
+// bucket: make it with infrastructure code.
+//
 // # Writes
 //
 // A Put is atomic, as S3 makes every PutObject and CompleteMultipartUpload:

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/lake/s3store"
@@ -63,6 +66,9 @@ func TestCallerIdentityMoto(t *testing.T) {
 
 	// the URL's endpoint is where STS is asked too
 	isolateAWSEnv(t)
+	if _, err := client(t, s4).CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("url-bucket")}); err != nil {
+		t.Fatal(err)
+	}
 	lk3, err := lake.Open(ctx, "s3://url-bucket/p?region=us-east-1&endpoint="+moto.Endpoint, nil)
 	must(t, err)
 	defer lk3.Close()

@@ -123,5 +123,12 @@ func (o URLOpener) OpenStoreURL(ctx context.Context, u *url.URL) (driver.Driver,
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("s3store: no AWS region: add ?region=... to the URL or set AWS_REGION: %w", lake.ErrInvalidURL)
 	}
-	return New(newClient(cfg, endpoint, pathStyle, opts.ClientOptions), bucket, strings.Trim(u.Path, "/"), &opts)
+	d, err := New(newClient(cfg, endpoint, pathStyle, opts.ClientOptions), bucket, strings.Trim(u.Path, "/"), &opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkBucket(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
 }

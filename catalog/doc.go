@@ -10,7 +10,8 @@
 //     many concurrent writers (create-if-absent versioned objects, see
 //     Local). Open it with OpenLocal(lake).
 //   - Glue is the AWS Glue Data Catalog (aws-sdk-go-v2 service/glue), with
-//     Lake Formation permissions. Make it with NewGlueFromConfig(cfg, nil).
+//     Lake Formation permissions. Make it with NewGlue(cfg, nil), or with
+//     NewGlueFromClient over any GlueAPI (an instrumented client, a stub).
 //
 // Extra abilities are separate interfaces, found by type assertion:
 // Permissions (Lake Formation SELECT grants), Crawlers (Glue crawlers),

@@ -28,7 +28,11 @@ import (
 func motoGlue(t *testing.T) (*catalog.Glue, *testaws.Moto) {
 	t.Helper()
 	m := testaws.StartMoto(t)
-	return catalog.NewGlueFromConfig(m.Config(t), nil), m
+	g, err := catalog.NewGlue(m.Config(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, m
 }
 
 // countingTransport counts Glue calls by X-Amz-Target.
@@ -68,9 +72,16 @@ func (c *countingTransport) total() int {
 func countingGlue(t *testing.T, endpoint string, opts *catalog.GlueOptions) (*catalog.Glue, *countingTransport) {
 	t.Helper()
 	ct := &countingTransport{next: http.DefaultTransport}
-	cfg := testaws.Config(t, endpoint)
-	client := glue.NewFromConfig(cfg, func(o *glue.Options) { o.HTTPClient = &http.Client{Transport: ct} })
-	return catalog.NewGlue(client, opts), ct
+	var o catalog.GlueOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.ClientOptions = append(o.ClientOptions, func(o *glue.Options) { o.HTTPClient = &http.Client{Transport: ct} })
+	g, err := catalog.NewGlue(testaws.Config(t, endpoint), &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, ct
 }
 
 // Test10000PartitionsOnGlue registers 10,000 partitions on moto in at most
@@ -360,7 +371,10 @@ func TestGlueSearchTables(t *testing.T) {
 }
 
 func TestGlueAs(t *testing.T) {
-	g := catalog.NewGlueFromConfig(testaws.Config(t, "http://127.0.0.1:1"), nil)
+	g, err := catalog.NewGlue(testaws.Config(t, "http://127.0.0.1:1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var gc *glue.Client
 	if !g.As(&gc) || gc == nil {
 		t.Error("As(**glue.Client) failed")

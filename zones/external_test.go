@@ -285,7 +285,10 @@ func TestCatalogCrashNotReportedUnderConcurrentSync(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cat := catalog.NewGlueFromConfig(cfg, nil)
+		cat, err := catalog.NewGlue(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		concurrentSync(t, lk, cat, 4, 5)
 		// every catalog partition points at the newest snapshot's location
 		ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})

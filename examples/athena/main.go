@@ -89,7 +89,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer lk.Close()
-		opts.Lake, opts.Catalog = lk, catalog.NewGlueFromConfig(cfg, nil)
+		opts.Lake = lk
+		if opts.Catalog, err = catalog.NewGlue(cfg, nil); err != nil {
+			return err
+		}
 	}
 	eng, err := query.NewAthena(cfg, opts)
 	if err != nil {

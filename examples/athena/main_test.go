@@ -81,8 +81,12 @@ func TestAthenaMoto(t *testing.T) {
 	defer lk.Close()
 	// the quickstart's curated web.page_views (the columns the queries
 	// read), registered in Glue, written in two commits
+	glueCat, err := catalog.NewGlue(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pv, err := zones.NewDataset[pageView](lk, lake.Curated, "web", "page_views",
-		&zones.Options[pageView]{Catalog: catalog.NewGlueFromConfig(cfg, nil)})
+		&zones.Options[pageView]{Catalog: glueCat})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func openCatalog(ctx context.Context, kind string, lk *lake.Lake) (catalog.Catal
 		if err != nil {
 			return nil, err
 		}
-		return catalog.NewGlueFromConfig(cfg, nil), nil
+		return catalog.NewGlue(cfg, nil)
 	}
 	return nil, usagef("-catalog %q: want local or glue", kind)
 }

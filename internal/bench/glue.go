@@ -133,7 +133,10 @@ func glueCalls10kPartitions(ctx context.Context, c *config) (*Result, error) {
 	}
 	ct := &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone(), ops: map[string]int{}}
 	client := glue.NewFromConfig(cfg, func(o *glue.Options) { o.HTTPClient = &http.Client{Transport: ct} })
-	g := catalog.NewGlue(client, nil)
+	g, err := catalog.NewGlueFromClient(client, nil)
+	if err != nil {
+		return nil, err
+	}
 
 	var opsSeen map[string]int
 	var seconds []float64

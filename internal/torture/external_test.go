@@ -150,7 +150,7 @@ func openSpec(t testing.TB, kind, where, prefix, db string) *lakeSpec {
 	}
 	s.raw = d
 	if kind == "moto" {
-		s.newCat = func(*lake.Lake) (catalog.Catalog, error) { return catalog.NewGlueFromConfig(cfg, nil), nil }
+		s.newCat = func(*lake.Lake) (catalog.Catalog, error) { return catalog.NewGlue(cfg, nil) }
 	}
 	return s
 }

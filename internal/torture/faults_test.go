@@ -332,7 +332,10 @@ func TestGlueThrottlingRetried(t *testing.T) {
 		fmt.Fprint(w, `{"Database":{"Name":"sales","Description":"d"}}`)
 	}))
 	defer srv.Close()
-	g := catalog.NewGlueFromConfig(awsConfig(t, srv.URL), nil)
+	g, err := catalog.NewGlue(awsConfig(t, srv.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	db, err := g.GetDatabase(context.Background(), "sales")
 	if err != nil || db.Name != "sales" {
 		t.Fatalf("GetDatabase after two throttles: %+v %v", db, err)

@@ -192,7 +192,11 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	note("transform", err)
 
 	// Glue, Athena, Redshift Data API
-	_, err = catalog.NewGlueFromConfig(cfg, nil).GetTable(ctx, "sec", "t")
+	glueCat, err := catalog.NewGlue(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = glueCat.GetTable(ctx, "sec", "t")
 	note("glue", err)
 	ath, err := query.NewAthena(cfg, &query.AthenaOptions{OutputLocation: "s3://results/x/"})
 	if err != nil {

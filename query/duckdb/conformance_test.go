@@ -83,7 +83,11 @@ func TestConformanceAfterOverwrite(t *testing.T) {
 				moto = testaws.StartMoto(outer)
 			}
 			moto.Reset(t)
-			return catalog.NewGlueFromConfig(moto.Config(t), nil)
+			g, err := catalog.NewGlue(moto.Config(t), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
 		},
 	}
 	for _, cname := range []string{"local", "glue"} {

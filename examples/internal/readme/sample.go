@@ -30,7 +30,7 @@ func run(ctx context.Context, lakeURL string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cat, err := catalog.OpenLocal(lk) // or catalog.NewGlueFromConfig(awsConfig, nil)
+	cat, err := catalog.OpenLocal(lk) // or catalog.NewGlue(awsConfig, nil)
 	if err != nil {
 		return err
 	}

@@ -12,15 +12,26 @@
 // from) are best effort: a missing or damaged checkpoint falls back to an
 // older one and the log, and the caller is told so it can write a good one.
 //
+// Two kinds of log use it. A replay log (a table's commits, the local
+// catalog's partition changes) holds one change per version: ReadFrom and
+// Replay apply versions in order from a checkpoint (LoadCheckpoint) or from
+// the start. A state log (the local catalog's table versions, a pipeline
+// run's record) holds the whole state in every version: Newest reads the
+// newest one from the hint, and DeleteBefore drops the history below it.
+// Writers race for the next version with Race, which owns the attempt
+// budget and the backoff.
+//
 // What it owns: the keys, create-only append, contiguous reads with gap
-// and corruption detection, checkpoint lookup with fallback. What it does
-// not: the content of the objects (the caller decodes them).
+// and corruption detection, checkpoint lookup with fallback, the hint of
+// the newest version, the writers' retry budget. What it does not: the
+// content of the objects (the caller decodes them).
 package objlog
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,6 +55,9 @@ type Log struct {
 // New returns the log of prefix in store.
 func New(store *lake.Store, prefix string) *Log { return &Log{store: store, prefix: prefix} }
 
+// Prefix returns the folder the log lives in ("<db>/<table>").
+func (l *Log) Prefix() string { return l.prefix }
+
 // Key returns the key of version v's object.
 func (l *Log) Key(v int64) string { return logcodec.CommitKey(l.prefix, v) }
 
@@ -61,6 +75,13 @@ func (l *Log) Decode(ctx context.Context, v int64, out any, versionOf func() int
 	if err != nil {
 		return err
 	}
+	return l.DecodeObject(v, b, out, versionOf)
+}
+
+// DecodeObject decodes b, read as version v, into out: ErrCorrupt naming
+// the object when it does not decode or its version field (read by
+// versionOf, when not nil) is not v.
+func (l *Log) DecodeObject(v int64, b []byte, out any, versionOf func() int64) error {
 	if err := logcodec.Decode(b, out); err != nil {
 		return fmt.Errorf("%s: version %d (%s) does not decode: %w: %v", l.prefix, v, l.Key(v), ErrCorrupt, err)
 	}
@@ -187,7 +208,7 @@ type Checkpoint[S any] struct {
 // did not decode: the caller should warn and write a good one.
 func LoadCheckpoint[S any](ctx context.Context, l *Log, atMost int64, decode func([]byte) (S, int64, error)) (cp Checkpoint[S], ok bool, damaged []string, err error) {
 	try := func(v int64) (bool, error) {
-		key := logcodec.CheckpointKey(l.prefix, v)
+		key := l.checkpointKey(v)
 		b, err := l.store.ReadAll(ctx, key)
 		if errors.Is(err, lake.ErrNotFound) {
 			return false, nil
@@ -208,8 +229,10 @@ func LoadCheckpoint[S any](ctx context.Context, l *Log, atMost int64, decode fun
 	}
 	// The hint (or, for time travel, the regular interval) is the first
 	// guess: one read.
+	tried := int64(-1)
 	if hb, herr := l.store.ReadAll(ctx, l.prefix+"/"+logcodec.LastCheckpoint); herr == nil {
 		if v, perr := strconv.ParseInt(strings.TrimSpace(string(hb)), 10, 64); perr == nil && v > 0 && v <= atMost {
+			tried = v
 			if ok, err := try(v); ok || err != nil {
 				return cp, ok, damaged, err
 			}
@@ -217,18 +240,14 @@ func LoadCheckpoint[S any](ctx context.Context, l *Log, atMost int64, decode fun
 	} else if !errors.Is(herr, lake.ErrNotFound) {
 		return cp, false, nil, herr
 	}
-	var all []int64
-	dir := l.prefix + "/" + logcodec.CheckpointDir
-	for e, lerr := range l.store.List(ctx, dir, nil) {
-		if lerr != nil {
-			return cp, false, damaged, lerr
-		}
-		v, perr := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(e.Key, dir), ".json"), 10, 64)
-		if perr == nil && v > 0 && v <= atMost {
-			all = append(all, v)
-		}
+	all, err := l.checkpoints(ctx, atMost)
+	if err != nil {
+		return cp, false, damaged, err
 	}
 	for i := len(all) - 1; i >= 0; i-- {
+		if all[i] == tried {
+			continue // the hint's, already found wanting
+		}
 		if ok, err := try(all[i]); ok || err != nil {
 			return cp, ok, damaged, err
 		}
@@ -236,11 +255,31 @@ func LoadCheckpoint[S any](ctx context.Context, l *Log, atMost int64, decode fun
 	return cp, false, damaged, nil
 }
 
+func (l *Log) checkpointKey(v int64) string { return logcodec.CheckpointKey(l.prefix, v) }
+
+// checkpoints lists the versions of the checkpoints at or below atMost,
+// oldest first.
+func (l *Log) checkpoints(ctx context.Context, atMost int64) ([]int64, error) {
+	var all []int64
+	dir := l.prefix + "/" + logcodec.CheckpointDir
+	for e, err := range l.store.List(ctx, dir, nil) {
+		if err != nil {
+			return nil, err
+		}
+		v, perr := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(e.Key, dir), ".json"), 10, 64)
+		if perr == nil && v > 0 && v <= atMost {
+			all = append(all, v)
+		}
+	}
+	slices.Sort(all)
+	return all, nil
+}
+
 // WriteCheckpoint stores a checkpoint of version v and points the hint at
 // it. Checkpoints are replaceable (a damaged one is overwritten by a good
 // one); the log objects never are.
 func (l *Log) WriteCheckpoint(ctx context.Context, v int64, b []byte) error {
-	if err := l.store.PutBytes(ctx, logcodec.CheckpointKey(l.prefix, v), b, &lake.PutOptions{ContentType: "application/json"}); err != nil {
+	if err := l.store.PutBytes(ctx, l.checkpointKey(v), b, &lake.PutOptions{ContentType: "application/json"}); err != nil {
 		return err
 	}
 	return l.store.PutBytes(ctx, l.prefix+"/"+logcodec.LastCheckpoint, []byte(strconv.FormatInt(v, 10)), nil)

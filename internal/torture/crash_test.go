@@ -44,6 +44,7 @@ const (
 	copyData  = "curated/torture/copy/"
 	copyLog   = "curated/torture/copy/_lakekit/log/"
 	catParts  = "_lakekit/catalog/tables/torture/events/p/"
+	catTable  = "_lakekit/catalog/tables/torture/events/_lakekit/log/"
 )
 
 // crashCases: one per named kill point.
@@ -56,14 +57,14 @@ var crashCases = []crashCase{
 	{scAppend, KillPoint{Name: "commit: after commit object create, before catalog", Op: "create", KeyContains: mainLog, Nth: 1, After: true}},
 	{scAppend, KillPoint{Name: "catalog: before AddPartitions entry", Op: "create", KeyContains: catParts, Nth: 1}},
 	{scAppend, KillPoint{Name: "catalog: after AddPartitions entry", Op: "create", KeyContains: catParts, Nth: 1, After: true}},
-	{scAppend, KillPoint{Name: "catalog: before partition head hint", Op: "put", KeyContains: "/head", Nth: 1}},
+	{scAppend, KillPoint{Name: "catalog: before partition newest-version hint", Op: "put", KeyContains: catParts, Nth: 1}},
 	{scOverwrite, KillPoint{Name: "overwrite: mid data-file upload", Op: "put", KeyContains: mainData, Nth: 1, MidBody: true}},
 	{scOverwrite, KillPoint{Name: "overwrite: before commit object create", Op: "create", KeyContains: mainLog, Nth: 1}},
 	{scOverwrite, KillPoint{Name: "overwrite: after commit, before catalog location swap", Op: "create", KeyContains: mainLog, Nth: 1, After: true}},
 	{scOverwrite, KillPoint{Name: "overwrite: after catalog location swap entry", Op: "create", KeyContains: catParts, Nth: 1, After: true}},
 	{scFirst, KillPoint{Name: "catalog: before CreateDatabase", Op: "create", KeyContains: "_lakekit/catalog/databases/", Nth: 1}},
-	{scFirst, KillPoint{Name: "catalog: before CreateTable", Op: "create", KeyContains: "_lakekit/catalog/tables/torture/events/v/", Nth: 1}},
-	{scFirst, KillPoint{Name: "catalog: after CreateTable, before partitions", Op: "create", KeyContains: "_lakekit/catalog/tables/torture/events/v/", Nth: 1, After: true}},
+	{scFirst, KillPoint{Name: "catalog: before CreateTable", Op: "create", KeyContains: catTable, Nth: 1}},
+	{scFirst, KillPoint{Name: "catalog: after CreateTable, before partitions", Op: "create", KeyContains: catTable, Nth: 1, After: true}},
 	{scCkpt, KillPoint{Name: "checkpoint: mid checkpoint upload", Op: "put", KeyContains: ckptTable + "_lakekit/checkpoint/", Nth: 1, MidBody: true}},
 	{scCkpt, KillPoint{Name: "checkpoint: before _last_checkpoint hint", Op: "put", KeyContains: "_last_checkpoint", Nth: 1}},
 	{scTransform, KillPoint{Name: "ledger: mid output data upload", Op: "put", KeyContains: copyData, Nth: 3, MidBody: true}},

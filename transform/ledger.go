@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lakekit/lakekit/internal/objlog"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/zones"
 )
@@ -229,9 +230,12 @@ func (l *Ledger) partitionDone(unit string, files []InputFile) bool {
 	return true
 }
 
-// ledgerCache is the hint object: the ledger's nodes as of a version of
-// the output table, so a run reads only the commits after it. It is
-// checked against the commit it names and ignored when it does not match.
+// ledgerCache is a checkpoint of the ledger: its nodes as of a version of
+// the output table, so a run reads only the commits after it. It is kept
+// as an internal/objlog checkpoint in the transform's system store (see
+// ledgerLog) and checked against the commit it names: one that does not
+// match (the table was deleted and rebuilt) is passed over for an older
+// one, or for reading the whole history.
 type ledgerCache struct {
 	Transform string        `json:"transform"`
 	Table     string        `json:"table"`
@@ -242,11 +246,18 @@ type ledgerCache struct {
 	Nodes     []*ledgerNode `json:"nodes"`
 }
 
-func ledgerCacheKey(name string) string { return name + "/ledger.json" }
+// ledgerCheckpoints is how many ledger checkpoints are kept: the newest
+// and one to fall back to.
+const ledgerCheckpoints = 2
+
+// ledgerLog is the log folder whose checkpoints hold a transform's ledger
+// cache: "<transform>/ledger/_lakekit/checkpoint/<version>.json". Only its
+// checkpoints are used: the log it checkpoints is the output table's.
+func ledgerLog(sys *lake.Store, name string) *objlog.Log { return objlog.New(sys, name+"/ledger") }
 
 // loadLedger reads a transform's ledger from the output table's commits,
-// starting from the cache object in sys when it is still valid. It reads
-// commit log entries only, never data files.
+// starting from the newest ledger checkpoint in sys that is still valid.
+// It reads commit log entries only, never data files.
 func loadLedger(ctx context.Context, name string, table *zones.Table, sys *lake.Store) (*Ledger, error) {
 	l := newLedger(name)
 	snap, err := table.Snapshot(ctx, 0)
@@ -257,18 +268,16 @@ func loadLedger(ctx context.Context, name string, table *zones.Table, sys *lake.
 		return nil, err
 	}
 	from := int64(1)
-	if c := readLedgerCache(ctx, name, table, sys); c != nil && c.Version <= snap.Version {
-		if cm, err := table.Commit(ctx, c.Version); err == nil && cm.IdempotencyKey == c.CommitKey && cm.Timestamp.Equal(c.CommitAt) {
-			for _, n := range c.Nodes {
-				if n.Entry != nil {
-					n.Entry.Version, n.Entry.CommitTime = n.Version, n.Time
-				}
-				l.nodes[n.Version] = n
+	if c := readLedgerCache(ctx, name, table, sys, snap.Version); c != nil {
+		for _, n := range c.Nodes {
+			if n.Entry != nil {
+				n.Entry.Version, n.Entry.CommitTime = n.Version, n.Time
 			}
-			l.Epoch = c.Epoch
-			l.Version = c.Version
-			from = c.Version + 1
+			l.nodes[n.Version] = n
 		}
+		l.Epoch = c.Epoch
+		l.Version = c.Version
+		from = c.Version + 1
 	}
 	for v := from; v <= snap.Version; v++ {
 		cm, err := table.Commit(ctx, v)
@@ -289,21 +298,40 @@ func loadLedger(ctx context.Context, name string, table *zones.Table, sys *lake.
 
 func tableID(table *zones.Table) string { return string(table.Zone().Name()) + "/" + table.Prefix() }
 
-func readLedgerCache(ctx context.Context, name string, table *zones.Table, sys *lake.Store) *ledgerCache {
+// readLedgerCache returns the newest ledger checkpoint at or below version
+// that matches the output table, or nil when there is none. A checkpoint
+// that does not decode or names another commit is passed over; one that
+// cannot be read is no checkpoint (it is only a cache).
+func readLedgerCache(ctx context.Context, name string, table *zones.Table, sys *lake.Store, version int64) *ledgerCache {
 	if sys == nil {
 		return nil
 	}
-	b, err := sys.ReadAll(ctx, ledgerCacheKey(name))
-	if err != nil {
+	cp, ok, _, err := objlog.LoadCheckpoint(ctx, ledgerLog(sys, name), version, func(b []byte) (*ledgerCache, int64, error) {
+		var c ledgerCache
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, 0, err
+		}
+		if c.Transform != name || c.Table != tableID(table) {
+			return nil, 0, fmt.Errorf("the ledger of %s over %s, not %s over %s", c.Transform, c.Table, name, tableID(table))
+		}
+		cm, err := table.Commit(ctx, c.Version)
+		if err != nil {
+			return nil, 0, err
+		}
+		if cm.IdempotencyKey != c.CommitKey || !cm.Timestamp.Equal(c.CommitAt) {
+			return nil, 0, fmt.Errorf("version %d is another commit than the one cached", c.Version)
+		}
+		return &c, c.Version, nil
+	})
+	if err != nil || !ok {
 		return nil
 	}
-	var c ledgerCache
-	if json.Unmarshal(b, &c) != nil || c.Transform != name || c.Table != tableID(table) {
-		return nil
-	}
-	return &c
+	return cp.State
 }
 
+// writeLedgerCache stores the ledger as a checkpoint at its version and
+// drops the older ones but one (best effort: without a checkpoint a run
+// reads more commits).
 func writeLedgerCache(ctx context.Context, l *Ledger, table *zones.Table, sys *lake.Store) {
 	if sys == nil || l.Version == 0 {
 		return
@@ -322,5 +350,8 @@ func writeLedgerCache(ctx context.Context, l *Ledger, table *zones.Table, sys *l
 	if err != nil {
 		return
 	}
-	_ = sys.PutBytes(ctx, ledgerCacheKey(l.Transform), b, &lake.PutOptions{ContentType: "application/json"})
+	cl := ledgerLog(sys, l.Transform)
+	if cl.WriteCheckpoint(ctx, l.Version, b) == nil {
+		_ = cl.PruneCheckpoints(ctx, ledgerCheckpoints)
+	}
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 type lrow struct {
@@ -31,7 +33,7 @@ func landRows(t *testing.T, lk *lake.Lake, name string, ids ...int64) {
 	for _, id := range ids {
 		fmt.Fprintf(&b, `{"id":%d,"day":"d%d"}`+"\n", id, id%2)
 	}
-	if _, err := zones.Land(context.Background(), lk, "src", "rows", name, &b, nil); err != nil {
+	if _, err := raw.Land(context.Background(), lk, "src", "rows", name, &b, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -153,7 +155,7 @@ func TestLedgerCacheIsAHint(t *testing.T) {
 	landRows(t, lk, "b.jsonl", 3)
 	mustRun(t, tr)
 	sys, _ := lk.System("transform")
-	if ok, _ := sys.Exists(ctx, ledgerCacheKey("rows")); !ok {
+	if c := readLedgerCache(ctx, "rows", out.Table(), sys, 1<<62); c == nil || c.Version == 0 {
 		t.Fatal("no ledger cache written")
 	}
 	// delete the output table from under the transform
@@ -189,6 +191,54 @@ func TestLedgerCacheIsAHint(t *testing.T) {
 		t.Fatalf("rows %v", got)
 	}
 	_ = out
+}
+
+// TestLedgerCacheCorruptCheckpointFallsBack: the ledger cache is an
+// objlog checkpoint: a damaged newest one falls back to the older one kept
+// (and the commits after it), giving the same ledger; only two are kept.
+func TestLedgerCacheCorruptCheckpointFallsBack(t *testing.T) {
+	ctx := context.Background()
+	lk := memLake(t)
+	tr, out := newLTransform(t, lk)
+	sys, _ := lk.System("transform")
+	for i, f := range []string{"a.jsonl", "b.jsonl", "c.jsonl"} {
+		landRows(t, lk, f, int64(i+1))
+		mustRun(t, tr)
+	}
+	cl := ledgerLog(sys, "rows")
+	snap, err := out.Table().Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := readLedgerCache(ctx, "rows", out.Table(), sys, 1<<62)
+	if newest == nil || newest.Version != snap.Version {
+		t.Fatalf("newest ledger checkpoint %+v; want version %d", newest, snap.Version)
+	}
+	ents, err := sys.ListAll(ctx, "rows/ledger/_lakekit/checkpoint/", nil)
+	if err != nil || len(ents) != ledgerCheckpoints {
+		t.Fatalf("%d ledger checkpoints kept (%v); want %d", len(ents), err, ledgerCheckpoints)
+	}
+	if err := cl.WriteCheckpoint(ctx, newest.Version, []byte(`{"transform":`)); err != nil {
+		t.Fatal(err)
+	}
+	older := readLedgerCache(ctx, "rows", out.Table(), sys, 1<<62)
+	if older == nil || older.Version >= newest.Version {
+		t.Fatalf("a damaged newest checkpoint did not fall back to the older one: %+v", older)
+	}
+	l, err := tr.Ledger(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != 3 || l.Version != snap.Version {
+		t.Fatalf("ledger over a damaged checkpoint: %d entries at version %d; want 3 at %d", len(l.Entries), l.Version, snap.Version)
+	}
+	units := map[string]bool{}
+	for i, e := range l.Entries {
+		if e.RowsOut != 1 || !strings.HasPrefix(e.Unit, "file:") || units[e.Unit] || i > 0 && e.Version <= l.Entries[i-1].Version {
+			t.Fatalf("entry %d is %+v; want one new landed file's unit per run, in commit order", i, e)
+		}
+		units[e.Unit] = true
+	}
 }
 
 func mustRun[In, Out any](t *testing.T, tr *Transform[In, Out]) *Result {

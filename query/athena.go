@@ -31,8 +31,11 @@ const (
 	bytesPerTB           = 1 << 40
 )
 
-// athenaAPI lists the Athena calls the engine makes.
-type athenaAPI interface {
+// AthenaAPI is the part of the Amazon Athena client the Athena engine
+// calls: an *athena.Client has these methods. NewAthenaFromClient takes any
+// value that has them, so a service can hand in an instrumented client or a
+// test can hand in a stub.
+type AthenaAPI interface {
 	StartQueryExecution(ctx context.Context, in *athena.StartQueryExecutionInput, optFns ...func(*athena.Options)) (*athena.StartQueryExecutionOutput, error)
 	GetQueryExecution(ctx context.Context, in *athena.GetQueryExecutionInput, optFns ...func(*athena.Options)) (*athena.GetQueryExecutionOutput, error)
 	GetQueryResults(ctx context.Context, in *athena.GetQueryResultsInput, optFns ...func(*athena.Options)) (*athena.GetQueryResultsOutput, error)
@@ -83,6 +86,11 @@ type AthenaOptions struct {
 	// Lake and Catalog feed Estimate (the dry-run cost estimate).
 	Lake    *lake.Lake
 	Catalog catalog.Catalog
+
+	// ClientOptions are applied to the athena.Options of the client
+	// NewAthena builds, after the aws.Config: a custom HTTP client, a
+	// retryer or an endpoint. NewAthenaFromClient ignores them.
+	ClientOptions []func(*athena.Options)
 }
 
 // MaxResultReuseAge is the longest result reuse Athena allows (7 days).
@@ -97,33 +105,31 @@ const MaxExecutionParameterLength = 1024
 // Parameters go in StartQueryExecution's ExecutionParameters, each rendered
 // as a typed SQL literal (SQLLiteral); the SQL text keeps its ? marks.
 type Athena struct {
-	api    athenaAPI
-	client *athena.Client
-	opts   AthenaOptions
+	api  AthenaAPI
+	opts AthenaOptions
 }
 
 var _ Engine = (*Athena)(nil)
 
-// NewAthena returns an Athena engine using cfg (region, credentials,
-// endpoint). optFns modify the client's options (a custom HTTP client, say).
-func NewAthena(cfg aws.Config, opts *AthenaOptions, optFns ...func(*athena.Options)) (*Athena, error) {
-	return NewAthenaFromClient(athena.NewFromConfig(cfg, optFns...), opts)
+// NewAthena returns an Athena engine over a client built from cfg (region,
+// credentials, endpoint) and opts.ClientOptions. A nil opts means defaults.
+// It fails with ErrInvalid naming the option that is out of range.
+func NewAthena(cfg aws.Config, opts *AthenaOptions) (*Athena, error) {
+	var fns []func(*athena.Options)
+	if opts != nil {
+		fns = opts.ClientOptions
+	}
+	return NewAthenaFromClient(athena.NewFromConfig(cfg, fns...), opts)
 }
 
-// NewAthenaFromClient returns an Athena engine over an existing client.
-func NewAthenaFromClient(c *athena.Client, opts *AthenaOptions) (*Athena, error) {
-	if c == nil {
-		return nil, fmt.Errorf("query: NewAthena: client is nil: %w", ErrInvalid)
+// NewAthenaFromClient returns an Athena engine over client: an
+// *athena.Client, or any AthenaAPI (an instrumented client, a stub in a
+// test). It fails with ErrInvalid when client is nil or an option is out of
+// range.
+func NewAthenaFromClient(client AthenaAPI, opts *AthenaOptions) (*Athena, error) {
+	if client == nil {
+		return nil, fmt.Errorf("query: NewAthenaFromClient: client is nil: %w", ErrInvalid)
 	}
-	a, err := newAthena(c, opts)
-	if err != nil {
-		return nil, err
-	}
-	a.client = c
-	return a, nil
-}
-
-func newAthena(api athenaAPI, opts *AthenaOptions) (*Athena, error) {
 	var o AthenaOptions
 	if opts != nil {
 		o = *opts
@@ -150,17 +156,21 @@ func newAthena(api athenaAPI, opts *AthenaOptions) (*Athena, error) {
 		return nil, fmt.Errorf("query: Athena ResultReuseMaxAge %v is outside 0 to 7 days (%v): %w", o.ResultReuseMaxAge, MaxResultReuseAge, ErrInvalid)
 	}
 	o.Poll = o.Poll.WithDefaults()
-	return &Athena{api: api, opts: o}, nil
+	return &Athena{api: client, opts: o}, nil
 }
 
-// As exposes the *athena.Client (pass a **athena.Client).
+// As exposes the *athena.Client (pass a **athena.Client) when the engine
+// runs over one.
 func (a *Athena) As(i any) bool {
 	p, ok := i.(**athena.Client)
-	if ok && a.client != nil {
-		*p = a.client
-		return true
+	if !ok {
+		return false
 	}
-	return false
+	c, ok := a.api.(*athena.Client)
+	if ok {
+		*p = c
+	}
+	return ok
 }
 
 // Close implements Engine; the client needs no closing.

@@ -17,8 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata/types"
 )
 
-// redshiftAPI lists the Redshift Data API calls the engine makes.
-type redshiftAPI interface {
+// RedshiftDataAPI is the part of the Amazon Redshift Data API client the
+// Redshift engine calls: a *redshiftdata.Client has these methods.
+// NewRedshiftFromClient takes any value that has them, so a service can
+// hand in an instrumented client or a test can hand in a stub.
+type RedshiftDataAPI interface {
 	ExecuteStatement(ctx context.Context, in *redshiftdata.ExecuteStatementInput, optFns ...func(*redshiftdata.Options)) (*redshiftdata.ExecuteStatementOutput, error)
 	BatchExecuteStatement(ctx context.Context, in *redshiftdata.BatchExecuteStatementInput, optFns ...func(*redshiftdata.Options)) (*redshiftdata.BatchExecuteStatementOutput, error)
 	DescribeStatement(ctx context.Context, in *redshiftdata.DescribeStatementInput, optFns ...func(*redshiftdata.Options)) (*redshiftdata.DescribeStatementOutput, error)
@@ -28,7 +31,9 @@ type redshiftAPI interface {
 
 // RedshiftOptions say where statements run: a provisioned cluster
 // (ClusterIdentifier, with DbUser for temporary credentials or SecretArn)
-// or a serverless workgroup (WorkgroupName, optionally SecretArn).
+// or a serverless workgroup (WorkgroupName, optionally SecretArn). Database
+// and one of ClusterIdentifier or WorkgroupName are required, so a nil
+// *RedshiftOptions is refused with ErrInvalid saying what is missing.
 type RedshiftOptions struct {
 	Database          string
 	ClusterIdentifier string
@@ -40,6 +45,10 @@ type RedshiftOptions struct {
 	// Poll tunes DescribeStatement polling (MinDelay, MaxDelay, MaxWait);
 	// zero fields take the defaults (see Poll).
 	Poll Poll
+	// ClientOptions are applied to the redshiftdata.Options of the client
+	// NewRedshift builds, after the aws.Config: a custom HTTP client, a
+	// retryer or an endpoint. NewRedshiftFromClient ignores them.
+	ClientOptions []func(*redshiftdata.Options)
 }
 
 func (o RedshiftOptions) validate() error {
@@ -65,35 +74,52 @@ func (o RedshiftOptions) validate() error {
 // :p2, ... and sent as the statement's Parameters (the Data API binds
 // them); NULL cannot be bound, write it in the SQL.
 type Redshift struct {
-	api    redshiftAPI
-	client *redshiftdata.Client
-	opts   RedshiftOptions
+	api  RedshiftDataAPI
+	opts RedshiftOptions
 }
 
 var _ Engine = (*Redshift)(nil)
 
-// NewRedshift returns a Redshift Data API engine using cfg.
-func NewRedshift(cfg aws.Config, opts RedshiftOptions, optFns ...func(*redshiftdata.Options)) (*Redshift, error) {
-	return NewRedshiftFromClient(redshiftdata.NewFromConfig(cfg, optFns...), opts)
+// NewRedshift returns a Redshift Data API engine over a client built from
+// cfg (region, credentials, endpoint) and opts.ClientOptions. It fails with
+// ErrInvalid naming what opts lack or hold in conflict.
+func NewRedshift(cfg aws.Config, opts *RedshiftOptions) (*Redshift, error) {
+	var fns []func(*redshiftdata.Options)
+	if opts != nil {
+		fns = opts.ClientOptions
+	}
+	return NewRedshiftFromClient(redshiftdata.NewFromConfig(cfg, fns...), opts)
 }
 
-// NewRedshiftFromClient returns an engine over an existing client.
-func NewRedshiftFromClient(c *redshiftdata.Client, opts RedshiftOptions) (*Redshift, error) {
-	if c == nil {
-		return nil, fmt.Errorf("query: NewRedshift: client is nil: %w", ErrInvalid)
+// NewRedshiftFromClient returns a Redshift engine over client: a
+// *redshiftdata.Client, or any RedshiftDataAPI (an instrumented client, a
+// stub in a test). It fails with ErrInvalid when client is nil or opts are
+// incomplete.
+func NewRedshiftFromClient(client RedshiftDataAPI, opts *RedshiftOptions) (*Redshift, error) {
+	if client == nil {
+		return nil, fmt.Errorf("query: NewRedshiftFromClient: client is nil: %w", ErrInvalid)
 	}
-	if err := opts.validate(); err != nil {
+	var o RedshiftOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	opts.Poll = opts.Poll.WithDefaults()
-	return &Redshift{api: c, client: c, opts: opts}, nil
+	o.Poll = o.Poll.WithDefaults()
+	return &Redshift{api: client, opts: o}, nil
 }
 
-// As exposes the *redshiftdata.Client (pass a **redshiftdata.Client).
+// As exposes the *redshiftdata.Client (pass a **redshiftdata.Client) when
+// the engine runs over one.
 func (r *Redshift) As(i any) bool {
 	p, ok := i.(**redshiftdata.Client)
+	if !ok {
+		return false
+	}
+	c, ok := r.api.(*redshiftdata.Client)
 	if ok {
-		*p = r.client
+		*p = c
 	}
 	return ok
 }

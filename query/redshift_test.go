@@ -26,7 +26,7 @@ func newRedshift(t *testing.T, f *enginetest.RedshiftFake, opts *query.RedshiftO
 		o = *opts
 		o.Poll = fastPoll
 	}
-	r, err := query.NewRedshift(f.Config(t), o)
+	r, err := query.NewRedshift(f.Config(t), &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestRedshiftCancel(t *testing.T) {
 func TestRedshiftMaxWait(t *testing.T) {
 	f := enginetest.StartRedshift(t)
 	f.Hold = "pg_sleep"
-	r, err := query.NewRedshift(f.Config(t), query.RedshiftOptions{ClusterIdentifier: "lake-cluster", Database: "dev", DbUser: "loader",
+	r, err := query.NewRedshift(f.Config(t), &query.RedshiftOptions{ClusterIdentifier: "lake-cluster", Database: "dev", DbUser: "loader",
 		Poll: query.Poll{MinDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxWait: 200 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +218,8 @@ func TestRedshiftParametersBound(t *testing.T) {
 
 func TestRedshiftOptionsValidated(t *testing.T) {
 	f := enginetest.StartRedshift(t)
-	for _, o := range []query.RedshiftOptions{
+	for _, o := range []*query.RedshiftOptions{
+		nil,
 		{ClusterIdentifier: "c", DbUser: "u"},
 		{Database: "d"},
 		{Database: "d", ClusterIdentifier: "c"},

@@ -204,7 +204,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 	_, err = ath.Query(ctx, "SELECT ?", "v")
 	note("athena", err)
-	rs, err := query.NewRedshift(cfg, query.RedshiftOptions{Database: "dev", WorkgroupName: "wg",
+	rs, err := query.NewRedshift(cfg, &query.RedshiftOptions{Database: "dev", WorkgroupName: "wg",
 		SecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + secretName})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/query/sqltext"
 )
 
 // QueryUnload is the fast path for large results: it runs
@@ -38,7 +39,7 @@ func (a *Athena) QueryUnload(ctx context.Context, sql string, params ...any) (*R
 	if !strings.HasPrefix(loc, "s3://") {
 		return nil, fmt.Errorf("query: UnloadStore location %q is not on S3: %w", loc, ErrInvalid)
 	}
-	to, err := QuoteString(loc)
+	to, err := sqltext.QuoteString(loc)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@
 // SQLLiteral: quoted strings with inner quotes doubled, DOUBLE '1.5',
 // TIMESTAMP '...', DATE '...'), and the
 // Redshift engine rewrites ? as :p1, :p2 ... and sends Parameters.
+// An engine written outside lakekit finds the placeholder scanner, the
+// named-parameter rewrite and identifier quoting in package query/sqltext.
 //
 // # Athena
 //

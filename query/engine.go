@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"github.com/lakekit/lakekit/query/sqltext"
 )
 
 // Sentinel errors. Engines wrap them with %w, and wrap the service's own
@@ -25,7 +27,7 @@ var (
 	// ErrInvalidParam: a parameter value cannot be bound by the engine.
 	ErrInvalidParam = errors.New("query: invalid parameter")
 	// ErrInvalid: bad input (options, identifiers, locations).
-	ErrInvalid = errors.New("query: invalid input")
+	ErrInvalid = sqltext.ErrInvalid
 	// ErrScan: a result could not be scanned into the Go type asked for.
 	ErrScan = errors.New("query: cannot scan result")
 	// ErrReadOnly: a statement that would change data was refused by an

@@ -22,16 +22,6 @@ func ExampleExecutionParameters() {
 	// DATE '2024-01-31'
 }
 
-// The Redshift engine sends positional parameters as named ones.
-func ExampleNamedPlaceholders() {
-	sql, names := query.NamedPlaceholders(`SELECT * FROM t WHERE a = ? AND b = '?' AND c > ?`)
-	fmt.Println(sql)
-	fmt.Println(names)
-	// Output:
-	// SELECT * FROM t WHERE a = :p1 AND b = '?' AND c > :p2
-	// [p1 p2]
-}
-
 func ExampleCopySQL() {
 	s, err := query.CopySQL("sales.orders", "s3://lake/curated/sales/orders/region=eu/", "arn:aws:iam::123456789012:role/loader", nil)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lakekit/lakekit/query"
+	"github.com/lakekit/lakekit/query/sqltext"
 )
 
 // unquoteANSI reads one quoted token at the start of lit (quote doubled
@@ -53,15 +54,15 @@ func FuzzSQLLiteral(f *testing.F) {
 		if !ok || rest != "" || got != s {
 			t.Fatalf("SQLLiteral(%q) = %q reads back as %q with %q after it", s, lit, got, rest)
 		}
-		if n := query.CountPlaceholders("SELECT " + lit + " = ?"); n != 1 {
+		if n := sqltext.CountPlaceholders("SELECT " + lit + " = ?"); n != 1 {
 			t.Fatalf("SELECT %s = ? has %d placeholders, want 1: the literal leaks", lit, n)
 		}
-		q, err := query.QuoteString(s)
+		q, err := sqltext.QuoteString(s)
 		if err != nil || q != lit {
 			t.Fatalf("QuoteString(%q) = %q, %v; SQLLiteral gave %q", s, q, err, lit)
 		}
 		if s != "" {
-			id, err := query.QuoteIdent(s)
+			id, err := sqltext.QuoteIdent(s)
 			if err != nil {
 				t.Fatalf("QuoteIdent(%q): %v", s, err)
 			}
@@ -69,26 +70,11 @@ func FuzzSQLLiteral(f *testing.F) {
 			if !ok || rest != "" || got != s {
 				t.Fatalf("QuoteIdent(%q) = %q reads back as %q with %q after it", s, id, got, rest)
 			}
-			if n := query.CountPlaceholders("SELECT " + id + " FROM t WHERE x = ?"); n != 1 {
+			if n := sqltext.CountPlaceholders("SELECT " + id + " FROM t WHERE x = ?"); n != 1 {
 				t.Fatalf("identifier %s: %d placeholders, want 1", id, n)
 			}
 		}
 		_ = utf8.ValidString(s)
-	})
-}
-
-// FuzzPlaceholders: the placeholder scanner never panics, and its count
-// does not change when the SQL is followed by a comment-free literal.
-func FuzzPlaceholders(f *testing.F) {
-	for _, s := range []string{"SELECT ?", "SELECT '?'", `SELECT "?"`, "SELECT 1 -- ?\n, ?", "/* ? */ ?", "SELECT ''''?", "SELECT :name, :other", "'unterminated ?"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, sql string) {
-		n := query.CountPlaceholders(sql)
-		if n < 0 || n > strings.Count(sql, "?") {
-			t.Fatalf("%q: %d placeholders", sql, n)
-		}
-		query.NamedPlaceholders(sql)
 	})
 }
 

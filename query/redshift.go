@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata/types"
+
+	"github.com/lakekit/lakekit/query/sqltext"
 )
 
 // RedshiftDataAPI is the part of the Amazon Redshift Data API client the
@@ -163,7 +165,7 @@ func (r *Redshift) sqlParams(sql string, params []any) (string, []types.SqlParam
 	if err := checkParamCount(sql, params); err != nil {
 		return "", nil, err
 	}
-	pos := placeholders(sql)
+	pos := sqltext.Placeholders(sql)
 	if len(pos) == 0 {
 		return sql, nil, nil
 	}
@@ -303,7 +305,7 @@ func (r *Redshift) ExecBatch(ctx context.Context, sqls ...string) (*Stats, error
 		if strings.TrimSpace(s) == "" {
 			return nil, fmt.Errorf("query: batch statement %d is empty: %w", i+1, ErrInvalid)
 		}
-		if CountPlaceholders(s) > 0 {
+		if sqltext.CountPlaceholders(s) > 0 {
 			return nil, fmt.Errorf("query: batch statement %d has ? placeholders; batches take no parameters: %w", i+1, ErrInvalidParam)
 		}
 	}

@@ -170,21 +170,6 @@ func TestSQLLiteral(t *testing.T) {
 	}
 }
 
-func TestPlaceholders(t *testing.T) {
-	for _, c := range []struct {
-		in, want string
-	}{
-		{`SELECT ? , '?' , "?" , ? -- ?` + "\n" + `/* ? */ ?`, `SELECT :p1 , '?' , "?" , :p2 -- ?` + "\n" + `/* ? */ :p3`},
-		{`SELECT 'it''s ?', $$ ? $$, $t$ ? $t$, ?`, `SELECT 'it''s ?', $$ ? $$, $t$ ? $t$, :p1`},
-		{`SELECT 1`, `SELECT 1`},
-	} {
-		got, _ := query.NamedPlaceholders(c.in)
-		if got != c.want {
-			t.Errorf("NamedPlaceholders(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
 func TestDecimal(t *testing.T) {
 	for _, s := range []string{"0", "-0.05", "123.450", "1e3", "", "1.2.3", "--1"} {
 		d, err := query.ParseDecimal(s)

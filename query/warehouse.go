@@ -10,6 +10,7 @@ import (
 
 	"github.com/lakekit/lakekit/catalog"
 	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/query/sqltext"
 	"github.com/lakekit/lakekit/zones"
 )
 
@@ -59,7 +60,7 @@ func redshiftIdents(names ...string) ([]string, error) {
 		if err := checkRedshiftName(n); err != nil {
 			return nil, err
 		}
-		q, err := QuoteIdent(n)
+		q, err := sqltext.QuoteIdent(n)
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +198,7 @@ func roleClause(iamRole string) (string, error) {
 func QuoteQualifiedList(names []string) (string, error) {
 	q := make([]string, len(names))
 	for i, n := range names {
-		s, err := QuoteIdent(n)
+		s, err := sqltext.QuoteIdent(n)
 		if err != nil {
 			return "", err
 		}
@@ -237,7 +238,7 @@ func UnloadSQL(query, to, iamRole string, opts *UnloadOptions) (string, error) {
 	if strings.TrimSpace(query) == "" {
 		return "", fmt.Errorf("query: empty UNLOAD query: %w", ErrInvalid)
 	}
-	if CountPlaceholders(query) > 0 {
+	if sqltext.CountPlaceholders(query) > 0 {
 		return "", fmt.Errorf("query: an UNLOAD query cannot take ? parameters (Redshift does not bind them inside UNLOAD): %w", ErrInvalidParam)
 	}
 	if err := checkS3("UNLOAD target", to); err != nil {

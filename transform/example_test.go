@@ -11,7 +11,6 @@ import (
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
-	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // Order is an order as the shop's producers send it (JSON lines).
@@ -48,7 +47,7 @@ func Example() {
 {"id":4,"country":"DE","amount":"lots","day":"2024-05-02"}
 {"id":5,"country":"DE","amount":12,"day":"2024-05-02"}
 `
-	if _, err := raw.Land(ctx, lk, "shop", "orders", "orders.jsonl", strings.NewReader(batch), nil); err != nil {
+	if _, err := zones.Land(ctx, lk, "shop", "orders", "orders.jsonl", strings.NewReader(batch), nil); err != nil {
 		panic(err)
 	}
 

@@ -104,10 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sfn, err := orchestrate.NewSFN(cfg, nil)
-	if err != nil {
-		return err
-	}
+	sfn := orchestrate.NewSFN(cfg)
 	arn, err := sfn.Deploy(ctx, p, *role, copts)
 	if err != nil {
 		return err
@@ -191,9 +188,7 @@ func work(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if w.Tokens, err = orchestrate.NewSFN(cfg, nil); err != nil {
-			return err
-		}
+		w.Tokens = orchestrate.NewSFN(cfg)
 	}
 	return w.Run(ctx, args, os.Environ())
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/lakekit/lakekit/catalog"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/query"
+	"github.com/lakekit/lakekit/query/sqltext"
 	"github.com/lakekit/lakekit/zones"
 )
 
@@ -170,7 +171,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 // drop removes the views of tables that are no longer in the catalog.
 func (e *Engine) drop(ctx context.Context, gone []*tableView) error {
 	for _, tv := range gone {
-		name, _ := query.QuoteQualified(tv.ref.Database, tv.ref.Table)
+		name, _ := sqltext.QuoteQualified(tv.ref.Database, tv.ref.Table)
 		if _, err := e.db.ExecContext(ctx, "DROP VIEW IF EXISTS "+name); err != nil {
 			return fmt.Errorf("duckdb: drop view %s: %w", tv.ref, err)
 		}
@@ -318,14 +319,14 @@ func (e *Engine) rebuild(ctx context.Context, tvs []*tableView) error {
 	defer tx.Rollback()
 	schemas := map[string]bool{}
 	for _, c := range changes {
-		schema, _ := query.QuoteIdent(c.tv.ref.Database)
+		schema, _ := sqltext.QuoteIdent(c.tv.ref.Database)
 		if !schemas[schema] {
 			if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
 				return fmt.Errorf("duckdb: create schema %s: %w", c.tv.ref.Database, err)
 			}
 			schemas[schema] = true
 		}
-		name, _ := query.QuoteQualified(c.tv.ref.Database, c.tv.ref.Table)
+		name, _ := sqltext.QuoteQualified(c.tv.ref.Database, c.tv.ref.Table)
 		if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE VIEW "+name+" AS "+c.body); err != nil {
 			return fmt.Errorf("duckdb: create view %s: %w", c.tv.ref, err)
 		}
@@ -433,14 +434,14 @@ func (e *Engine) viewBody(ctx context.Context, tv *tableView, snap *zones.Snapsh
 		// an empty table still has its columns
 		var cols []string
 		for _, c := range snap.Schema {
-			n, err := query.QuoteIdent(c.Name)
+			n, err := sqltext.QuoteIdent(c.Name)
 			if err != nil {
 				return "", err
 			}
 			cols = append(cols, "CAST(NULL AS "+duckType(c.Type)+") AS "+n)
 		}
 		for _, k := range keys {
-			n, err := query.QuoteIdent(k)
+			n, err := sqltext.QuoteIdent(k)
 			if err != nil {
 				return "", err
 			}
@@ -502,7 +503,7 @@ func (e *Engine) viewBody(ctx context.Context, tv *tableView, snap *zones.Snapsh
 		var consts []string
 		for _, k := range keys {
 			v, ok := parts[id].Get(k)
-			n, err := query.QuoteIdent(k)
+			n, err := sqltext.QuoteIdent(k)
 			if err != nil {
 				return "", err
 			}
@@ -603,7 +604,7 @@ func duckTypeOf(t *catalog.Type) string {
 	case catalog.KindStruct:
 		fs := make([]string, len(t.Fields))
 		for i, f := range t.Fields {
-			n, _ := query.QuoteIdent(f.Name)
+			n, _ := sqltext.QuoteIdent(f.Name)
 			fs[i] = n + " " + duckTypeOf(f.Type)
 		}
 		return "STRUCT(" + strings.Join(fs, ", ") + ")"

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/lakekit/lakekit/query"
+	"github.com/lakekit/lakekit/query/sqltext"
 )
 
 // Order is the suite's dataset row. Region is the partition key.
@@ -324,7 +325,7 @@ func RedshiftAnswer(t testing.TB) func(sql string, params map[string]string) (*R
 	cases := Cases()
 	return func(sql string, params map[string]string) (*RedshiftResult, error) {
 		for _, c := range cases {
-			text, names := query.NamedPlaceholders(c.SQL)
+			text, names := sqltext.NamedPlaceholders(c.SQL)
 			if text != sql {
 				continue
 			}

@@ -1,16 +1,30 @@
-package query
+// Package sqltext holds the SQL-text helpers lakekit's query engines share
+// and that an engine written outside lakekit may use too: finding the
+// positional ? placeholders of a statement (outside literals, quoted
+// identifiers and comments), rewriting them as named ones, and quoting
+// identifiers and the string literals of DDL and warehouse commands.
+//
+// Applications do not need it: they pass values as parameters
+// (query.Engine.Query's params) and names through the catalog. Errors wrap
+// ErrInvalid, which is query.ErrInvalid.
+package sqltext
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
 
-// placeholders returns the byte offsets of the positional `?` placeholders
+// ErrInvalid: an identifier or string that cannot be quoted (empty, or
+// holding a NUL byte). query.ErrInvalid is this error.
+var ErrInvalid = errors.New("query: invalid input")
+
+// Placeholders returns the byte offsets of the positional `?` placeholders
 // in sql, skipping string literals ('...', with doubled-quote escapes), quoted
 // identifiers ("..." and `...`), dollar-quoted strings ($$...$$), and
 // comments (-- to end of line, /* ... */).
-func placeholders(sql string) []int {
+func Placeholders(sql string) []int {
 	var out []int
 	for i := 0; i < len(sql); i++ {
 		switch c := sql[i]; c {
@@ -63,21 +77,12 @@ func placeholders(sql string) []int {
 
 // CountPlaceholders returns how many positional ? placeholders sql has
 // outside literals, quoted identifiers and comments.
-func CountPlaceholders(sql string) int { return len(placeholders(sql)) }
-
-// checkParamCount refuses a mismatch between ? placeholders and values
-// before anything is sent.
-func checkParamCount(sql string, params []any) error {
-	if n := CountPlaceholders(sql); n != len(params) {
-		return fmt.Errorf("query: the SQL has %d ? placeholders but %d parameters were given: %w", n, len(params), ErrInvalidParam)
-	}
-	return nil
-}
+func CountPlaceholders(sql string) int { return len(Placeholders(sql)) }
 
 // NamedPlaceholders rewrites each positional ? of sql as :p1, :p2, ... (the
 // Redshift Data API's named parameters) and returns the names in order.
 func NamedPlaceholders(sql string) (string, []string) {
-	pos := placeholders(sql)
+	pos := Placeholders(sql)
 	if len(pos) == 0 {
 		return sql, nil
 	}
@@ -99,7 +104,7 @@ func NamedPlaceholders(sql string) (string, []string) {
 // NUL byte or an empty name is refused.
 func QuoteIdent(name string) (string, error) {
 	if name == "" || strings.IndexByte(name, 0) >= 0 {
-		return "", fmt.Errorf("query: invalid identifier %q (empty or holds a NUL byte): %w", name, ErrInvalid)
+		return "", fmt.Errorf("sqltext: invalid identifier %q (empty or holds a NUL byte): %w", name, ErrInvalid)
 	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`, nil
 }
@@ -122,7 +127,7 @@ func QuoteQualified(parts ...string) (string, error) {
 // locations, role ARNs in COPY/UNLOAD), never for user values in queries.
 func QuoteString(s string) (string, error) {
 	if strings.IndexByte(s, 0) >= 0 {
-		return "", fmt.Errorf("query: string %q holds a NUL byte: %w", s, ErrInvalid)
+		return "", fmt.Errorf("sqltext: string %q holds a NUL byte: %w", s, ErrInvalid)
 	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'", nil
 }

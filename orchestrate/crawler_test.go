@@ -47,7 +47,10 @@ func TestStartCrawlerAlreadyRunning(t *testing.T) {
 		io.WriteString(w, resp)
 	}))
 	t.Cleanup(srv.Close)
-	g := NewGlue(testaws.Config(t, srv.URL), &WaitOptions{MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
+	g, err := NewGlue(testaws.Config(t, srv.URL), &GlueOptions{Wait: WaitOptions{MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 
 	if started, err := g.StartCrawler(ctx, "idle"); !started || err != nil {

@@ -42,7 +42,9 @@
 // Runner.Run runs a pipeline with bounded parallelism (errgroup), honours
 // retries, catches, timeouts and context cancellation, and records the run
 // (id, step states, attempts, timings, errors, outputs) as JSON in the
-// lake under _lakekit/runs/<pipeline>/<run id>.json after every step.
+// lake after every step, as the next version of the run's internal/objlog
+// log under _lakekit/runs/<pipeline>/<run id>/ (create-only: two processes
+// resuming one run cannot overwrite each other).
 // After an uncaught failure no new step starts; Runner.Resume runs the
 // steps that did not succeed again, feeding them the recorded outputs of
 // the ones that did.

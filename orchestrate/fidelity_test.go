@@ -390,7 +390,7 @@ func TestCompileFidelityCrawlerFailedCrawl(t *testing.T) {
 
 // fakeGlue answers GetCrawler from a script, for the local crawler step.
 type fakeGlue struct {
-	glueAPI
+	GlueAPI
 	answers []gluetypes.Crawler
 	polls   int
 }

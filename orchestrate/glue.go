@@ -27,26 +27,58 @@ func poll(ctx context.Context, o *WaitOptions, what string, check wait.Check) er
 	return wait.Waiter{Options: wait.Or(o), What: what, Timeout: ErrWaitTimeout}.Until(ctx, check)
 }
 
-// glueAPI lists the Glue calls this package makes.
-type glueAPI interface {
+// GlueAPI is the part of the AWS Glue client Glue calls (job runs and
+// crawlers): a *glue.Client has these methods. NewGlueFromClient takes any
+// value that has them, so a service can hand in an instrumented client or a
+// test can hand in a stub.
+type GlueAPI interface {
 	StartJobRun(context.Context, *glue.StartJobRunInput, ...func(*glue.Options)) (*glue.StartJobRunOutput, error)
 	GetJobRun(context.Context, *glue.GetJobRunInput, ...func(*glue.Options)) (*glue.GetJobRunOutput, error)
 	StartCrawler(context.Context, *glue.StartCrawlerInput, ...func(*glue.Options)) (*glue.StartCrawlerOutput, error)
 	GetCrawler(context.Context, *glue.GetCrawlerInput, ...func(*glue.Options)) (*glue.GetCrawlerOutput, error)
 }
 
-var _ glueAPI = (*glue.Client)(nil)
+// GlueOptions configure a Glue. A nil *GlueOptions means defaults.
+type GlueOptions struct {
+	// Wait shapes the waiters of WaitJobRun, RunJob, WaitCrawler and
+	// RunCrawler when they are called with nil WaitOptions (and those of
+	// a Runner's Glue steps); zero fields take the defaults.
+	Wait WaitOptions
+	// ClientOptions are applied to the glue.Options of the client NewGlue
+	// builds, after the aws.Config: a custom HTTP client, a retryer or an
+	// endpoint. NewGlueFromClient ignores them.
+	ClientOptions []func(*glue.Options)
+}
 
 // Glue starts and waits for AWS Glue job runs and crawls.
 type Glue struct {
-	c    glueAPI
+	c    GlueAPI
 	wait *WaitOptions
 }
 
-// NewGlue returns a Glue over a client built from cfg. wait shapes the
-// waiters of RunJob and RunCrawler (nil: defaults).
-func NewGlue(cfg aws.Config, wait *WaitOptions, optFns ...func(*glue.Options)) *Glue {
-	return &Glue{c: glue.NewFromConfig(cfg, optFns...), wait: wait}
+// NewGlue returns a Glue over a client built from cfg (region,
+// credentials, endpoint) and opts.ClientOptions. A nil opts means
+// defaults.
+func NewGlue(cfg aws.Config, opts *GlueOptions) (*Glue, error) {
+	var fns []func(*glue.Options)
+	if opts != nil {
+		fns = opts.ClientOptions
+	}
+	return NewGlueFromClient(glue.NewFromConfig(cfg, fns...), opts)
+}
+
+// NewGlueFromClient returns a Glue over client: a *glue.Client, or any
+// GlueAPI (an instrumented client, a stub in a test). It fails with
+// ErrNotConfigured when client is nil.
+func NewGlueFromClient(client GlueAPI, opts *GlueOptions) (*Glue, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: NewGlueFromClient: the Glue client is nil", ErrNotConfigured)
+	}
+	var o GlueOptions
+	if opts != nil {
+		o = *opts
+	}
+	return &Glue{c: client, wait: &o.Wait}, nil
 }
 
 // As exposes the *glue.Client.

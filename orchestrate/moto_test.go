@@ -36,7 +36,10 @@ func TestStepFunctionsOnMoto(t *testing.T) {
 	m := testaws.StartMoto(t)
 	m.SetConfig(t, `{"stepfunctions": {"execute_state_machine": true}}`)
 	ctx := context.Background()
-	s := NewSFN(m.Config(t))
+	s, err := NewSFN(m.Config(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := motoPipeline()
 	wait := &WaitOptions{MinDelay: 50 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxWait: 30 * time.Second}
 
@@ -175,9 +178,12 @@ func TestGlueJobOnMoto(t *testing.T) {
 		m.Post(t, "/moto-api/state-manager/unset-transition", `{"model_name": "glue::job_run"}`)
 	})
 	calls := 0
-	g := NewGlue(cfg, nil, func(o *glue.Options) {
+	g, err := NewGlue(cfg, &GlueOptions{ClientOptions: []func(*glue.Options){func(o *glue.Options) {
 		o.APIOptions = append(o.APIOptions, countCalls("GetJobRun", &calls))
-	})
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	jr, err := g.RunJob(ctx, "clean-orders", map[string]string{"--day": "2024-05-01"}, &WaitOptions{MinDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxWait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +213,11 @@ func TestGlueJobOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Post(t, "/moto-api/state-manager/set-transition", `{"model_name": "glue::job_run", "transition": {"progression": "manual", "times": 1}}`)
-	r, _ := newRunner(t, &RunnerOptions{Glue: NewGlue(cfg, &WaitOptions{MinDelay: 10 * time.Millisecond})})
+	g, err = NewGlue(cfg, &GlueOptions{Wait: WaitOptions{MinDelay: 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := newRunner(t, &RunnerOptions{Glue: g})
 	run, err := r.Run(ctx, New("glue-local", GlueJobStep("clean", "load-orders", nil)), nil)
 	if err != nil || !strings.Contains(string(run.Steps["clean"].Output), `"JobRunState":"SUCCEEDED"`) {
 		t.Fatalf("%v %s", err, run.Steps["clean"].Output)
@@ -228,7 +238,10 @@ func TestCrawlerOnMoto(t *testing.T) {
 	// only count ListCrawls calls).
 	m.Post(t, "/moto-api/state-manager/set-transition", `{"model_name": "glue::crawl", "transition": {"progression": "time", "seconds": 1}}`)
 	t.Cleanup(func() { m.Post(t, "/moto-api/state-manager/unset-transition", `{"model_name": "glue::crawl"}`) })
-	g := NewGlue(cfg, &WaitOptions{MinDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxWait: 10 * time.Second})
+	g, err := NewGlue(cfg, &GlueOptions{Wait: WaitOptions{MinDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxWait: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if started, err := g.StartCrawler(ctx, "raw-crawler"); err != nil || !started {
 		t.Fatalf("StartCrawler = %v, %v; want true, nil", started, err)
 	}

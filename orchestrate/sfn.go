@@ -13,8 +13,11 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
-// sfnAPI lists the Step Functions calls this package makes.
-type sfnAPI interface {
+// SFNAPI is the part of the AWS Step Functions client SFN calls: an
+// *sfn.Client has these methods. NewSFNFromClient takes any value that has
+// them, so a service can hand in an instrumented client or a test can hand
+// in a stub.
+type SFNAPI interface {
 	CreateStateMachine(context.Context, *sfn.CreateStateMachineInput, ...func(*sfn.Options)) (*sfn.CreateStateMachineOutput, error)
 	UpdateStateMachine(context.Context, *sfn.UpdateStateMachineInput, ...func(*sfn.Options)) (*sfn.UpdateStateMachineOutput, error)
 	ListStateMachines(context.Context, *sfn.ListStateMachinesInput, ...func(*sfn.Options)) (*sfn.ListStateMachinesOutput, error)
@@ -25,19 +28,48 @@ type sfnAPI interface {
 	SendTaskFailure(context.Context, *sfn.SendTaskFailureInput, ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 }
 
-var _ sfnAPI = (*sfn.Client)(nil)
+// SFNOptions configure an SFN. A nil *SFNOptions means defaults.
+type SFNOptions struct {
+	// Wait shapes Wait when it is called with nil WaitOptions; zero fields
+	// take the defaults.
+	Wait WaitOptions
+	// ClientOptions are applied to the sfn.Options of the client NewSFN
+	// builds, after the aws.Config: a custom HTTP client, a retryer or an
+	// endpoint. NewSFNFromClient ignores them.
+	ClientOptions []func(*sfn.Options)
+}
 
 // SFN deploys compiled pipelines to AWS Step Functions, starts and waits
 // for executions, and maps their history back to step states.
 type SFN struct {
-	c sfnAPI
+	c    SFNAPI
+	wait *WaitOptions
 }
 
 var _ TaskTokenSender = (*SFN)(nil)
 
-// NewSFN returns an SFN over a client built from cfg.
-func NewSFN(cfg aws.Config, optFns ...func(*sfn.Options)) *SFN {
-	return &SFN{c: sfn.NewFromConfig(cfg, optFns...)}
+// NewSFN returns an SFN over a client built from cfg (region, credentials,
+// endpoint) and opts.ClientOptions. A nil opts means defaults.
+func NewSFN(cfg aws.Config, opts *SFNOptions) (*SFN, error) {
+	var fns []func(*sfn.Options)
+	if opts != nil {
+		fns = opts.ClientOptions
+	}
+	return NewSFNFromClient(sfn.NewFromConfig(cfg, fns...), opts)
+}
+
+// NewSFNFromClient returns an SFN over client: an *sfn.Client, or any
+// SFNAPI (an instrumented client, a stub in a test). It fails with
+// ErrNotConfigured when client is nil.
+func NewSFNFromClient(client SFNAPI, opts *SFNOptions) (*SFN, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: NewSFNFromClient: the Step Functions client is nil", ErrNotConfigured)
+	}
+	var o SFNOptions
+	if opts != nil {
+		o = *opts
+	}
+	return &SFN{c: client, wait: &o.Wait}, nil
 }
 
 // As exposes the *sfn.Client.
@@ -199,9 +231,13 @@ func (s *SFN) Describe(ctx context.Context, executionARN string) (*Execution, er
 	return e, nil
 }
 
-// Wait polls an execution until it stops. An execution that did not
-// succeed is returned with an error wrapping ErrExecutionFailed.
+// Wait polls an execution until it stops, as o says (nil: the SFN's
+// SFNOptions.Wait). An execution that did not succeed is returned with an
+// error wrapping ErrExecutionFailed.
 func (s *SFN) Wait(ctx context.Context, executionARN string, o *WaitOptions) (*Execution, error) {
+	if o == nil {
+		o = s.wait
+	}
 	var e *Execution
 	err := poll(ctx, o, "execution "+executionARN, func(ctx context.Context) (bool, error) {
 		var err error

@@ -12,7 +12,7 @@
 //		cleanedOrders, &transform.Options[Order]{Rules: rules})
 //	res, err := clean.Run(ctx)
 //
-// Sources: FromRaw decodes the objects landed in the raw zone (zones.Land,
+// Sources: FromRaw decodes the objects landed in the raw zone (raw.Land,
 // the ingestion buffer) with a Decoder — JSONLines and CSV are provided
 // (CSV headers map to fields by csv, json or parquet tag), gzip and zstd
 // objects (.jsonl.gz, .jsonl.zst) are decompressed by their magic bytes,

@@ -10,6 +10,7 @@ import (
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // Transforms with different row types go into one []transform.Runner and
@@ -28,7 +29,7 @@ func ExampleRunner() {
 	batch := `{"id":1,"country":"DE","amount":20,"day":"2024-05-01"}
 {"id":2,"country":"FR","amount":15.5,"day":"2024-05-02"}
 `
-	if _, err := zones.Land(ctx, lk, "shop", "orders", "orders.jsonl", strings.NewReader(batch), nil); err != nil {
+	if _, err := raw.Land(ctx, lk, "shop", "orders", "orders.jsonl", strings.NewReader(batch), nil); err != nil {
 		panic(err)
 	}
 	cleaned, _ := zones.NewDataset[Order](lk, lake.Cleaned, "shop", "orders", nil)

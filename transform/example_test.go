@@ -11,6 +11,7 @@ import (
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // Order is an order as the shop's producers send it (JSON lines).
@@ -47,7 +48,7 @@ func Example() {
 {"id":4,"country":"DE","amount":"lots","day":"2024-05-02"}
 {"id":5,"country":"DE","amount":12,"day":"2024-05-02"}
 `
-	if _, err := zones.Land(ctx, lk, "shop", "orders", "orders.jsonl", strings.NewReader(batch), nil); err != nil {
+	if _, err := raw.Land(ctx, lk, "shop", "orders", "orders.jsonl", strings.NewReader(batch), nil); err != nil {
 		panic(err)
 	}
 

@@ -28,6 +28,7 @@ import (
 	"github.com/lakekit/lakekit/lake/s3store"
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // counting wraps a driver and counts reads of data: Gets and random-access
@@ -278,7 +279,7 @@ func newPipeline(t testing.TB, lk *lake.Lake, parallel int) *pipeline {
 
 func land(t testing.TB, lk *lake.Lake, name string, data []byte) {
 	t.Helper()
-	if _, err := zones.Land(context.Background(), lk, "web", "events", name, bytes.NewReader(data), nil); err != nil {
+	if _, err := raw.Land(context.Background(), lk, "web", "events", name, bytes.NewReader(data), nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/transform"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // TestFromIngestionBuffer: records added to the ingestion buffer land as
@@ -19,8 +19,8 @@ func TestFromIngestionBuffer(t *testing.T) {
 	lk, _ := fileLake(t, t.TempDir())
 	p := newPipeline(t, lk, 2)
 	_, evs := genBatch(0, 600)
-	for i, comp := range []zones.BufferCompression{zones.BufferGzip, zones.BufferZstd} {
-		buf, err := zones.NewBuffer(lk, "web", "events", &zones.BufferOptions{Compression: comp, FlushRecords: 100, InstanceID: fmt.Sprintf("i%d", i)})
+	for i, comp := range []raw.BufferCompression{raw.BufferGzip, raw.BufferZstd} {
+		buf, err := raw.NewBuffer(lk, "web", "events", &raw.BufferOptions{Compression: comp, FlushRecords: 100, InstanceID: fmt.Sprintf("i%d", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +35,7 @@ func TestFromIngestionBuffer(t *testing.T) {
 		}
 	}
 	var suffixes []string
-	for l, err := range zones.ListRaw(ctx, lk, "web", "events", &zones.RawListOptions{SkipMetadata: true}) {
+	for l, err := range raw.List(ctx, lk, "web", "events", &raw.ListOptions{SkipMetadata: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestDedup(t *testing.T) {
 	dupInFile := append(append([]byte(nil), data...), data[:len(data)/2]...) // the first rows twice
 	land(t, lk, "a.jsonl", dupInFile)
 	p.runAll(t)
-	if _, err := zones.Land(ctx, lk, "web", "events", "a-again.jsonl", strings.NewReader(string(data)), &zones.LandOptions{AllowDuplicates: true, ObjectName: "again.jsonl"}); err != nil {
+	if _, err := raw.Land(ctx, lk, "web", "events", "a-again.jsonl", strings.NewReader(string(data)), &raw.LandOptions{AllowDuplicates: true, ObjectName: "again.jsonl"}); err != nil {
 		t.Fatal(err)
 	}
 	_, rs, _ := p.runAll(t)
@@ -100,7 +100,7 @@ func TestCSVFromRaw(t *testing.T) {
 		"1,u001,buy,10.5,2024-05-01T10:00:00Z\n" +
 		"2,u002,buy,oops,2024-05-01T11:00:00Z\n" +
 		"3,u003,\"view\",1,2024-05-02T12:00:00Z\n"
-	if _, err := zones.Land(ctx, lk, "web", "events", "export.csv", strings.NewReader(csv), nil); err != nil {
+	if _, err := raw.Land(ctx, lk, "web", "events", "export.csv", strings.NewReader(csv), nil); err != nil {
 		t.Fatal(err)
 	}
 	tr, err := transform.New("csv_events", transform.FromRaw(lk, "web", "events", transform.CSV[RawEvent](nil)),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // Source is where a transform's input comes from: raw objects through a
@@ -81,7 +82,7 @@ type rawSource[In any] struct {
 }
 
 // FromRaw reads the objects landed in the raw zone for source and dataset
-// (zones.Land and the ingestion buffer put them under
+// (raw.Land and the ingestion buffer put them under
 // <source>/<dataset>/ingest_date=YYYY-MM-DD/), decompressing gzip and zstd
 // objects and decoding them with dec. The input partition of an object is
 // its ingest_date. New objects, and objects whose ETag changed, are
@@ -109,7 +110,7 @@ func (s *rawSource[In]) plan(ctx context.Context, l *Ledger, o planOptions) ([]*
 	byPart := map[string][]InputFile{}
 	changed := map[string]bool{}
 	var parts []string
-	for obj, err := range zones.ListRaw(ctx, s.lk, s.source, s.dataset, &zones.RawListOptions{SkipMetadata: true}) {
+	for obj, err := range raw.List(ctx, s.lk, s.source, s.dataset, &raw.ListOptions{SkipMetadata: true}) {
 		if err != nil {
 			return nil, err
 		}

@@ -529,7 +529,7 @@ func sameCatalogColumns(a, b catalog.Schema) bool {
 		return false
 	}
 	for i := range a.Columns {
-		if a.Columns[i].Name != b.Columns[i].Name || a.Columns[i].Type != b.Columns[i].Type {
+		if a.Columns[i].Name != b.Columns[i].Name || a.Columns[i].Type != b.Columns[i].Type || a.Columns[i].Required != b.Columns[i].Required {
 			return false
 		}
 	}

@@ -122,32 +122,12 @@
 // ErrWriterClosed, ErrSchema, ErrCatalog and ErrTooManyAttempts, wrapped
 // with %w together with the underlying store or catalog error.
 //
-// # Raw landing
+// # Raw data
 //
-// Land puts bytes as they are (JSON lines, CSV, any file) into the raw zone
-// under <source>/<dataset>/ingest_date=YYYY-MM-DD/<ingest time>-<sha256
-// prefix><ext>, with metadata (the RawMeta* keys: source, dataset, content
-// type and encoding, ingest time, SHA-256, original name, record count). It
-// streams: at most LandOptions.MemoryLimit bytes stay in memory. A checksum
-// index under _lakekit/raw/<source>/<dataset>/sha256/, written with
-// create-if-absent, makes duplicate detection race-free across processes:
-// landing the same content again returns the existing object and an error
-// matching ErrDuplicate, and a retried landing never makes a second object.
-// ListRaw yields what was landed (key, size, ETag, ingest date, metadata),
-// optionally since a date, for transforms; Landed.Open reads an object
-// decompressed.
-//
-// # Ingestion buffer
-//
-// Buffer does what Kinesis Data Firehose does, inside your service: Add is
-// safe for many goroutines; batches flush into the raw zone by size, record
-// count or age, optionally gzip or zstd compressed; when MaxBufferedBytes is
-// held, Add blocks (back-pressure) instead of growing. A failed flush is
-// retried with jittered backoff and never drops records; each batch's object
-// name is fixed when it is sealed, so a retry after an ambiguous failure
-// replaces its own object instead of adding a copy. Close flushes
-// everything, or says how many records it could not land. Stats and
-// BufferOptions.OnFlush report records, bytes, flushes and errors.
+// The raw zone's input — landing (Land), listing (List), the ingestion
+// buffer (Buffer) and the layouts of what managed services write there — is
+// package github.com/lakekit/lakekit/zones/raw; zones holds the typed
+// tables of the cleaned and curated zones.
 //
 // # Observability
 //

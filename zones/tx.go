@@ -70,6 +70,7 @@ type Tx struct {
 	files    []DataFile
 	uploaded []string // keys this attempt created (staged or final)
 	touched  map[string]lake.Partition
+	place    map[string]string // partition path → folder of files adopted in place
 	done     bool
 }
 
@@ -569,19 +570,28 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 	case Append:
 		// An append's files are staged: where they go is decided here, on
 		// the version committed on.
+		// Files adopted where they lie (AddFiles, Convert) fix their
+		// partition's folder when the partition is new.
 		locs := map[string]string{}
 		for _, p := range paths {
 			loc, ok := st.Locations[p]
 			if !ok {
 				loc = tx.newPartitionFolder(st, p, c.Version)
+				if d, ok := tx.place[p]; ok && loc == joinKey(t.prefix, p) {
+					loc = d
+				}
 				c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: loc})
 			}
 			locs[p] = loc
 		}
 		added := make([]DataFile, len(tx.files))
 		for i, f := range tx.files {
-			if f.Staged != "" {
-				f.Key = locs[partPath(f.Partition)] + "/" + path.Base(f.Key)
+			loc := locs[partPath(f.Partition)]
+			switch {
+			case f.Staged != "":
+				f.Key = loc + "/" + path.Base(f.Key)
+			case !visibleUnder(loc+"/", f.Key):
+				return nil, fmt.Errorf("zones: commit %s: file %s lies in %s, but version %d put its partition at %s (adopt it again: it will be copied): %w", t.prefix, f.Key, path.Dir(f.Key), st.Version, loc, ErrConflict)
 			}
 			added[i] = f
 		}

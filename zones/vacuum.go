@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -24,12 +25,33 @@ type VacuumResult struct {
 	// AuditID names the audit record of this run (lake.HistoryEntry.ID of
 	// a HistoryVacuum entry); empty when nothing was deleted.
 	AuditID string
+	// Bytes is the size of the Deleted files: the bytes freed.
+	Bytes int64
+	// DryRun is set when nothing was deleted because the run was a dry run
+	// (VacuumOptions.DryRun): Deleted and Bytes say what a run would delete.
+	DryRun bool
+	// Foreign are objects under the table's prefix that lakekit did not
+	// write and no commit ever referenced (another engine's output, a
+	// _SUCCESS marker, a file copied in by hand). Vacuum never deletes
+	// them; commit Parquet ones with Dataset.AddFiles, or remove them.
+	Foreign []string
+}
+
+// wroteUnreferenced reports whether an object no commit references is one
+// lakekit wrote: a file in the staging folder, or a data file named by a
+// transaction (an attempt that died or lost). Vacuum deletes only those
+// and files a commit once referenced.
+func (t *Table) wroteUnreferenced(key string) bool {
+	return t.isStaging(key) || lakekitName.MatchString(path.Base(key))
 }
 
 // Vacuum deletes data files no longer needed: files an overwrite replaced,
 // once retention has passed since the commit that removed them (pass
 // ZoneRetention for the zone's configured retention), and orphan
-// files (written but never committed) whose age exceeds retention. It never
+// files (written by lakekit but never committed) whose age exceeds
+// retention. Only what lakekit wrote or a commit referenced is deleted:
+// any other object under the table's prefix is foreign, never deleted,
+// and listed in VacuumResult.Foreign. It never
 // deletes a file of the newest snapshot, nor anything younger than the
 // retention, so a writer that is still running or a query still reading an
 // older version is safe as long as it takes less than the retention.
@@ -74,7 +96,7 @@ func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*Vacu
 	if err != nil {
 		return nil, fmt.Errorf("zones: vacuum %s: catalog locations: %w", d.table.prefix, err)
 	}
-	return d.table.vacuum(ctx, retention, keep)
+	return d.table.vacuum(ctx, retention, keep, false)
 }
 
 // Vacuum is Dataset.Vacuum for untyped tables (no catalog to consult).
@@ -86,7 +108,7 @@ func (t *Table) Vacuum(ctx context.Context, retention time.Duration) (*VacuumRes
 	if err := t.rollForward(ctx); err != nil {
 		return nil, fmt.Errorf("zones: vacuum %s: %w", t.prefix, err)
 	}
-	return t.vacuum(ctx, retention, nil)
+	return t.vacuum(ctx, retention, nil, false)
 }
 
 // ZoneRetention, passed to Vacuum, means the zone's retention
@@ -119,7 +141,8 @@ func visibleUnder(loc, key string) bool {
 	return true
 }
 
-func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []string) (*VacuumResult, error) {
+// vacuum decides what to delete and, unless dry, deletes it.
+func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []string, dry bool) (*VacuumResult, error) {
 	now := time.Now()
 	if _, err := t.log.Verify(ctx); err != nil {
 		return nil, fmt.Errorf("zones: vacuum %s refused, nothing deleted (run Table.Repair after restoring what you can): %w", t.prefix, err)
@@ -136,7 +159,7 @@ func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []stri
 		if err != nil {
 			return nil, err
 		}
-		if e.IsDir || !strings.HasSuffix(e.Key, ".parquet") || (strings.Contains(e.Key, "/_lakekit/") && !t.isStaging(e.Key)) {
+		if e.IsDir || (strings.Contains(e.Key, "/_lakekit/") && !t.isStaging(e.Key)) {
 			continue
 		}
 		objs = append(objs, obj{e.Key, e.ModTime, e.Size})
@@ -162,6 +185,10 @@ func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []stri
 		if _, live := st.files[o.key]; live || pending[o.key] {
 			continue
 		}
+		if _, removed := removedAt[o.key]; !removed && !t.wroteUnreferenced(o.key) {
+			res.Foreign = append(res.Foreign, o.key)
+			continue
+		}
 		shown := false
 		for _, loc := range keep {
 			if visibleUnder(loc, o.key) {
@@ -182,6 +209,17 @@ func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []stri
 		}
 		del = append(del, o.key)
 		size[o.key] = o.size
+	}
+	if dry {
+		res.Deleted, res.DryRun = del, true
+		for _, k := range del {
+			res.Bytes += size[k]
+		}
+		return res, nil
+	}
+	if len(res.Foreign) > 0 {
+		t.logger.Warn("zones: vacuum: objects lakekit did not write lie under the table (kept; commit them with AddFiles or remove them)",
+			"table", t.prefix, "foreign", len(res.Foreign), "first", res.Foreign[0])
 	}
 	if len(del) == 0 {
 		t.logger.Info("zones: vacuum", "deleted", 0, "kept", res.Kept, "live", res.Live)
@@ -219,6 +257,7 @@ func (t *Table) deleteAudited(ctx context.Context, version int64, now time.Time,
 		}
 		del = del[n:]
 	}
+	res.Bytes = deletedBytes
 	ev.Status, ev.Finished = lake.EventDone, time.Now().UTC()
 	ev.FilesRemoved, ev.BytesRemoved = len(res.Deleted), deletedBytes
 	ev.Keys, ev.KeysTruncated = auditKeys(res.Deleted)

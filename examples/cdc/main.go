@@ -31,6 +31,7 @@ import (
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func main() { mainWith("cdc", run) }
@@ -132,8 +133,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	gen := newGenerator(*seed, *customers)
 	apply := func(label string, files []dmsFile) error {
 		for _, f := range files {
-			l, err := zones.Land(ctx, lk, "dms", "customers", f.name, bytesReader(f.data), &zones.LandOptions{Records: f.rows})
-			if errors.Is(err, zones.ErrDuplicate) {
+			l, err := raw.Land(ctx, lk, "dms", "customers", f.name, bytesReader(f.data), &raw.LandOptions{Records: f.rows})
+			if errors.Is(err, raw.ErrDuplicate) {
 				fmt.Fprintf(stdout, "skipped    %s: already landed as raw/%s\n", f.name, l.Key)
 				continue
 			}

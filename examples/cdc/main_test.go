@@ -17,6 +17,7 @@ import (
 	"github.com/lakekit/lakekit/examples/internal/extest/duck"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func TestMain(m *testing.M) {
@@ -64,7 +65,7 @@ func TestCDC(t *testing.T) {
 	defer lk.Close()
 	model := map[string]*modelRow{}
 	var changes, bad int64
-	for l, err := range zones.ListRaw(ctx, lk, "dms", "customers", nil) {
+	for l, err := range raw.List(ctx, lk, "dms", "customers", nil) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,6 +45,7 @@ import (
 	"github.com/lakekit/lakekit/lake"
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func main() { mainWith("ingest-http", run) }
@@ -58,7 +59,7 @@ type Config struct {
 	MaxBody         int64
 	FlushBytes      int
 	FlushInterval   time.Duration
-	Compression     zones.BufferCompression
+	Compression     raw.BufferCompression
 	ShutdownTimeout time.Duration
 }
 
@@ -77,7 +78,7 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (*C
 	dataset := fs.String("dataset", env("DATASET", "events"), "raw zone dataset name (DATASET)")
 	required := fs.String("required", env("REQUIRED_FIELDS", "event_id,ts"), "comma-separated fields every event must have; a field named ts must be an RFC 3339 time (REQUIRED_FIELDS)")
 	maxBody := fs.String("max-body", env("MAX_BODY_BYTES", "4194304"), "largest request body in bytes (MAX_BODY_BYTES)")
-	flushBytes := fs.String("flush-bytes", env("FLUSH_BYTES", strconv.Itoa(zones.DefaultBufferFlushBytes)), "flush a raw object at this many bytes (FLUSH_BYTES)")
+	flushBytes := fs.String("flush-bytes", env("FLUSH_BYTES", strconv.Itoa(raw.DefaultBufferFlushBytes)), "flush a raw object at this many bytes (FLUSH_BYTES)")
 	flushInterval := fs.String("flush-interval", env("FLUSH_INTERVAL", "1m"), "flush a raw object when its first event is this old (FLUSH_INTERVAL)")
 	compression := fs.String("compression", env("COMPRESSION", ""), "compress raw objects: gzip or zstd; empty for none (COMPRESSION)")
 	shutdown := fs.String("shutdown-timeout", env("SHUTDOWN_TIMEOUT", "25s"), "time to drain and flush on SIGTERM (SHUTDOWN_TIMEOUT)")
@@ -105,11 +106,11 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (*C
 	}
 	switch *compression {
 	case "":
-		c.Compression = zones.BufferUncompressed
+		c.Compression = raw.BufferUncompressed
 	case "gzip":
-		c.Compression = zones.BufferGzip
+		c.Compression = raw.BufferGzip
 	case "zstd":
-		c.Compression = zones.BufferZstd
+		c.Compression = raw.BufferZstd
 	default:
 		return nil, false, usagef("COMPRESSION / -compression %q: want gzip, zstd or nothing", *compression)
 	}
@@ -178,7 +179,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // Service is the HTTP handler.
 type Service struct {
 	cfg      *Config
-	buf      *zones.Buffer
+	buf      *raw.Buffer
 	log      *slog.Logger
 	mux      *http.ServeMux
 	draining atomic.Bool
@@ -189,13 +190,13 @@ type Service struct {
 func NewService(lk *lake.Lake, cfg *Config, log *slog.Logger) (*Service, error) {
 	s := &Service{cfg: cfg, log: log, mux: http.NewServeMux()}
 	var err error
-	s.buf, err = zones.NewBuffer(lk, cfg.Source, cfg.Dataset, &zones.BufferOptions{
-		Format:        zones.BufferJSONLines,
+	s.buf, err = raw.NewBuffer(lk, cfg.Source, cfg.Dataset, &raw.BufferOptions{
+		Format:        raw.BufferJSONLines,
 		Compression:   cfg.Compression,
 		FlushBytes:    cfg.FlushBytes,
 		FlushInterval: cfg.FlushInterval,
 		Logger:        log,
-		OnFlush: func(f zones.BufferFlush) {
+		OnFlush: func(f raw.BufferFlush) {
 			if f.Err != nil {
 				log.Warn("flush failed, will retry", "key", f.Key, "attempt", f.Attempt, "err", f.Err)
 				return

@@ -22,7 +22,7 @@ import (
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/lake/faultstore"
 	"github.com/lakekit/lakekit/lake/memstore"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func TestMain(m *testing.M) {
@@ -172,7 +172,7 @@ func TestIngestAndSIGTERM(t *testing.T) {
 	defer lk.Close()
 	seen := map[string]int{}
 	objects := 0
-	for l, err := range zones.ListRaw(context.Background(), lk, "web", "events", nil) {
+	for l, err := range raw.List(context.Background(), lk, "web", "events", nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +255,7 @@ func TestValidation(t *testing.T) {
 	}
 	// only the three valid events landed, compacted to one line each
 	var lines []string
-	for l, err := range zones.ListRaw(ctx, lk, "web", "events", nil) {
+	for l, err := range raw.List(ctx, lk, "web", "events", nil) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,6 +35,7 @@ import (
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func main() { mainWith("partner-files", run) }
@@ -240,7 +241,7 @@ func dropped(dir string) ([]string, error) {
 
 type landResult struct {
 	outcome string // landed, duplicates, rejected (the folder it moves to)
-	landed  *zones.Landed
+	landed  *raw.Landed
 	records int64
 	reason  string
 }
@@ -264,9 +265,9 @@ func landOne(ctx context.Context, lk *lake.Lake, dir, name, partner, dataset str
 		return nil, err
 	}
 	defer f.Close()
-	landed, err := zones.Land(ctx, lk, partner, dataset, name, f, &zones.LandOptions{Records: records,
+	landed, err := raw.Land(ctx, lk, partner, dataset, name, f, &raw.LandOptions{Records: records,
 		Metadata: map[string]string{"partner": partner}})
-	if errors.Is(err, zones.ErrDuplicate) {
+	if errors.Is(err, raw.ErrDuplicate) {
 		return &landResult{outcome: "duplicates", landed: landed}, nil
 	}
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/lakekit/lakekit/examples/internal/extest"
 	"github.com/lakekit/lakekit/examples/internal/extest/duck"
 	"github.com/lakekit/lakekit/lake"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func TestMain(m *testing.M) {
@@ -93,14 +93,14 @@ func TestPartnerFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lk.Close()
-	raw := lk.MustZone(lake.Raw).Store()
+	store := lk.MustZone(lake.Raw).Store()
 	var objs []string
 	var lines int64
-	for l, err := range zones.ListRaw(ctx, lk, "acme", "orders", nil) {
+	for l, err := range raw.List(ctx, lk, "acme", "orders", nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := raw.ReadAll(ctx, l.Key)
+		b, err := store.ReadAll(ctx, l.Key)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,7 @@ import (
 	"github.com/lakekit/lakekit/query"
 	"github.com/lakekit/lakekit/query/duckdb"
 	"github.com/lakekit/lakekit/transform"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func main() { mainWith("quickstart", run) }
@@ -210,27 +210,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // ingest generates rows events and lands them through the ingestion buffer.
-func ingest(ctx context.Context, lk *lake.Lake, rows int, seed int64, stdout io.Writer) (zones.BufferStats, error) {
+func ingest(ctx context.Context, lk *lake.Lake, rows int, seed int64, stdout io.Writer) (raw.BufferStats, error) {
 	t0 := time.Now()
-	buf, err := zones.NewBuffer(lk, Source, Dataset, &zones.BufferOptions{
+	buf, err := raw.NewBuffer(lk, Source, Dataset, &raw.BufferOptions{
 		FlushRecords:  max(rows/8, 1000), // a few objects, so the clean step has work to share out
 		FlushBytes:    32 << 20,
 		FlushInterval: -1,
 	})
 	if err != nil {
-		return zones.BufferStats{}, err
+		return raw.BufferStats{}, err
 	}
 	gen := NewGenerator(seed)
 	for range rows {
 		if err := buf.Add(ctx, gen.Next()); err != nil {
 			buf.Close(context.Background())
-			return zones.BufferStats{}, err
+			return raw.BufferStats{}, err
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := buf.Close(cctx); err != nil {
-		return zones.BufferStats{}, err
+		return raw.BufferStats{}, err
 	}
 	st := buf.Stats()
 	d := time.Since(t0)

@@ -104,7 +104,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sfn := orchestrate.NewSFN(cfg)
+	sfn, err := orchestrate.NewSFN(cfg, nil)
+	if err != nil {
+		return err
+	}
 	arn, err := sfn.Deploy(ctx, p, *role, copts)
 	if err != nil {
 		return err
@@ -188,7 +191,9 @@ func work(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		w.Tokens = orchestrate.NewSFN(cfg)
+		if w.Tokens, err = orchestrate.NewSFN(cfg, nil); err != nil {
+			return err
+		}
 	}
 	return w.Run(ctx, args, os.Environ())
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/orchestrate"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func TestMain(m *testing.M) {
@@ -124,7 +124,7 @@ func TestWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lk.Close()
-	buf, err := zones.NewBuffer(lk, Source, Dataset, &zones.BufferOptions{FlushRecords: 1000})
+	buf, err := raw.NewBuffer(lk, Source, Dataset, &raw.BufferOptions{FlushRecords: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/lakekit/lakekit/lake/memstore"
 	"github.com/lakekit/lakekit/lake/s3store"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func faultEnv(t *testing.T, rules ...faultstore.Rule) *env {
@@ -219,7 +220,7 @@ func TestFaultBuffer(t *testing.T) {
 		faultstore.Rule{Op: faultstore.OpAny, KeyContains: "raw/", Probability: 0.15, Fault: faultstore.Throttle},
 		faultstore.Rule{Op: faultstore.OpPut, KeyContains: "raw/", Probability: 0.1, Fault: faultstore.Truncate},
 	)
-	b, err := zones.NewBuffer(e.lk, "web", "events", &zones.BufferOptions{FlushRecords: 50, FlushInterval: -1,
+	b, err := raw.NewBuffer(e.lk, "web", "events", &raw.BufferOptions{FlushRecords: 50, FlushInterval: -1,
 		MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ import (
 	"github.com/lakekit/lakekit/query"
 	"github.com/lakekit/lakekit/transform"
 	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // capture is a slog handler that keeps every record as text.
@@ -172,9 +173,9 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	note("zones read", err)
 	_, err = ds.Vacuum(ctx, 0)
 	note("vacuum", err)
-	_, err = zones.Land(ctx, lk, "web", "events", "e.jsonl", strings.NewReader(`{"id":1}`), nil)
+	_, err = raw.Land(ctx, lk, "web", "events", "e.jsonl", strings.NewReader(`{"id":1}`), nil)
 	note("land", err)
-	b, err := zones.NewBuffer(lk, "web", "events", &zones.BufferOptions{MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	b, err := raw.NewBuffer(lk, "web", "events", &raw.BufferOptions{MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		if err == nil {
 			// opening may succeed (the endpoint case); using it must not leak
 			lctx, lcancel := context.WithTimeout(ctx, 5*time.Second)
-			_, err = zones.Land(lctx, l, "web", "events", "e.jsonl", strings.NewReader("x"), nil)
+			_, err = raw.Land(lctx, l, "web", "events", "e.jsonl", strings.NewReader("x"), nil)
 			lcancel()
 			l.Close()
 		}

@@ -144,3 +144,11 @@ type KeyLimiter interface {
 type Locator interface {
 	Location(key string) string
 }
+
+// Copier may be implemented by a driver that copies an object to another
+// key without the data passing through the client (S3's CopyObject).
+// lake.Store.Copy uses it when source and destination share the driver;
+// opts carry the destination's encryption and IfNotExists.
+type Copier interface {
+	Copy(ctx context.Context, src, dst string, opts *PutOptions) error
+}

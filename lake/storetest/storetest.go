@@ -65,6 +65,7 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) *lake.Store, opts 
 		{"Canceled", testCanceled},
 		{"ShortBody", testShortBody},
 		{"Move", testMove},
+		{"Copy", testCopy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

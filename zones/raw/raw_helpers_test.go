@@ -1,4 +1,4 @@
-package zones_test
+package raw_test
 
 // Test helpers shared by the raw-landing and buffer tests: lakes on each
 // store, a fault-injecting driver wrapper, and a decoder of landed records.
@@ -25,7 +25,7 @@ import (
 	"github.com/lakekit/lakekit/lake/filestore"
 	"github.com/lakekit/lakekit/lake/memstore"
 	"github.com/lakekit/lakekit/lake/s3store"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // rawFaultDriver wraps a driver and injects faults into puts of keys under
@@ -182,18 +182,18 @@ func rawKeys(t testing.TB, lk *lake.Lake, prefix string) []string {
 // rawReadLines reads every object landed for source/dataset, decompresses
 // it by its content-encoding metadata, and returns all lines in key order,
 // with the objects listed.
-func rawReadLines(t testing.TB, lk *lake.Lake, source, dataset string) ([]string, []zones.Landed) {
+func rawReadLines(t testing.TB, lk *lake.Lake, source, dataset string) ([]string, []raw.Landed) {
 	t.Helper()
 	ctx := context.Background()
-	raw := lk.MustZone(lake.Raw).Store()
+	store := lk.MustZone(lake.Raw).Store()
 	var lines []string
-	var objs []zones.Landed
-	for l, err := range zones.ListRaw(ctx, lk, source, dataset, nil) {
+	var objs []raw.Landed
+	for l, err := range raw.List(ctx, lk, source, dataset, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		objs = append(objs, l)
-		b, err := raw.ReadAll(ctx, l.Key)
+		b, err := store.ReadAll(ctx, l.Key)
 		if err != nil {
 			t.Fatal(err)
 		}

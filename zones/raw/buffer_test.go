@@ -1,4 +1,4 @@
-package zones_test
+package raw_test
 
 import (
 	"bytes"
@@ -12,31 +12,31 @@ import (
 	"time"
 
 	"github.com/lakekit/lakekit/lake"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // bufferCollect gathers OnFlush reports.
 type bufferCollect struct {
 	mu      sync.Mutex
-	flushes []zones.BufferFlush
-	ch      chan zones.BufferFlush
+	flushes []raw.BufferFlush
+	ch      chan raw.BufferFlush
 }
 
 func newBufferCollect() *bufferCollect {
-	return &bufferCollect{ch: make(chan zones.BufferFlush, 10000)}
+	return &bufferCollect{ch: make(chan raw.BufferFlush, 10000)}
 }
 
-func (c *bufferCollect) on(f zones.BufferFlush) {
+func (c *bufferCollect) on(f raw.BufferFlush) {
 	c.mu.Lock()
 	c.flushes = append(c.flushes, f)
 	c.mu.Unlock()
 	c.ch <- f
 }
 
-func (c *bufferCollect) landed() []zones.BufferFlush {
+func (c *bufferCollect) landed() []raw.BufferFlush {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []zones.BufferFlush
+	var out []raw.BufferFlush
 	for _, f := range c.flushes {
 		if f.Err == nil {
 			out = append(out, f)
@@ -46,7 +46,7 @@ func (c *bufferCollect) landed() []zones.BufferFlush {
 }
 
 // next waits for the next flush report.
-func (c *bufferCollect) next(t *testing.T, d time.Duration) zones.BufferFlush {
+func (c *bufferCollect) next(t *testing.T, d time.Duration) raw.BufferFlush {
 	t.Helper()
 	select {
 	case f := <-c.ch:
@@ -54,7 +54,7 @@ func (c *bufferCollect) next(t *testing.T, d time.Duration) zones.BufferFlush {
 	case <-time.After(d):
 		t.Fatalf("no flush within %v", d)
 	}
-	return zones.BufferFlush{}
+	return raw.BufferFlush{}
 }
 
 func bufferRecord(g, i int) []byte {
@@ -63,7 +63,7 @@ func bufferRecord(g, i int) []byte {
 
 // bufferCheckExactlyOnce reads everything landed and checks that it holds
 // each of the want records exactly once.
-func bufferCheckExactlyOnce(t *testing.T, lk *lake.Lake, source, dataset string, want map[string]bool) []zones.Landed {
+func bufferCheckExactlyOnce(t *testing.T, lk *lake.Lake, source, dataset string, want map[string]bool) []raw.Landed {
 	t.Helper()
 	lines, objs := rawReadLines(t, lk, source, dataset)
 	seen := make(map[string]int, len(lines))
@@ -92,7 +92,7 @@ func TestBufferConcurrentExactlyOnce(t *testing.T) {
 			ctx := context.Background()
 			lk := st.open(t)
 			col := newBufferCollect()
-			b, err := zones.NewBuffer(lk, "app", "events", &zones.BufferOptions{
+			b, err := raw.NewBuffer(lk, "app", "events", &raw.BufferOptions{
 				FlushBytes: 32 << 10, MaxBufferedBytes: 128 << 10, MaxConcurrentFlushes: 3, OnFlush: col.on,
 			})
 			if err != nil {
@@ -154,7 +154,7 @@ func TestBufferFlushTriggers(t *testing.T) {
 
 	t.Run("size", func(t *testing.T) {
 		col := newBufferCollect()
-		b, err := zones.NewBuffer(rawMemLake(t), "s", "d", &zones.BufferOptions{FlushBytes: 1000, OnFlush: col.on})
+		b, err := raw.NewBuffer(rawMemLake(t), "s", "d", &raw.BufferOptions{FlushBytes: 1000, OnFlush: col.on})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,13 +165,13 @@ func TestBufferFlushTriggers(t *testing.T) {
 			}
 		}
 		f := col.next(t, 5*time.Second)
-		if f.Reason != zones.BufferFlushSize || f.Records != 10 || f.Bytes != 1000 || f.Err != nil {
+		if f.Reason != raw.BufferFlushSize || f.Records != 10 || f.Bytes != 1000 || f.Err != nil {
 			t.Fatalf("flush %+v, want 10 records by size", f)
 		}
 	})
 	t.Run("count", func(t *testing.T) {
 		col := newBufferCollect()
-		b, err := zones.NewBuffer(rawMemLake(t), "s", "d", &zones.BufferOptions{FlushRecords: 7, OnFlush: col.on})
+		b, err := raw.NewBuffer(rawMemLake(t), "s", "d", &raw.BufferOptions{FlushRecords: 7, OnFlush: col.on})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,14 +182,14 @@ func TestBufferFlushTriggers(t *testing.T) {
 			}
 		}
 		f := col.next(t, 5*time.Second)
-		if f.Reason != zones.BufferFlushCount || f.Records != 7 {
+		if f.Reason != raw.BufferFlushCount || f.Records != 7 {
 			t.Fatalf("flush %+v, want 7 records by count", f)
 		}
 	})
 	t.Run("age", func(t *testing.T) {
 		col := newBufferCollect()
 		lk := rawMemLake(t)
-		b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{FlushInterval: 50 * time.Millisecond, OnFlush: col.on})
+		b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{FlushInterval: 50 * time.Millisecond, OnFlush: col.on})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +201,7 @@ func TestBufferFlushTriggers(t *testing.T) {
 			}
 		}
 		f := col.next(t, 5*time.Second)
-		if f.Reason != zones.BufferFlushAge || f.Records != 3 || time.Since(start) < 50*time.Millisecond {
+		if f.Reason != raw.BufferFlushAge || f.Records != 3 || time.Since(start) < 50*time.Millisecond {
 			t.Fatalf("flush %+v after %v, want 3 records by age after 50ms", f, time.Since(start))
 		}
 		lines, _ := rawReadLines(t, lk, "s", "d")
@@ -212,7 +212,7 @@ func TestBufferFlushTriggers(t *testing.T) {
 	t.Run("flush_and_close", func(t *testing.T) {
 		col := newBufferCollect()
 		lk := rawMemLake(t)
-		b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{OnFlush: col.on})
+		b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{OnFlush: col.on})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,8 +237,8 @@ func TestBufferFlushTriggers(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := col.landed()
-		if len(got) != 2 || got[0].Reason != zones.BufferFlushCall || got[0].Records != 1 ||
-			got[1].Reason != zones.BufferFlushClose || got[1].Records != 2 {
+		if len(got) != 2 || got[0].Reason != raw.BufferFlushCall || got[0].Records != 1 ||
+			got[1].Reason != raw.BufferFlushClose || got[1].Records != 2 {
 			t.Fatalf("flushes %+v, want one by Flush (1 record) and one by Close (2)", got)
 		}
 	})
@@ -252,7 +252,7 @@ func TestBufferBackPressure(t *testing.T) {
 	lk, fd := rawFaultLake(t)
 	stall := make(chan struct{})
 	fd.setStall(stall)
-	b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{
+	b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{
 		FlushBytes: 1000, MaxBufferedBytes: 3000, MaxConcurrentFlushes: 1,
 	})
 	if err != nil {
@@ -278,7 +278,7 @@ func TestBufferBackPressure(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	err = b.Add(short, []byte(`{"never":1}`))
 	cancel()
-	if !errors.Is(err, zones.ErrBufferFull) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, raw.ErrBufferFull) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Add on a full buffer: %v, want ErrBufferFull and DeadlineExceeded", err)
 	}
 	// an unbounded Add blocks
@@ -325,7 +325,7 @@ func TestBufferRetriesLoseNothing(t *testing.T) {
 			lk, fd := rawFaultLake(t)
 			fd.setFail(5, ambiguous)
 			col := newBufferCollect()
-			b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{
+			b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{
 				FlushRecords: 100, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, OnFlush: col.on,
 			})
 			if err != nil {
@@ -366,7 +366,7 @@ func TestBufferCloseReportsUnflushed(t *testing.T) {
 	ctx := context.Background()
 	lk, fd := rawFaultLake(t)
 	fd.setFail(1<<30, false)
-	b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{FlushRecords: 25, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{FlushRecords: 25, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,13 +407,13 @@ func TestBufferCloseReportsUnflushed(t *testing.T) {
 // content-encoding metadata.
 func TestBufferCompression(t *testing.T) {
 	for _, c := range []struct {
-		comp   zones.BufferCompression
+		comp   raw.BufferCompression
 		suffix string
-	}{{zones.BufferGzip, ".jsonl.gz"}, {zones.BufferZstd, ".jsonl.zst"}} {
+	}{{raw.BufferGzip, ".jsonl.gz"}, {raw.BufferZstd, ".jsonl.zst"}} {
 		t.Run(string(c.comp), func(t *testing.T) {
 			ctx := context.Background()
 			lk := rawMemLake(t)
-			b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{Compression: c.comp, FlushRecords: 300})
+			b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{Compression: c.comp, FlushRecords: 300})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -432,13 +432,13 @@ func TestBufferCompression(t *testing.T) {
 			if len(objs) != 4 {
 				t.Fatalf("%d objects, want 4", len(objs))
 			}
-			raw := lk.MustZone(lake.Raw).Store()
+			store := lk.MustZone(lake.Raw).Store()
 			for _, o := range objs {
 				if !strings.HasSuffix(o.Key, c.suffix) || o.ContentEncoding != string(c.comp) || o.ContentType != "application/x-ndjson" {
 					t.Fatalf("object %+v", o)
 				}
 				// Landed.Open decodes what the test decoded by hand
-				stored, err := raw.ReadAll(ctx, o.Key)
+				stored, err := store.ReadAll(ctx, o.Key)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -467,20 +467,20 @@ func TestBufferCompression(t *testing.T) {
 func TestBufferRecords(t *testing.T) {
 	ctx := context.Background()
 	lk := rawMemLake(t)
-	b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{MaxBufferedBytes: 1 << 20, FlushBytes: 1 << 20})
+	b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{MaxBufferedBytes: 1 << 20, FlushBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{"", "\n", "  ", "{\"a\":1}\n{\"b\":2}", "{\"a\":\n1}\n"} {
 		err := b.Add(ctx, []byte(bad))
-		if !errors.Is(err, zones.ErrInvalid) {
+		if !errors.Is(err, raw.ErrInvalid) {
 			t.Errorf("Add(%q) = %v, want ErrInvalid", bad, err)
 		}
 	}
 	if err := b.Add(ctx, []byte("{\"ok\":1}\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Add(ctx, make([]byte, 2<<20)); !errors.Is(err, zones.ErrInvalid) {
+	if err := b.Add(ctx, make([]byte, 2<<20)); !errors.Is(err, raw.ErrInvalid) {
 		t.Errorf("Add of a record larger than the buffer: %v, want ErrInvalid", err)
 	}
 	if err := b.Close(ctx); err != nil {
@@ -491,7 +491,7 @@ func TestBufferRecords(t *testing.T) {
 		t.Fatalf("landed %q", lines)
 	}
 
-	lb, err := zones.NewBuffer(lk, "s", "csv", &zones.BufferOptions{Format: zones.BufferLines, Extension: ".csv", ContentType: "text/csv"})
+	lb, err := raw.NewBuffer(lk, "s", "csv", &raw.BufferOptions{Format: raw.BufferLines, Extension: ".csv", ContentType: "text/csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +516,7 @@ func TestBufferAfterClose(t *testing.T) {
 	lk, fd := rawFaultLake(t)
 	stall := make(chan struct{})
 	fd.setStall(stall)
-	b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{FlushBytes: 100, MaxBufferedBytes: 100})
+	b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{FlushBytes: 100, MaxBufferedBytes: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +534,7 @@ func TestBufferAfterClose(t *testing.T) {
 	go func() { closed <- b.Close(ctx) }()
 	select {
 	case err := <-blocked:
-		if !errors.Is(err, zones.ErrBufferClosed) {
+		if !errors.Is(err, raw.ErrBufferClosed) {
 			t.Fatalf("blocked Add after Close: %v, want ErrBufferClosed", err)
 		}
 	case <-time.After(5 * time.Second):
@@ -544,10 +544,10 @@ func TestBufferAfterClose(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Add(ctx, []byte(`{"late":1}`)); !errors.Is(err, zones.ErrBufferClosed) {
+	if err := b.Add(ctx, []byte(`{"late":1}`)); !errors.Is(err, raw.ErrBufferClosed) {
 		t.Fatalf("Add after Close: %v, want ErrBufferClosed", err)
 	}
-	if err := b.Flush(ctx); !errors.Is(err, zones.ErrBufferClosed) {
+	if err := b.Flush(ctx); !errors.Is(err, raw.ErrBufferClosed) {
 		t.Fatalf("Flush after Close: %v, want ErrBufferClosed", err)
 	}
 	lines, _ := rawReadLines(t, lk, "s", "d")
@@ -558,7 +558,7 @@ func TestBufferAfterClose(t *testing.T) {
 
 func TestNewBufferOptions(t *testing.T) {
 	lk := rawMemLake(t)
-	for name, o := range map[string]*zones.BufferOptions{
+	for name, o := range map[string]*raw.BufferOptions{
 		"max below flush": {FlushBytes: 1000, MaxBufferedBytes: 999},
 		"negative":        {FlushRecords: -1},
 		"compression":     {Compression: "lz4"},
@@ -566,11 +566,11 @@ func TestNewBufferOptions(t *testing.T) {
 		"extension":       {Extension: "/../x"},
 		"instance":        {InstanceID: "a/b"},
 	} {
-		if _, err := zones.NewBuffer(lk, "s", "d", o); !errors.Is(err, zones.ErrInvalid) {
+		if _, err := raw.NewBuffer(lk, "s", "d", o); !errors.Is(err, raw.ErrInvalid) {
 			t.Errorf("%s: NewBuffer = %v, want ErrInvalid", name, err)
 		}
 	}
-	if _, err := zones.NewBuffer(nil, "s", "d", nil); !errors.Is(err, zones.ErrInvalid) {
+	if _, err := raw.NewBuffer(nil, "s", "d", nil); !errors.Is(err, raw.ErrInvalid) {
 		t.Errorf("nil lake: %v", err)
 	}
 }
@@ -580,7 +580,7 @@ func TestNewBufferOptions(t *testing.T) {
 func TestBufferObjectNames(t *testing.T) {
 	ctx := context.Background()
 	lk := rawMemLake(t)
-	b, err := zones.NewBuffer(lk, "s", "d", &zones.BufferOptions{InstanceID: "task-7", FlushRecords: 1, MaxConcurrentFlushes: 1})
+	b, err := raw.NewBuffer(lk, "s", "d", &raw.BufferOptions{InstanceID: "task-7", FlushRecords: 1, MaxConcurrentFlushes: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package zones
+package raw
 
 import (
 	"bytes"
@@ -25,20 +25,21 @@ import (
 
 // ErrDuplicate is returned (wrapped) by Land when the same content (same
 // SHA-256) was already landed for the source and dataset. Land returns the
-// existing object's description together with it.
-var ErrDuplicate = errors.New("zones: content already landed")
+// existing object's description together with it (the one case in which Land
+// returns both a *Landed and an error); nothing was written.
+var ErrDuplicate = errors.New("raw: content already landed")
 
 // Metadata keys Land stores with every raw object (lake.PutOptions.Metadata;
-// S3 user metadata). ListRaw reads them back into Landed.
+// S3 user metadata). List reads them back into Landed.
 const (
-	RawMetaSource          = "source"
-	RawMetaDataset         = "dataset"
-	RawMetaContentType     = "content-type"
-	RawMetaContentEncoding = "content-encoding" // "gzip", "zstd" when the bytes are compressed
-	RawMetaIngestTime      = "ingest-time"      // RFC 3339, UTC, microseconds
-	RawMetaSHA256          = "sha256"           // hex SHA-256 of the stored bytes
-	RawMetaOriginalName    = "original-name"    // percent-encoded (url.PathEscape)
-	RawMetaRecords         = "records"          // decimal; absent when unknown
+	MetaSource          = "source"
+	MetaDataset         = "dataset"
+	MetaContentType     = "content-type"
+	MetaContentEncoding = "content-encoding" // "gzip", "zstd" when the bytes are compressed
+	MetaIngestTime      = "ingest-time"      // RFC 3339, UTC, microseconds
+	MetaSHA256          = "sha256"           // hex SHA-256 of the stored bytes
+	MetaOriginalName    = "original-name"    // percent-encoded (url.PathEscape)
+	MetaRecords         = "records"          // decimal; absent when unknown
 )
 
 // rawSystemComponent is the lake.System component holding the checksum index:
@@ -49,8 +50,8 @@ const rawSystemComponent = "raw"
 // names of one ingest date sort by ingest time.
 const rawTimeLayout = "20060102T150405.000000Z"
 
-// RawIngestDateLayout formats the ingest_date partition value.
-const RawIngestDateLayout = "2006-01-02"
+// IngestDateLayout formats the ingest_date partition value.
+const IngestDateLayout = "2006-01-02"
 
 // rawMemoryLimit is how much of a landed stream Land keeps in memory before
 // it spills to a temporary file.
@@ -110,10 +111,10 @@ type Landed struct {
 	IngestTime time.Time
 	// Size in bytes as stored.
 	Size int64
-	// ETag changes whenever the content changes. Set by ListRaw and on a
+	// ETag changes whenever the content changes. Set by List and on a
 	// duplicate; Land leaves it empty (a put does not return it).
 	ETag string
-	// ModTime is the store's modification time (ListRaw).
+	// ModTime is the store's modification time (List).
 	ModTime time.Time
 	// SHA256 is the hex SHA-256 of the stored bytes.
 	SHA256 string
@@ -157,7 +158,8 @@ type rawIndexRecord struct {
 // (_lakekit/raw/<source>/<dataset>/sha256/<hex>) with a create-if-absent
 // write, which is race-free across processes. When the same content was
 // landed before, Land returns the existing object's Landed and an error
-// matching ErrDuplicate that names its key; of many concurrent landings of
+// matching ErrDuplicate that names its key — the only error that comes with
+// a non-nil *Landed (every other error returns nil); of many concurrent landings of
 // the same content exactly one object results. If an earlier landing of the
 // content recorded itself in the index but its upload did not complete (a
 // crash, an ambiguous failure), Land completes it under the recorded key and
@@ -171,17 +173,17 @@ func Land(ctx context.Context, lk *lake.Lake, source, dataset, name string, r io
 	}
 	raw, err := rawZoneStore(lk, source, dataset)
 	if err != nil {
-		return nil, fmt.Errorf("zones: land: %w", err)
+		return nil, fmt.Errorf("raw: land: %w", err)
 	}
 	if r == nil {
-		return nil, fmt.Errorf("zones: land %s/%s: nil reader: %w", source, dataset, ErrInvalid)
+		return nil, fmt.Errorf("raw: land %s/%s: nil reader: %w", source, dataset, ErrInvalid)
 	}
 	if err := o.validate(); err != nil {
-		return nil, fmt.Errorf("zones: land %s/%s: %w", source, dataset, err)
+		return nil, fmt.Errorf("raw: land %s/%s: %w", source, dataset, err)
 	}
 	sp, err := spoolRaw(ctx, r, o.MemoryLimit, o.TempDir)
 	if err != nil {
-		return nil, fmt.Errorf("zones: land %s/%s %q: read: %w", source, dataset, name, err)
+		return nil, fmt.Errorf("raw: land %s/%s %q: read: %w", source, dataset, name, err)
 	}
 	defer sp.close()
 	return landObject(ctx, lk, raw, source, dataset, name, &o, sp.reader, sp.size, sp.sum)
@@ -200,7 +202,7 @@ func rawZoneStore(lk *lake.Lake, source, dataset string) (*lake.Store, error) {
 	}
 	for _, n := range [...]string{source, dataset} {
 		if n[0] == '_' {
-			return nil, fmt.Errorf("zones: invalid raw name %q: must not start with '_' (Hive readers skip such folders): %w", n, lake.ErrInvalidName)
+			return nil, fmt.Errorf("raw: invalid raw name %q: must not start with '_' (Hive readers skip such folders): %w", n, lake.ErrInvalidName)
 		}
 	}
 	z, err := lk.Zone(lake.Raw)
@@ -221,8 +223,8 @@ func (o *LandOptions) validate() error {
 	}
 	for k := range o.Metadata {
 		switch k {
-		case RawMetaSource, RawMetaDataset, RawMetaContentType, RawMetaContentEncoding,
-			RawMetaIngestTime, RawMetaSHA256, RawMetaOriginalName, RawMetaRecords:
+		case MetaSource, MetaDataset, MetaContentType, MetaContentEncoding,
+			MetaIngestTime, MetaSHA256, MetaOriginalName, MetaRecords:
 			return fmt.Errorf("metadata key %q is reserved for lakekit: %w", k, ErrInvalid)
 		}
 	}
@@ -247,7 +249,7 @@ func isRawToken(s string) bool {
 
 func validateRawObjectName(n string) error {
 	bad := func(rule string) error {
-		return fmt.Errorf("zones: invalid raw object name %q: %s: %w", n, rule, lake.ErrInvalidName)
+		return fmt.Errorf("raw: invalid raw object name %q: %s: %w", n, rule, lake.ErrInvalidName)
 	}
 	switch {
 	case len(n) > 255:
@@ -274,32 +276,32 @@ func landObject(ctx context.Context, lk *lake.Lake, raw *lake.Store, source, dat
 		t = time.Now()
 	}
 	t = t.UTC().Truncate(time.Microsecond)
-	date := t.Format(RawIngestDateLayout)
+	date := t.Format(IngestDateLayout)
 	objName := o.ObjectName
 	if objName == "" {
 		objName = t.Format(rawTimeLayout) + "-" + sha[:16] + rawExtension(origName)
 	}
 	contentType := o.ContentType
 	if contentType == "" {
-		contentType = RawContentType(origName)
+		contentType = ContentType(origName)
 	}
 	meta := make(map[string]string, len(o.Metadata)+8)
 	for k, v := range o.Metadata {
 		meta[k] = v
 	}
-	meta[RawMetaSource] = source
-	meta[RawMetaDataset] = dataset
-	meta[RawMetaContentType] = contentType
-	meta[RawMetaIngestTime] = t.Format(time.RFC3339Nano)
-	meta[RawMetaSHA256] = sha
+	meta[MetaSource] = source
+	meta[MetaDataset] = dataset
+	meta[MetaContentType] = contentType
+	meta[MetaIngestTime] = t.Format(time.RFC3339Nano)
+	meta[MetaSHA256] = sha
 	if origName != "" {
-		meta[RawMetaOriginalName] = escapeRawName(origName)
+		meta[MetaOriginalName] = escapeRawName(origName)
 	}
 	if o.Records > 0 {
-		meta[RawMetaRecords] = strconv.FormatInt(o.Records, 10)
+		meta[MetaRecords] = strconv.FormatInt(o.Records, 10)
 	}
 	if o.ContentEncoding != "" {
-		meta[RawMetaContentEncoding] = o.ContentEncoding
+		meta[MetaContentEncoding] = o.ContentEncoding
 	}
 	key := source + "/" + dataset + "/ingest_date=" + date + "/" + objName
 	log := lk.Logger().With("source", source, "dataset", dataset)
@@ -326,45 +328,45 @@ func landObject(ctx context.Context, lk *lake.Lake, raw *lake.Store, source, dat
 			a, err := raw.Stat(ctx, prev.Key)
 			if err == nil {
 				l := landedFromAttrs(raw, a)
-				log.Info("zones: raw content already landed", "key", prev.Key, "sha256", sha, "original_name", origName)
-				return l, fmt.Errorf("zones: land %s/%s %q: the same content (sha256 %s) is already landed as %q: %w",
+				log.Info("raw: raw content already landed", "key", prev.Key, "sha256", sha, "original_name", origName)
+				return l, fmt.Errorf("raw: land %s/%s %q: the same content (sha256 %s) is already landed as %q: %w",
 					source, dataset, origName, sha, prev.Key, ErrDuplicate)
 			}
 			if !errors.Is(err, lake.ErrNotFound) {
-				return nil, fmt.Errorf("zones: land %s/%s: check landed object: %w", source, dataset, err)
+				return nil, fmt.Errorf("raw: land %s/%s: check landed object: %w", source, dataset, err)
 			}
 			// An earlier landing of these bytes claimed the index and did not
 			// finish its upload (or is still uploading: the same bytes under
 			// the same key make the race harmless). Complete it.
-			log.Info("zones: completing an interrupted raw landing", "key", prev.Key, "sha256", sha)
+			log.Info("raw: completing an interrupted raw landing", "key", prev.Key, "sha256", sha)
 			key, meta, contentType = prev.Key, prev.Metadata, prev.ContentType
 		default:
-			return nil, fmt.Errorf("zones: land %s/%s: checksum index: %w", source, dataset, err)
+			return nil, fmt.Errorf("raw: land %s/%s: checksum index: %w", source, dataset, err)
 		}
 	}
 
 	if err := raw.Put(ctx, key, body(), size, &lake.PutOptions{ContentType: contentType, Metadata: meta}); err != nil {
-		return nil, fmt.Errorf("zones: land %s/%s %q: %w", source, dataset, origName, err)
+		return nil, fmt.Errorf("raw: land %s/%s %q: %w", source, dataset, origName, err)
 	}
 	l := &Landed{Key: key, Location: raw.Location(key), Size: size, Metadata: meta}
 	fillLandedMeta(l, meta)
 	l.ContentType = contentType
 	l.Source, l.Dataset, l.IngestDate = source, dataset, rawKeyDate(key)
-	log.Debug("zones: landed raw object", "key", key, "bytes", size, "records", o.Records)
+	log.Debug("raw: landed raw object", "key", key, "bytes", size, "records", o.Records)
 	return l, nil
 }
 
 func readRawIndex(ctx context.Context, sys *lake.Store, idxKey string) (*rawIndexRecord, error) {
 	b, err := sys.ReadAll(ctx, idxKey)
 	if err != nil {
-		return nil, fmt.Errorf("zones: read checksum index: %w", err)
+		return nil, fmt.Errorf("raw: read checksum index: %w", err)
 	}
 	var rec rawIndexRecord
 	if err := json.Unmarshal(b, &rec); err != nil || rec.Key == "" {
-		return nil, fmt.Errorf("zones: checksum index %s is corrupt (%v): %w", idxKey, err, ErrInvalid)
+		return nil, fmt.Errorf("raw: checksum index %s is corrupt (%v): %w", idxKey, err, ErrInvalid)
 	}
 	if err := lake.ValidateKey(rec.Key); err != nil {
-		return nil, fmt.Errorf("zones: checksum index %s names a bad key: %w", idxKey, err)
+		return nil, fmt.Errorf("raw: checksum index %s names a bad key: %w", idxKey, err)
 	}
 	return &rec, nil
 }
@@ -377,7 +379,7 @@ func landedFromAttrs(raw *lake.Store, a *lake.Attributes) *Landed {
 	}
 	fillLandedMeta(l, l.Metadata)
 	if l.ContentType == "" {
-		l.ContentType = l.Metadata[RawMetaContentType]
+		l.ContentType = l.Metadata[MetaContentType]
 	}
 	parts := strings.SplitN(a.Key, "/", 3)
 	if len(parts) == 3 {
@@ -388,22 +390,22 @@ func landedFromAttrs(raw *lake.Store, a *lake.Attributes) *Landed {
 }
 
 func fillLandedMeta(l *Landed, m map[string]string) {
-	l.SHA256 = m[RawMetaSHA256]
-	l.ContentEncoding = m[RawMetaContentEncoding]
+	l.SHA256 = m[MetaSHA256]
+	l.ContentEncoding = m[MetaContentEncoding]
 	if l.ContentType == "" {
-		l.ContentType = m[RawMetaContentType]
+		l.ContentType = m[MetaContentType]
 	}
-	if v, ok := m[RawMetaOriginalName]; ok {
+	if v, ok := m[MetaOriginalName]; ok {
 		if n, err := url.PathUnescape(v); err == nil {
 			l.OriginalName = n
 		} else {
 			l.OriginalName = v
 		}
 	}
-	if v, ok := m[RawMetaRecords]; ok {
+	if v, ok := m[MetaRecords]; ok {
 		l.Records, _ = strconv.ParseInt(v, 10, 64)
 	}
-	if v, ok := m[RawMetaIngestTime]; ok {
+	if v, ok := m[MetaIngestTime]; ok {
 		l.IngestTime, _ = time.Parse(time.RFC3339Nano, v)
 	}
 }
@@ -472,10 +474,10 @@ func isAlnum(s string) bool {
 	return true
 }
 
-// RawContentType returns the content type Land assumes for a file name by
+// ContentType returns the content type Land assumes for a file name by
 // its extension (a fixed table, the same on every machine), or
 // application/octet-stream.
-func RawContentType(name string) string {
+func ContentType(name string) string {
 	ext := rawExtension(name)
 	if i := strings.LastIndexByte(ext, '.'); i > 0 {
 		switch ext[i:] {
@@ -581,9 +583,9 @@ func spoolRaw(ctx context.Context, r io.Reader, limit int64, dir string) (*rawSp
 	return sp, nil
 }
 
-// RawListOptions select what ListRaw returns. A nil *RawListOptions lists
+// ListOptions select what List returns. A nil *ListOptions lists
 // everything with metadata.
-type RawListOptions struct {
+type ListOptions struct {
 	// Since skips ingest dates before Since's UTC date.
 	Since time.Time
 	// SkipMetadata leaves out the per-object metadata (one Stat, an S3 HEAD,
@@ -592,42 +594,42 @@ type RawListOptions struct {
 	SkipMetadata bool
 }
 
-// rawStatConcurrency bounds the Stats ListRaw runs at once.
+// rawStatConcurrency bounds the Stats List runs at once.
 const rawStatConcurrency = 8
 
-// ListRaw yields the objects landed in the raw zone for source and dataset,
+// List yields the objects landed in the raw zone for source and dataset,
 // in key order: by ingest date, and within a date by object name, which for
 // generated names (Land's and the Buffer's) is the ingest time. Each comes
 // with its key, size, ETag, ingest date and (unless SkipMetadata) metadata:
 // what transforms need to read raw input incrementally. An error ends the
 // sequence as (Landed{}, err).
-func ListRaw(ctx context.Context, lk *lake.Lake, source, dataset string, opts *RawListOptions) iter.Seq2[Landed, error] {
+func List(ctx context.Context, lk *lake.Lake, source, dataset string, opts *ListOptions) iter.Seq2[Landed, error] {
 	return func(yield func(Landed, error) bool) {
-		var o RawListOptions
+		var o ListOptions
 		if opts != nil {
 			o = *opts
 		}
 		raw, err := rawZoneStore(lk, source, dataset)
 		if err != nil {
-			yield(Landed{}, fmt.Errorf("zones: list raw: %w", err))
+			yield(Landed{}, fmt.Errorf("raw: list raw: %w", err))
 			return
 		}
 		since := ""
 		if !o.Since.IsZero() {
-			since = o.Since.UTC().Format(RawIngestDateLayout)
+			since = o.Since.UTC().Format(IngestDateLayout)
 		}
 		base := source + "/" + dataset + "/"
 		var dates []string
 		for e, err := range raw.List(ctx, base, &lake.ListOptions{Delimiter: "/"}) {
 			if err != nil {
-				yield(Landed{}, fmt.Errorf("zones: list raw %s/%s: %w", source, dataset, err))
+				yield(Landed{}, fmt.Errorf("raw: list raw %s/%s: %w", source, dataset, err))
 				return
 			}
 			d, ok := strings.CutPrefix(strings.TrimSuffix(e.Key[len(base):], "/"), "ingest_date=")
 			if !e.IsDir || !ok || d < since {
 				continue
 			}
-			if _, err := time.Parse(RawIngestDateLayout, d); err != nil {
+			if _, err := time.Parse(IngestDateLayout, d); err != nil {
 				continue
 			}
 			dates = append(dates, d)
@@ -636,7 +638,7 @@ func ListRaw(ctx context.Context, lk *lake.Lake, source, dataset string, opts *R
 			var page []Landed
 			for e, err := range raw.List(ctx, base+"ingest_date="+d+"/", nil) {
 				if err != nil {
-					yield(Landed{}, fmt.Errorf("zones: list raw %s/%s: %w", source, dataset, err))
+					yield(Landed{}, fmt.Errorf("raw: list raw %s/%s: %w", source, dataset, err))
 					return
 				}
 				if e.IsDir {
@@ -647,7 +649,7 @@ func ListRaw(ctx context.Context, lk *lake.Lake, source, dataset string, opts *R
 			}
 			if !o.SkipMetadata {
 				if err := statRawPage(ctx, raw, page); err != nil {
-					yield(Landed{}, fmt.Errorf("zones: list raw %s/%s: %w", source, dataset, err))
+					yield(Landed{}, fmt.Errorf("raw: list raw %s/%s: %w", source, dataset, err))
 					return
 				}
 			}
@@ -708,7 +710,7 @@ func statRawPage(ctx context.Context, raw *lake.Store, page []Landed) error {
 // from the raw zone's store. The caller closes the reader.
 func (l Landed) Open(ctx context.Context, lk *lake.Lake) (io.ReadCloser, error) {
 	if lk == nil {
-		return nil, fmt.Errorf("zones: open raw object: nil lake: %w", ErrInvalid)
+		return nil, fmt.Errorf("raw: open raw object: nil lake: %w", ErrInvalid)
 	}
 	z, err := lk.Zone(lake.Raw)
 	if err != nil {
@@ -716,31 +718,31 @@ func (l Landed) Open(ctx context.Context, lk *lake.Lake) (io.ReadCloser, error) 
 	}
 	enc := l.ContentEncoding
 	if enc == "" && l.Metadata != nil {
-		enc = l.Metadata[RawMetaContentEncoding]
+		enc = l.Metadata[MetaContentEncoding]
 	}
 	switch enc {
 	case "", "identity", "gzip", "zstd":
 	default:
-		return nil, fmt.Errorf("zones: open raw object %q: unknown content encoding %q (read it from the raw zone's store as stored): %w",
+		return nil, fmt.Errorf("raw: open raw object %q: unknown content encoding %q (read it from the raw zone's store as stored): %w",
 			l.Key, enc, ErrInvalid)
 	}
 	rc, err := z.Store().Get(ctx, l.Key)
 	if err != nil {
-		return nil, fmt.Errorf("zones: open raw object: %w", err)
+		return nil, fmt.Errorf("raw: open raw object: %w", err)
 	}
 	switch enc {
 	case "gzip":
 		zr, err := gzip.NewReader(rc)
 		if err != nil {
 			rc.Close()
-			return nil, fmt.Errorf("zones: open raw object %q: gzip: %w", l.Key, err)
+			return nil, fmt.Errorf("raw: open raw object %q: gzip: %w", l.Key, err)
 		}
 		return rawDecoded{Reader: zr, close: func() error { zr.Close(); return rc.Close() }}, nil
 	case "zstd":
 		zr, err := zstd.NewReader(rc, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			rc.Close()
-			return nil, fmt.Errorf("zones: open raw object %q: zstd: %w", l.Key, err)
+			return nil, fmt.Errorf("raw: open raw object %q: zstd: %w", l.Key, err)
 		}
 		return rawDecoded{Reader: zr, close: func() error { zr.Close(); return rc.Close() }}, nil
 	}

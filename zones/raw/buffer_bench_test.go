@@ -1,4 +1,4 @@
-package zones_test
+package raw_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/lakekit/lakekit/lake"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // BenchmarkBufferAdd sends 200,000 records of about 200 bytes (the
@@ -25,9 +25,9 @@ func BenchmarkBufferAdd(b *testing.B) {
 		recs[i] = []byte(r + strings.Repeat(" ", max(0, 200-len(r))))
 	}
 	for _, c := range []struct {
-		comp zones.BufferCompression
+		comp raw.BufferCompression
 		g    int
-	}{{zones.BufferUncompressed, 1}, {zones.BufferUncompressed, 8}, {zones.BufferZstd, 8}, {zones.BufferGzip, 8}} {
+	}{{raw.BufferUncompressed, 1}, {raw.BufferUncompressed, 8}, {raw.BufferZstd, 8}, {raw.BufferGzip, 8}} {
 		name := string(c.comp)
 		if name == "" {
 			name = "none"
@@ -47,7 +47,7 @@ func BenchmarkBufferAdd(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				buf, err := zones.NewBuffer(lk, "bench", "events", &zones.BufferOptions{Compression: c.comp})
+				buf, err := raw.NewBuffer(lk, "bench", "events", &raw.BufferOptions{Compression: c.comp})
 				if err != nil {
 					b.Fatal(err)
 				}

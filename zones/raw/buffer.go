@@ -1,4 +1,4 @@
-package zones
+package raw
 
 import (
 	"bytes"
@@ -23,11 +23,11 @@ import (
 // Errors of the ingestion buffer.
 var (
 	// ErrBufferClosed: Add or Flush after Close.
-	ErrBufferClosed = errors.New("zones: ingestion buffer closed")
+	ErrBufferClosed = errors.New("raw: ingestion buffer closed")
 	// ErrBufferFull: Add waited for space (the buffer held MaxBufferedBytes
 	// and flushes could not keep up) until its context ended. The record
 	// was not added.
-	ErrBufferFull = errors.New("zones: ingestion buffer full")
+	ErrBufferFull = errors.New("raw: ingestion buffer full")
 )
 
 // BufferFormat is the record format of a Buffer.
@@ -202,14 +202,14 @@ type bufferBatch struct {
 func NewBuffer(lk *lake.Lake, source, dataset string, opts *BufferOptions) (*Buffer, error) {
 	raw, err := rawZoneStore(lk, source, dataset)
 	if err != nil {
-		return nil, fmt.Errorf("zones: new buffer: %w", err)
+		return nil, fmt.Errorf("raw: new buffer: %w", err)
 	}
 	var o BufferOptions
 	if opts != nil {
 		o = *opts
 	}
 	if err := o.fill(); err != nil {
-		return nil, fmt.Errorf("zones: new buffer %s/%s: %w", source, dataset, err)
+		return nil, fmt.Errorf("raw: new buffer %s/%s: %w", source, dataset, err)
 	}
 	b := &Buffer{lk: lk, raw: raw, source: source, dataset: dataset, o: o,
 		outstanding: map[uint64]*bufferBatch{}, changed: make(chan struct{})}
@@ -329,7 +329,7 @@ func (b *Buffer) Add(ctx context.Context, record []byte) error {
 	}
 	need := int64(len(rec)) + 1
 	if need > b.o.MaxBufferedBytes {
-		return fmt.Errorf("zones: buffer %s/%s: record of %d bytes is larger than MaxBufferedBytes %d: %w",
+		return fmt.Errorf("raw: buffer %s/%s: record of %d bytes is larger than MaxBufferedBytes %d: %w",
 			b.source, b.dataset, len(rec), b.o.MaxBufferedBytes, ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
@@ -340,7 +340,7 @@ func (b *Buffer) Add(ctx context.Context, record []byte) error {
 	for {
 		if b.closed {
 			b.mu.Unlock()
-			return fmt.Errorf("zones: buffer %s/%s: add: %w", b.source, b.dataset, ErrBufferClosed)
+			return fmt.Errorf("raw: buffer %s/%s: add: %w", b.source, b.dataset, ErrBufferClosed)
 		}
 		if b.stats.BufferedBytes+need <= b.o.MaxBufferedBytes {
 			break
@@ -357,7 +357,7 @@ func (b *Buffer) Add(ctx context.Context, record []byte) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("zones: buffer %s/%s: add waited for space: %w: %w", b.source, b.dataset, ErrBufferFull, ctx.Err())
+			return fmt.Errorf("raw: buffer %s/%s: add waited for space: %w: %w", b.source, b.dataset, ErrBufferFull, ctx.Err())
 		}
 		b.mu.Lock()
 	}
@@ -400,10 +400,10 @@ func (b *Buffer) check(record []byte) ([]byte, error) {
 	}
 	if b.o.Format == BufferJSONLines {
 		if len(bytes.TrimSpace(rec)) == 0 {
-			return nil, fmt.Errorf("zones: buffer %s/%s: empty JSON-lines record: %w", b.source, b.dataset, ErrInvalid)
+			return nil, fmt.Errorf("raw: buffer %s/%s: empty JSON-lines record: %w", b.source, b.dataset, ErrInvalid)
 		}
 		if i := bytes.IndexByte(rec, '\n'); i >= 0 {
-			return nil, fmt.Errorf("zones: buffer %s/%s: JSON-lines record contains a newline at byte %d (encode it on one line, e.g. with json.Marshal): %w",
+			return nil, fmt.Errorf("raw: buffer %s/%s: JSON-lines record contains a newline at byte %d (encode it on one line, e.g. with json.Marshal): %w",
 				b.source, b.dataset, i, ErrInvalid)
 		}
 	}
@@ -462,7 +462,7 @@ func (b *Buffer) flushBatch(c *bufferBatch) {
 			return
 		}
 		backoff := b.backoff(c.attempts)
-		b.log.Warn("zones: buffer flush failed; retrying", "seq", c.seq, "records", c.records,
+		b.log.Warn("raw: buffer flush failed; retrying", "seq", c.seq, "records", c.records,
 			"attempt", c.attempts, "retry_in", backoff, "err", err)
 		t := time.NewTimer(backoff)
 		select {
@@ -520,7 +520,7 @@ func (b *Buffer) attempt(c *bufferBatch) error {
 	if err != nil {
 		b.stats.FlushErrors++
 		b.lastErr = err
-		f.Key = b.source + "/" + b.dataset + "/ingest_date=" + c.sealedAt.Format(RawIngestDateLayout) + "/" + name
+		f.Key = b.source + "/" + b.dataset + "/ingest_date=" + c.sealedAt.Format(IngestDateLayout) + "/" + name
 	} else {
 		f.Key = l.Key
 		delete(b.outstanding, c.seq)
@@ -539,7 +539,7 @@ func (b *Buffer) attempt(c *bufferBatch) error {
 	b.notifyLocked()
 	b.mu.Unlock()
 	if err == nil {
-		b.log.Debug("zones: buffer flushed", "key", f.Key, "seq", c.seq, "reason", c.reason,
+		b.log.Debug("raw: buffer flushed", "key", f.Key, "seq", c.seq, "reason", c.reason,
 			"records", f.Records, "bytes", f.Bytes, "stored_bytes", f.StoredBytes, "attempt", f.Attempt, "took", f.Duration)
 	}
 	if b.o.OnFlush != nil {
@@ -602,7 +602,7 @@ func (b *Buffer) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return fmt.Errorf("zones: buffer %s/%s: flush: %w", b.source, b.dataset, ErrBufferClosed)
+		return fmt.Errorf("raw: buffer %s/%s: flush: %w", b.source, b.dataset, ErrBufferClosed)
 	}
 	b.sealLocked(BufferFlushCall)
 	target := b.seq
@@ -633,7 +633,7 @@ func (b *Buffer) wait(ctx context.Context, target uint64, op string) error {
 			if lastErr != nil {
 				err = fmt.Errorf("%w (last flush error: %w)", err, lastErr)
 			}
-			return fmt.Errorf("zones: buffer %s/%s: %s: %d records (%d bytes) not landed yet: %w",
+			return fmt.Errorf("raw: buffer %s/%s: %s: %d records (%d bytes) not landed yet: %w",
 				b.source, b.dataset, op, recs, n, err)
 		}
 	}
@@ -666,9 +666,9 @@ func (b *Buffer) Close(ctx context.Context) error {
 		}
 		st := b.Stats()
 		if err != nil {
-			b.log.Error("zones: buffer closed with records not landed", "records", st.BufferedRecs, "bytes", st.BufferedBytes, "err", err)
+			b.log.Error("raw: buffer closed with records not landed", "records", st.BufferedRecs, "bytes", st.BufferedBytes, "err", err)
 		} else {
-			b.log.Info("zones: buffer closed", "records", st.RecordsFlushed, "flushes", st.Flushes, "flush_errors", st.FlushErrors)
+			b.log.Info("raw: buffer closed", "records", st.RecordsFlushed, "flushes", st.Flushes, "flush_errors", st.FlushErrors)
 		}
 		b.closeErr = err
 	})

@@ -1,4 +1,4 @@
-package zones_test
+package raw_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/lakekit/lakekit/lake"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 func rawSHA(b []byte) string {
@@ -28,7 +28,7 @@ func rawSHA(b []byte) string {
 
 // Landing round trip on every store: the bytes come back as they were, the
 // key follows the layout, the metadata holds source, type, time, checksum,
-// original name and record count, and ListRaw reports the same.
+// original name and record count, and List reports the same.
 func TestLandRoundTrip(t *testing.T) {
 	for _, st := range rawLakes {
 		t.Run(st.name, func(t *testing.T) {
@@ -36,8 +36,8 @@ func TestLandRoundTrip(t *testing.T) {
 			lk := st.open(t)
 			body := []byte("id,name\n1,anna\n2,bob\n3,çeki\n")
 			before := time.Now().UTC().Truncate(time.Microsecond)
-			l, err := zones.Land(ctx, lk, "partner_a", "orders", "Orders 2024 (März).CSV", bytes.NewReader(body),
-				&zones.LandOptions{Records: 3, Metadata: map[string]string{"partner-batch": "b-17"}})
+			l, err := raw.Land(ctx, lk, "partner_a", "orders", "Orders 2024 (März).CSV", bytes.NewReader(body),
+				&raw.LandOptions{Records: 3, Metadata: map[string]string{"partner-batch": "b-17"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,42 +50,42 @@ func TestLandRoundTrip(t *testing.T) {
 				l.IngestDate != l.IngestTime.Format("2006-01-02") || l.IngestTime.Before(before) {
 				t.Fatalf("Landed = %+v", l)
 			}
-			raw := lk.MustZone(lake.Raw).Store()
-			got, err := raw.ReadAll(ctx, l.Key)
+			store := lk.MustZone(lake.Raw).Store()
+			got, err := store.ReadAll(ctx, l.Key)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, body) {
 				t.Fatalf("read back %q, want %q", got, body)
 			}
-			a, err := raw.Stat(ctx, l.Key)
+			a, err := store.Stat(ctx, l.Key)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for k, want := range map[string]string{
-				zones.RawMetaSource: "partner_a", zones.RawMetaDataset: "orders", zones.RawMetaSHA256: rawSHA(body),
-				zones.RawMetaRecords: "3", zones.RawMetaContentType: "text/csv", "partner-batch": "b-17",
-				zones.RawMetaIngestTime: l.IngestTime.Format(time.RFC3339Nano),
+				raw.MetaSource: "partner_a", raw.MetaDataset: "orders", raw.MetaSHA256: rawSHA(body),
+				raw.MetaRecords: "3", raw.MetaContentType: "text/csv", "partner-batch": "b-17",
+				raw.MetaIngestTime: l.IngestTime.Format(time.RFC3339Nano),
 			} {
 				if a.Metadata[k] != want {
 					t.Errorf("metadata %s = %q, want %q (all: %v)", k, a.Metadata[k], want, a.Metadata)
 				}
 			}
-			var listed []zones.Landed
-			for o, err := range zones.ListRaw(ctx, lk, "partner_a", "orders", nil) {
+			var listed []raw.Landed
+			for o, err := range raw.List(ctx, lk, "partner_a", "orders", nil) {
 				if err != nil {
 					t.Fatal(err)
 				}
 				listed = append(listed, o)
 			}
 			if len(listed) != 1 {
-				t.Fatalf("ListRaw: %d objects, want 1", len(listed))
+				t.Fatalf("List: %d objects, want 1", len(listed))
 			}
 			o := listed[0]
 			if o.Key != l.Key || o.Size != l.Size || o.SHA256 != l.SHA256 || o.OriginalName != l.OriginalName ||
 				o.Records != 3 || !o.IngestTime.Equal(l.IngestTime) || o.ETag == "" || o.ContentType != "text/csv" ||
 				o.Source != "partner_a" || o.Dataset != "orders" || o.IngestDate != l.IngestDate {
-				t.Fatalf("ListRaw = %+v\nLand    = %+v", o, l)
+				t.Fatalf("List = %+v\nLand    = %+v", o, l)
 			}
 			rc, err := o.Open(ctx, lk)
 			if err != nil {
@@ -117,7 +117,7 @@ func TestLandLargeStream(t *testing.T) {
 			}
 			body := buf.Bytes()
 			r := iotest.HalfReader(io.MultiReader(bytes.NewReader(body))) // no Seek, no ReadAt, short reads
-			l, err := zones.Land(ctx, lk, "web", "events", "big.jsonl", r, &zones.LandOptions{MemoryLimit: 64 << 10, TempDir: t.TempDir()})
+			l, err := raw.Land(ctx, lk, "web", "events", "big.jsonl", r, &raw.LandOptions{MemoryLimit: 64 << 10, TempDir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,12 +142,12 @@ func TestLandDuplicate(t *testing.T) {
 	ctx := context.Background()
 	lk := rawMemLake(t)
 	body := []byte(`{"a":1}` + "\n")
-	first, err := zones.Land(ctx, lk, "web", "clicks", "a.jsonl", bytes.NewReader(body), nil)
+	first, err := raw.Land(ctx, lk, "web", "clicks", "a.jsonl", bytes.NewReader(body), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := zones.Land(ctx, lk, "web", "clicks", "renamed.jsonl", bytes.NewReader(body), nil)
-	if !errors.Is(err, zones.ErrDuplicate) {
+	second, err := raw.Land(ctx, lk, "web", "clicks", "renamed.jsonl", bytes.NewReader(body), nil)
+	if !errors.Is(err, raw.ErrDuplicate) {
 		t.Fatalf("second landing: err = %v, want ErrDuplicate", err)
 	}
 	if second == nil || second.Key != first.Key || second.OriginalName != "a.jsonl" || second.ETag == "" {
@@ -160,11 +160,11 @@ func TestLandDuplicate(t *testing.T) {
 		t.Fatalf("%d raw objects after a duplicate, want 1", n)
 	}
 	// another dataset is another namespace
-	if _, err := zones.Land(ctx, lk, "web", "views", "a.jsonl", bytes.NewReader(body), nil); err != nil {
+	if _, err := raw.Land(ctx, lk, "web", "views", "a.jsonl", bytes.NewReader(body), nil); err != nil {
 		t.Fatalf("same bytes in another dataset: %v", err)
 	}
-	third, err := zones.Land(ctx, lk, "web", "clicks", "a.jsonl", bytes.NewReader(body),
-		&zones.LandOptions{AllowDuplicates: true, IngestTime: time.Now().Add(time.Second)})
+	third, err := raw.Land(ctx, lk, "web", "clicks", "a.jsonl", bytes.NewReader(body),
+		&raw.LandOptions{AllowDuplicates: true, IngestTime: time.Now().Add(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestLandConcurrentDuplicates(t *testing.T) {
 				go func(i int) {
 					defer wg.Done()
 					<-start
-					l, err := zones.Land(ctx, lk, "web", "clicks", fmt.Sprintf("copy-%d.jsonl", i), bytes.NewReader(body), nil)
+					l, err := raw.Land(ctx, lk, "web", "clicks", fmt.Sprintf("copy-%d.jsonl", i), bytes.NewReader(body), nil)
 					errs[i] = err
 					if l != nil {
 						keys[i] = l.Key
@@ -210,7 +210,7 @@ func TestLandConcurrentDuplicates(t *testing.T) {
 				switch {
 				case errs[i] == nil:
 					ok++
-				case errors.Is(errs[i], zones.ErrDuplicate):
+				case errors.Is(errs[i], raw.ErrDuplicate):
 				default:
 					t.Fatalf("landing %d: %v", i, errs[i])
 				}
@@ -244,15 +244,15 @@ func TestLandRetryNeverDuplicates(t *testing.T) {
 			body := []byte("a,b\n1,2\n")
 			fd.setFail(1, ambiguous)
 			t0 := time.Date(2024, 5, 1, 23, 59, 59, 0, time.UTC)
-			if _, err := zones.Land(ctx, lk, "partner", "files", "x.csv", bytes.NewReader(body),
-				&zones.LandOptions{IngestTime: t0}); err == nil {
+			if _, err := raw.Land(ctx, lk, "partner", "files", "x.csv", bytes.NewReader(body),
+				&raw.LandOptions{IngestTime: t0}); err == nil {
 				t.Fatal("landing with a failing store succeeded")
 			}
 			// the retry comes the next day, under another name
-			l, err := zones.Land(ctx, lk, "partner", "files", "x-retry.csv", bytes.NewReader(body),
-				&zones.LandOptions{IngestTime: t0.Add(time.Hour)})
+			l, err := raw.Land(ctx, lk, "partner", "files", "x-retry.csv", bytes.NewReader(body),
+				&raw.LandOptions{IngestTime: t0.Add(time.Hour)})
 			if ambiguous {
-				if !errors.Is(err, zones.ErrDuplicate) {
+				if !errors.Is(err, raw.ErrDuplicate) {
 					t.Fatalf("retry after an ambiguous failure: %v, want ErrDuplicate", err)
 				}
 			} else if err != nil {
@@ -266,7 +266,7 @@ func TestLandRetryNeverDuplicates(t *testing.T) {
 				t.Fatalf("raw zone holds %v, want exactly [raw/%s]", objs, l.Key)
 			}
 			// and now it is a plain duplicate
-			if _, err := zones.Land(ctx, lk, "partner", "files", "x.csv", bytes.NewReader(body), nil); !errors.Is(err, zones.ErrDuplicate) {
+			if _, err := raw.Land(ctx, lk, "partner", "files", "x.csv", bytes.NewReader(body), nil); !errors.Is(err, raw.ErrDuplicate) {
 				t.Fatalf("third landing: %v, want ErrDuplicate", err)
 			}
 		})
@@ -280,34 +280,34 @@ func TestLandHostileNames(t *testing.T) {
 	lk := rawMemLake(t)
 	bad := []string{"", "..", "../etc", "a/b", "Web", "x y", "a\x00b", "ingest_date=2024-01-01", "_lakekit", "é", strings.Repeat("a", 256)}
 	for _, name := range bad {
-		if _, err := zones.Land(ctx, lk, name, "ok", "f.csv", strings.NewReader("x"), nil); !errors.Is(err, lake.ErrInvalidName) {
+		if _, err := raw.Land(ctx, lk, name, "ok", "f.csv", strings.NewReader("x"), nil); !errors.Is(err, lake.ErrInvalidName) {
 			t.Errorf("source %q: err = %v, want ErrInvalidName", name, err)
 		}
-		if _, err := zones.Land(ctx, lk, "ok", name, "f.csv", strings.NewReader("x"), nil); !errors.Is(err, lake.ErrInvalidName) {
+		if _, err := raw.Land(ctx, lk, "ok", name, "f.csv", strings.NewReader("x"), nil); !errors.Is(err, lake.ErrInvalidName) {
 			t.Errorf("dataset %q: err = %v, want ErrInvalidName", name, err)
 		}
-		if _, err := zones.NewBuffer(lk, name, "ok", nil); !errors.Is(err, lake.ErrInvalidName) {
+		if _, err := raw.NewBuffer(lk, name, "ok", nil); !errors.Is(err, lake.ErrInvalidName) {
 			t.Errorf("buffer source %q: err = %v, want ErrInvalidName", name, err)
 		}
-		for _, err := range zones.ListRaw(ctx, lk, "ok", name, nil) {
+		for _, err := range raw.List(ctx, lk, "ok", name, nil) {
 			if !errors.Is(err, lake.ErrInvalidName) {
-				t.Errorf("ListRaw dataset %q: err = %v, want ErrInvalidName", name, err)
+				t.Errorf("List dataset %q: err = %v, want ErrInvalidName", name, err)
 			}
 		}
 	}
 	for _, obj := range []string{"../x", "a/b", ".hidden", "_hidden", "a b", "x\n"} {
-		if _, err := zones.Land(ctx, lk, "ok", "ok", "f", strings.NewReader("x"), &zones.LandOptions{ObjectName: obj}); !errors.Is(err, lake.ErrInvalidName) {
+		if _, err := raw.Land(ctx, lk, "ok", "ok", "f", strings.NewReader("x"), &raw.LandOptions{ObjectName: obj}); !errors.Is(err, lake.ErrInvalidName) {
 			t.Errorf("object name %q: err = %v, want ErrInvalidName", obj, err)
 		}
 	}
-	if _, err := zones.Land(ctx, lk, "ok", "ok", "f", strings.NewReader("x"), &zones.LandOptions{Metadata: map[string]string{zones.RawMetaSHA256: "0"}}); !errors.Is(err, zones.ErrInvalid) {
+	if _, err := raw.Land(ctx, lk, "ok", "ok", "f", strings.NewReader("x"), &raw.LandOptions{Metadata: map[string]string{raw.MetaSHA256: "0"}}); !errors.Is(err, raw.ErrInvalid) {
 		t.Errorf("reserved metadata key: err = %v, want ErrInvalid", err)
 	}
 	if keys := rawKeys(t, lk, ""); len(keys) != 0 {
 		t.Fatalf("refused landings wrote %v", keys)
 	}
 	hostile := "../../../etc/passwd\x00\n<script>" + strings.Repeat("ü", 600)
-	l, err := zones.Land(ctx, lk, "ok", "ok", hostile, strings.NewReader("x"), nil)
+	l, err := raw.Land(ctx, lk, "ok", "ok", hostile, strings.NewReader("x"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestLandHostileNames(t *testing.T) {
 	}
 }
 
-// ListRaw filters by ingest date and keeps date order; SkipMetadata lists
+// List filters by ingest date and keeps date order; SkipMetadata lists
 // without a Stat per object.
 func TestListRawSince(t *testing.T) {
 	ctx := context.Background()
@@ -332,8 +332,8 @@ func TestListRawSince(t *testing.T) {
 	for i, d := range days {
 		for j := 0; j < 2; j++ {
 			body := fmt.Sprintf("day %d file %d\n", i, j)
-			if _, err := zones.Land(ctx, lk, "s", "d", "f.txt", strings.NewReader(body),
-				&zones.LandOptions{IngestTime: d.Add(time.Duration(j) * time.Minute)}); err != nil {
+			if _, err := raw.Land(ctx, lk, "s", "d", "f.txt", strings.NewReader(body),
+				&raw.LandOptions{IngestTime: d.Add(time.Duration(j) * time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -343,7 +343,7 @@ func TestListRawSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for l, err := range zones.ListRaw(ctx, lk, "s", "d", &zones.RawListOptions{Since: days[1]}) {
+	for l, err := range raw.List(ctx, lk, "s", "d", &raw.ListOptions{Since: days[1]}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,10 +354,10 @@ func TestListRawSince(t *testing.T) {
 	}
 	want := []string{"2024-01-31 23:00", "2024-01-31 23:01", "2024-02-01 00:30", "2024-02-01 00:31"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("ListRaw since %v = %v, want %v", days[1], got, want)
+		t.Fatalf("List since %v = %v, want %v", days[1], got, want)
 	}
 	n := 0
-	for l, err := range zones.ListRaw(ctx, lk, "s", "d", &zones.RawListOptions{SkipMetadata: true}) {
+	for l, err := range raw.List(ctx, lk, "s", "d", &raw.ListOptions{SkipMetadata: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -367,10 +367,10 @@ func TestListRawSince(t *testing.T) {
 		n++
 	}
 	if n != 6 {
-		t.Fatalf("ListRaw listed %d objects, want 6", n)
+		t.Fatalf("List listed %d objects, want 6", n)
 	}
 	// stopping early is fine
-	for range zones.ListRaw(ctx, lk, "s", "d", nil) {
+	for range raw.List(ctx, lk, "s", "d", nil) {
 		break
 	}
 }
@@ -381,8 +381,8 @@ func TestRawContentType(t *testing.T) {
 		"noext": "application/octet-stream", ".bashrc": "application/octet-stream", "x.tar.gz": "application/gzip",
 		"dir/evil.exe\\x.parquet": "application/vnd.apache.parquet",
 	} {
-		if got := zones.RawContentType(name); got != want {
-			t.Errorf("RawContentType(%q) = %q, want %q", name, got, want)
+		if got := raw.ContentType(name); got != want {
+			t.Errorf("ContentType(%q) = %q, want %q", name, got, want)
 		}
 	}
 }
@@ -446,11 +446,11 @@ func rawLandHelper(dir string) {
 	// start together: wait for the next 200ms boundary
 	time.Sleep(time.Until(time.Now().Truncate(200 * time.Millisecond).Add(200 * time.Millisecond)))
 	body := bytes.Repeat([]byte("k,v\n1,shared\n"), 5000)
-	_, err = zones.Land(ctx, lk, "partner", "drop", fmt.Sprintf("copy-%d.csv", os.Getpid()), bytes.NewReader(body), nil)
+	_, err = raw.Land(ctx, lk, "partner", "drop", fmt.Sprintf("copy-%d.csv", os.Getpid()), bytes.NewReader(body), nil)
 	switch {
 	case err == nil:
 		fmt.Println("RESULT landed")
-	case errors.Is(err, zones.ErrDuplicate):
+	case errors.Is(err, raw.ErrDuplicate):
 		fmt.Println("RESULT duplicate")
 	default:
 		fmt.Println("RESULT error", err)

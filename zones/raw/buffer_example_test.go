@@ -1,4 +1,4 @@
-package zones_test
+package raw_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/lakekit/lakekit/lake"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/zones/raw"
 )
 
 // An ingestion service adds events from many goroutines; the buffer lands
@@ -21,11 +21,11 @@ func ExampleBuffer() {
 	}
 	defer lk.Close()
 
-	b, err := zones.NewBuffer(lk, "web", "clicks", &zones.BufferOptions{
-		Compression:          zones.BufferZstd,
+	b, err := raw.NewBuffer(lk, "web", "clicks", &raw.BufferOptions{
+		Compression:          raw.BufferZstd,
 		FlushRecords:         2,
 		MaxConcurrentFlushes: 1,
-		OnFlush: func(f zones.BufferFlush) {
+		OnFlush: func(f raw.BufferFlush) {
 			fmt.Printf("flush %d: %d records (%s)\n", f.Seq, f.Records, f.Reason)
 		},
 	})
@@ -43,7 +43,7 @@ func ExampleBuffer() {
 	}
 	st := b.Stats()
 	fmt.Println("landed", st.RecordsFlushed, "records in", st.Flushes, "files")
-	for o, err := range zones.ListRaw(ctx, lk, "web", "clicks", nil) {
+	for o, err := range raw.List(ctx, lk, "web", "clicks", nil) {
 		if err != nil {
 			panic(err)
 		}

@@ -176,15 +176,14 @@ func (f PartitionField) Value(row reflect.Value) (string, error) {
 	return s, nil
 }
 
-// SchemaOption modifies SchemaOf.
-type SchemaOption func(*schemaConfig)
-
-type schemaConfig struct{ partitionKeys []string }
+// SchemaOption modifies SchemaOf; WithPartitionKeys makes one. The zero
+// SchemaOption changes nothing.
+type SchemaOption struct{ partitionKeys []string }
 
 // WithPartitionKeys makes the named columns partition keys, after the
 // fields tagged `lakekit:"partition"`, in the order given.
 func WithPartitionKeys(names ...string) SchemaOption {
-	return func(c *schemaConfig) { c.partitionKeys = append(c.partitionKeys, names...) }
+	return SchemaOption{partitionKeys: names}
 }
 
 // SchemaOf derives a table schema (version 1) from the struct type T, the
@@ -224,11 +223,11 @@ func WithPartitionKeys(names ...string) SchemaOption {
 // name, which is then usually invalid: lakekit never renames) and names
 // that repeat case-insensitively.
 func SchemaOf[T any](opts ...SchemaOption) (Schema, error) {
-	var c schemaConfig
+	var keys []string
 	for _, o := range opts {
-		o(&c)
+		keys = append(keys, o.partitionKeys...)
 	}
-	return SchemaOfType(reflect.TypeFor[T](), c.partitionKeys)
+	return SchemaOfType(reflect.TypeFor[T](), keys)
 }
 
 // SchemaOfType is SchemaOf for a reflect.Type; partitionKeys name extra

@@ -80,7 +80,7 @@ func TestAthenaFidelityResultReuse(t *testing.T) {
 func TestAthenaFidelityFailedUnloadCleansUp(t *testing.T) {
 	ctx := context.Background()
 	p := enginetest.StartAthena(t)
-	cfg := p.Moto.Config(t)
+	cfg := p.MotoConfig(t)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("unload-bucket")}); err != nil {
 		t.Fatal(err)

@@ -284,7 +284,7 @@ type unloaded struct {
 func TestAthenaUnload(t *testing.T) {
 	ctx := context.Background()
 	p := enginetest.StartAthena(t)
-	cfg := p.Moto.Config(t)
+	cfg := p.MotoConfig(t)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("unload-bucket")}); err != nil {
 		t.Fatal(err)

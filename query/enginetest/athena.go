@@ -41,8 +41,8 @@ func withTarget(rs []Request, target string) []Request {
 // StartQueryExecution (to play Athena's part of an UNLOAD, say). Everything
 // else is moto's own answer.
 type AthenaPeer struct {
-	Moto     *testaws.Moto
 	Endpoint string // the proxy
+	moto     *testaws.Moto
 
 	mu       sync.Mutex
 	requests []Request
@@ -59,7 +59,7 @@ type AthenaPeer struct {
 // when moto_server is missing.
 func StartAthena(t testing.TB) *AthenaPeer {
 	t.Helper()
-	p := &AthenaPeer{Moto: testaws.StartMoto(t), Fail: map[string]string{}}
+	p := &AthenaPeer{moto: testaws.StartMoto(t), Fail: map[string]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(srv.Close)
 	p.Endpoint = srv.URL
@@ -68,6 +68,10 @@ func StartAthena(t testing.TB) *AthenaPeer {
 
 // Config returns an aws.Config that talks to the proxy.
 func (p *AthenaPeer) Config(t testing.TB) aws.Config { return testaws.Config(t, p.Endpoint) }
+
+// MotoConfig returns an aws.Config that talks to moto_server itself, not
+// through the proxy: for the S3 buckets and Glue tables around a query.
+func (p *AthenaPeer) MotoConfig(t testing.TB) aws.Config { return testaws.Config(t, p.moto.Endpoint) }
 
 // Requests returns the calls received so far with the given target ("" for all).
 func (p *AthenaPeer) Requests(target string) []Request {
@@ -113,18 +117,18 @@ func (p *AthenaPeer) Seed(t testing.TB, cols []Column, rows [][]*string) {
 		data = append(data, map[string]any{"Data": d})
 	}
 	body, _ := json.Marshal(map[string]any{"results": []any{map[string]any{"rows": data, "column_info": info}}})
-	p.Moto.Post(t, "/moto-api/static/athena/query-results", string(body))
+	p.moto.Post(t, "/moto-api/static/athena/query-results", string(body))
 }
 
 // HoldRunning keeps new executions QUEUED/RUNNING until Release (moto's
 // manual state transitions), for cancellation tests.
 func (p *AthenaPeer) HoldRunning(t testing.TB) {
-	p.Moto.Post(t, "/moto-api/state-manager/set-transition", `{"model_name": "athena::execution", "transition": {"progression": "manual", "times": 1000000}}`)
+	p.moto.Post(t, "/moto-api/state-manager/set-transition", `{"model_name": "athena::execution", "transition": {"progression": "manual", "times": 1000000}}`)
 }
 
 // Release undoes HoldRunning.
 func (p *AthenaPeer) Release(t testing.TB) {
-	p.Moto.Post(t, "/moto-api/state-manager/unset-transition", `{"model_name": "athena::execution"}`)
+	p.moto.Post(t, "/moto-api/state-manager/unset-transition", `{"model_name": "athena::execution"}`)
 }
 
 func (p *AthenaPeer) serve(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +147,7 @@ func (p *AthenaPeer) serve(w http.ResponseWriter, r *http.Request) {
 		q, _ := body["QueryString"].(string)
 		onStart(q)
 	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.Moto.Endpoint+r.URL.RequestURI(), bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.moto.Endpoint+r.URL.RequestURI(), bytes.NewReader(raw))
 	if err != nil {
 		http.Error(w, err.Error(), 500)
 		return

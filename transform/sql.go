@@ -63,8 +63,13 @@ type SQLTransform[Out any] struct {
 // the DuckDB engine of query/duckdb, whose views are the lake's tables as
 // "<database>"."<table>"), its result columns map to Out's fields by name
 // (query.Rows), and the rows go to out in one commit with the ledger
-// entry. The same statement runs on Athena as INSERT INTO / CTAS through
-// the orchestrate and query packages.
+// entry. On an engine that writes files itself (a query.Unloader: Athena,
+// Redshift) no row passes through the client: the statement runs as an
+// UNLOAD into a staging folder of out's table, its columns cast to the
+// table's types (a type the engine cannot write as the table reads it is
+// refused before anything runs, naming the column), and the Parquet files
+// are adopted (zones.Dataset.AddFiles) in one commit with the ledger
+// entry. BatchSize does not apply there.
 func SQL[Out any](name string, eng query.Engine, statement string, out *zones.Dataset[Out], opts *SQLOptions) (*SQLTransform[Out], error) {
 	s := &SQLTransform[Out]{name: name, eng: eng, stmt: statement, out: out}
 	if opts != nil {
@@ -149,6 +154,14 @@ func (s *SQLTransform[Out]) Run(ctx context.Context) (*Result, error) {
 	if len(inputs) == 0 {
 		// no declared inputs: every run is new work
 		entry.Unit = "sql:" + time.Now().UTC().Format(time.RFC3339Nano)
+	}
+	if u, ok := s.eng.(query.Unloader); ok {
+		if err := s.runUnload(ctx, u, entry, res); err != nil {
+			return res, fmt.Errorf("transform %s: %w", s.name, err)
+		}
+		res.finish(start)
+		s.logger.Info("transform: sql: unloaded and adopted", res.logAttrs()...)
+		return res, catalogOutcome(s.name, res)
 	}
 	w, err := newUnitWriter(ctx, s.out, entry, zones.WriterOptions{Mode: s.mode, Caller: s.opts.Caller})
 	if err != nil {

@@ -38,10 +38,12 @@ type ReadOptions struct {
 	// Empty means all.
 	Columns []string
 	// Parallelism is how many files are read at once (default GOMAXPROCS,
-	// at most 8). Rows of different files arrive interleaved; with 1 they
-	// arrive in file key order.
+	// at most 8). Whatever it is, rows arrive in file key order (and in
+	// file order within a file): files read ahead wait for their turn.
 	Parallelism int
-	// BatchSize is the number of rows per batch (default 4096).
+	// BatchSize is the number of rows per batch (default 4096). Every batch
+	// ReadBatches hands over holds exactly BatchSize rows, taken across
+	// files as needed, except the last, which holds the rest.
 	BatchSize int
 	// Files, when set, keeps only the data files for which it returns true
 	// (a transform reading just the files it has not consumed yet).
@@ -310,10 +312,11 @@ func (d *Dataset[T]) ReadAll(ctx context.Context, opts *ReadOptions) ([]T, error
 }
 
 // ReadBatches calls fn with batches of rows of a snapshot, from the calling
-// goroutine, one batch at a time. The slice is reused after fn returns, so
-// fn must copy rows it keeps. An error from fn stops the read and is
-// returned. Memory stays bounded: at most Parallelism+1 batches and one
-// row group's pages per file in flight.
+// goroutine, one batch at a time: each batch holds BatchSize rows (the last
+// may hold fewer), in file key order whatever the parallelism. The slice is
+// reused after fn returns, so fn must copy rows it keeps. An error from fn
+// stops the read and is returned. Memory stays bounded: at most
+// Parallelism+2 batches and one row group's pages per file in flight.
 func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func([]T) error) error {
 	p, err := d.plan(ctx, opts)
 	if err != nil {
@@ -324,45 +327,67 @@ func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := make(chan []T, p.parallel)
+	// Each file sends its batches on a channel of its own; the channels are
+	// drained in file order, so the order does not depend on which file
+	// finishes first.
+	files := make(chan chan []T, p.parallel)
 	free := make(chan []T, 2*p.parallel+1)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.parallel)
 	go func() {
+		defer close(files)
 		for _, f := range p.files {
-			f := f
-			ok := true
-			g.Go(func() error { return d.readFile(gctx, p, f, out, free) })
 			if gctx.Err() != nil {
-				ok = false
+				return
 			}
-			if !ok {
-				break
-			}
+			out := make(chan []T)
+			g.Go(func() error {
+				defer close(out)
+				return d.readFile(gctx, p, f, out, free)
+			})
+			files <- out
 		}
-		g.Wait()
-		close(out)
 	}()
 	var fnErr error
-	for batch := range out {
+	deliver := func(rows []T) {
 		if fnErr == nil {
-			if err := fn(batch); err != nil {
+			if err := fn(rows); err != nil {
 				fnErr = err
 				cancel()
 			}
 		}
-		select {
-		case free <- batch[:0]:
-		default:
+	}
+	acc := make([]T, 0, p.batch) // rows waiting for a full batch
+	for out := range files {
+		for batch := range out {
+			for rows := batch; len(rows) > 0 && fnErr == nil; {
+				if len(acc) == 0 && len(rows) >= p.batch {
+					deliver(rows[:p.batch])
+					rows = rows[p.batch:]
+					continue
+				}
+				n := min(p.batch-len(acc), len(rows))
+				acc = append(acc, rows[:n]...)
+				rows = rows[n:]
+				if len(acc) == p.batch {
+					deliver(acc)
+					acc = acc[:0]
+				}
+			}
+			select {
+			case free <- batch[:0]:
+			default:
+			}
 		}
 	}
-	if err := g.Wait(); err != nil && fnErr == nil {
+	err = g.Wait()
+	if err == nil && ctx.Err() == nil && len(acc) > 0 {
+		deliver(acc)
+	}
+	if err != nil && fnErr == nil {
 		if ctx.Err() == nil || !errors.Is(err, context.Canceled) {
 			return err
 		}
-	}
-	if errors.Is(fnErr, errStop) {
-		return fnErr
 	}
 	if fnErr != nil {
 		return fnErr

@@ -101,10 +101,7 @@ func (l *Local) CreateTable(ctx context.Context, t *Table) error {
 	if _, err := l.GetDatabase(ctx, t.Database); err != nil {
 		return err
 	}
-	nt := normalizeTable(t)
-	now := l.now()
-	nt.Schema.Version, nt.Schema.CreatedAt = 1, now
-	nt.CreatedAt, nt.UpdatedAt = now, now
+	nt := createdTable(t, l.now())
 	rec, err := l.mutateTable(ctx, t.Database, t.Name, func(cur *tableRecord) (*tableRecord, error) {
 		if cur.live() {
 			return nil, fmt.Errorf("catalog: table %s.%s: %w", t.Database, t.Name, ErrExists)
@@ -178,17 +175,11 @@ func (l *Local) UpdateTable(ctx context.Context, t *Table, opts *UpdateOptions) 
 // version when the schema changed (and the change is allowed).
 func (l *Local) updated(cur *tableRecord, nt *Table, force bool) (*tableRecord, error) {
 	next := &tableRecord{Incarnation: cur.Incarnation, Schemas: cloneSchemas(cur.Schemas)}
-	tb := cloneTable(nt)
-	tb.CreatedAt = cur.Table.CreatedAt
-	tb.UpdatedAt = l.now()
-	old := cur.Table.Schema
-	if sameSchema(old, tb.Schema) {
-		tb.Schema.Version, tb.Schema.CreatedAt = old.Version, old.CreatedAt
-	} else {
-		if err := CheckEvolution(old, tb.Schema, force); err != nil {
-			return nil, fmt.Errorf("catalog: table %s.%s: %w", nt.Database, nt.Name, err)
-		}
-		tb.Schema.Version, tb.Schema.CreatedAt = old.Version+1, tb.UpdatedAt
+	tb, err := updatedTable(cur.Table, nt, force, l.now())
+	if err != nil {
+		return nil, err
+	}
+	if tb.Schema.Version != cur.Table.Schema.Version {
 		next.Schemas = append(next.Schemas, cloneSchema(tb.Schema))
 	}
 	next.Table = tb

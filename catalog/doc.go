@@ -115,6 +115,16 @@
 // duplicate columns, partition values that do not match the keys, filter
 // expressions) is refused with ErrInvalid before anything is written.
 //
+// # AWS clients
+//
+// NewGlue(cfg, opts) builds the Glue and Lake Formation clients from an
+// aws.Config (GlueOptions.ClientOptions adjust the Glue client: an HTTP
+// client, a retryer). NewGlueFromClient takes any GlueAPI, the Glue calls
+// the catalog makes, which *glue.Client has, and GlueOptions.LakeFormation
+// any LakeFormationAPI: a service can hand in an instrumented client, a
+// unit test a small stub. Both constructors refuse a nil client and
+// out-of-range options with ErrInvalid.
+//
 // # As
 //
 // Local.As: **lake.Store (the catalog's store). Glue.As: **glue.Client,

@@ -326,6 +326,9 @@ func (a *Athena) Run(ctx context.Context, req AthenaRequest) (*Execution, error)
 	}
 	out, err := a.api.StartQueryExecution(ctx, in)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("query: athena: start query: %w: %w", ErrCancelled, err)
+		}
 		return nil, fmt.Errorf("query: athena: start query: %w", err)
 	}
 	id := aws.ToString(out.QueryExecutionId)

@@ -42,7 +42,7 @@ func newAthena(t *testing.T, p *enginetest.AthenaPeer, opts *query.AthenaOptions
 
 func TestAthenaConformance(t *testing.T) {
 	p := enginetest.StartAthena(t)
-	enginetest.SeedAthena(t, p)
+	p.Statements = enginetest.OpenOrdersDB(t)
 	enginetest.Run(t, newAthena(t, p, nil))
 }
 

@@ -215,6 +215,9 @@ func (r *Redshift) start(ctx context.Context, sql string, params []any) (string,
 	}
 	out, err := r.api.ExecuteStatement(ctx, in)
 	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("query: redshift: execute statement: %w: %w", ErrCancelled, err)
+		}
 		return "", fmt.Errorf("query: redshift: execute statement: %w", err)
 	}
 	return aws.ToString(out.Id), nil
@@ -316,6 +319,9 @@ func (r *Redshift) ExecBatch(ctx context.Context, sqls ...string) (*Stats, error
 	}
 	out, err := r.api.BatchExecuteStatement(ctx, in)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("query: redshift: batch execute statement: %w: %w", ErrCancelled, err)
+		}
 		return nil, fmt.Errorf("query: redshift: batch execute statement: %w", err)
 	}
 	d, err := r.wait(ctx, aws.ToString(out.Id))

@@ -256,7 +256,7 @@ func (e *Engine) Exec(ctx context.Context, sqlText string, params ...any) (*quer
 	}
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, wrapErr(ctx, err)
 	}
 	defer conn.Close()
 	if err := e.check(ctx, conn, sqlText, len(args)); err != nil {
@@ -290,7 +290,7 @@ func (e *Engine) Query(ctx context.Context, sqlText string, params ...any) (*que
 	}
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, wrapErr(ctx, err)
 	}
 	if err := e.check(ctx, conn, sqlText, len(args)); err != nil {
 		conn.Close()

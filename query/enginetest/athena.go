@@ -36,10 +36,14 @@ func withTarget(rs []Request, target string) []Request {
 }
 
 // AthenaPeer is moto_server's Athena behind a recording proxy that adds
-// what moto lacks: GetQueryResults paging (moto returns every row at once),
-// FAILED executions with a reason, DataScannedInBytes, and a hook run on
-// StartQueryExecution (to play Athena's part of an UNLOAD, say). Everything
-// else is moto's own answer.
+// what moto lacks: running the statement (with Statements set: the
+// execution's outcome and rows come from running it in DuckDB, so a wrong
+// statement or parameter fails or answers wrong, as on Athena; without
+// it, moto answers with the results queued by Seed), GetQueryResults
+// paging (moto returns every row at once), FAILED executions with a
+// reason, DataScannedInBytes, and a hook run on StartQueryExecution (to
+// play Athena's part of an UNLOAD, say). Everything else is moto's own
+// answer.
 type AthenaPeer struct {
 	Endpoint string // the proxy
 	moto     *testaws.Moto
@@ -53,6 +57,19 @@ type AthenaPeer struct {
 	Scanned int64
 	// OnStart runs before StartQueryExecution reaches moto.
 	OnStart func(query string)
+	// Statements, when set, runs every started statement with its
+	// ExecutionParameters: a statement that fails there is a FAILED
+	// execution with DuckDB's message as its reason, one that runs is
+	// SUCCEEDED with its rows as the results.
+	Statements *OrdersDB
+
+	runs map[string]athenaRun // by QueryExecutionId, with Statements
+}
+
+// athenaRun is the outcome of running one started statement.
+type athenaRun struct {
+	answer *Answer
+	err    error
 }
 
 // StartAthena starts moto_server and the proxy; it skips (fails in CI)
@@ -162,8 +179,10 @@ func (p *AthenaPeer) serve(w http.ResponseWriter, r *http.Request) {
 	out, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode == 200 {
 		switch target {
+		case "StartQueryExecution":
+			p.runStatement(out, body)
 		case "GetQueryResults":
-			out = p.page(out, body)
+			out = p.page(p.results(out, body), body)
 		case "GetQueryExecution":
 			out = p.patchExecution(out)
 		}
@@ -221,6 +240,12 @@ func (p *AthenaPeer) patchExecution(out []byte) []byte {
 	st, _ := qe["Status"].(map[string]any)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	id, _ := qe["QueryExecutionId"].(string)
+	if run, ok := p.runs[id]; ok && run.err != nil && st != nil && st["State"] == "SUCCEEDED" {
+		st["State"] = "FAILED"
+		st["StateChangeReason"] = run.err.Error()
+		st["AthenaError"] = map[string]any{"ErrorCategory": 2, "ErrorType": 1301, "Retryable": false, "ErrorMessage": run.err.Error()}
+	}
 	for sub, reason := range p.Fail {
 		if strings.Contains(q, sub) && st != nil && st["State"] == "SUCCEEDED" {
 			st["State"] = "FAILED"
@@ -233,5 +258,87 @@ func (p *AthenaPeer) patchExecution(out []byte) []byte {
 		stats["EngineExecutionTimeInMillis"] = 1234
 	}
 	b, _ := json.Marshal(res)
+	return b
+}
+
+// runStatement runs a started statement in Statements and keeps the
+// outcome under the execution's id (moto's answer, out).
+func (p *AthenaPeer) runStatement(out []byte, req map[string]any) {
+	p.mu.Lock()
+	db := p.Statements
+	p.mu.Unlock()
+	if db == nil {
+		return
+	}
+	var started struct{ QueryExecutionId string }
+	if json.Unmarshal(out, &started) != nil || started.QueryExecutionId == "" {
+		return
+	}
+	q, _ := req["QueryString"].(string)
+	var literals []string
+	if ps, ok := req["ExecutionParameters"].([]any); ok {
+		for _, v := range ps {
+			s, _ := v.(string)
+			literals = append(literals, s)
+		}
+	}
+	ans, err := db.RunAthena(q, literals)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.runs == nil {
+		p.runs = map[string]athenaRun{}
+	}
+	p.runs[started.QueryExecutionId] = athenaRun{ans, err}
+}
+
+// athenaTypes maps DuckDB's type names to Athena's.
+var athenaTypes = map[string]string{
+	"BIGINT": "bigint", "INTEGER": "integer", "SMALLINT": "smallint", "TINYINT": "tinyint",
+	"VARCHAR": "varchar", "DOUBLE": "double", "FLOAT": "real", "BOOLEAN": "boolean",
+	"TIMESTAMP": "timestamp", "DATE": "date", "DECIMAL": "decimal",
+}
+
+// results replaces moto's answer to GetQueryResults with the rows of the
+// statement run for that execution, in Athena's wire format: a header row
+// of column names, then each value as text (no VarCharValue for NULL).
+func (p *AthenaPeer) results(out []byte, req map[string]any) []byte {
+	id, _ := req["QueryExecutionId"].(string)
+	p.mu.Lock()
+	run, ok := p.runs[id]
+	p.mu.Unlock()
+	if !ok || run.answer == nil {
+		return out
+	}
+	var info []map[string]any
+	var header []map[string]any
+	for _, c := range run.answer.Columns {
+		typ, ok := athenaTypes[c.Type]
+		if !ok {
+			typ = "unknown " + c.Type // the engine must refuse it
+		}
+		prec := c.Precision
+		if typ == "timestamp" {
+			prec = 3
+		}
+		info = append(info, map[string]any{
+			"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": c.Name, "Label": c.Name,
+			"Type": typ, "Precision": prec, "Scale": c.Scale, "Nullable": "UNKNOWN", "CaseSensitive": typ == "varchar",
+		})
+		header = append(header, map[string]any{"VarCharValue": c.Name})
+	}
+	rows := []any{map[string]any{"Data": header}}
+	for _, r := range run.answer.Rows {
+		var d []map[string]any
+		for i, v := range r {
+			if v == nil {
+				d = append(d, map[string]any{})
+			} else {
+				d = append(d, map[string]any{"VarCharValue": run.answer.Columns[i].text(v)})
+			}
+		}
+		rows = append(rows, map[string]any{"Data": d})
+	}
+	b, _ := json.Marshal(map[string]any{"UpdateCount": 0, "ResultSet": map[string]any{
+		"Rows": rows, "ResultSetMetadata": map[string]any{"ColumnInfo": info}}})
 	return b
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/lakekit/lakekit/query"
-	"github.com/lakekit/lakekit/query/sqltext"
 )
 
 // Order is the suite's dataset row. Region is the partition key.
@@ -224,6 +221,109 @@ func Run(t *testing.T, e query.Engine) {
 		})
 	}
 	t.Run("parameter_count", func(t *testing.T) { checkParamCount(t, e) })
+	t.Run("exec", func(t *testing.T) { checkExec(t, e) })
+	t.Run("failed", func(t *testing.T) { checkFailed(t, e) })
+	t.Run("cancelled", func(t *testing.T) { checkCancelled(t, e) })
+	t.Run("consumed_and_scan", func(t *testing.T) { checkResultErrors(t, e) })
+}
+
+// checkExec: Exec runs a statement with its parameters bound and returns
+// its statistics.
+func checkExec(t *testing.T, e query.Engine) {
+	st, err := e.Exec(context.Background(), `SELECT count(*) AS n FROM shop.orders WHERE customer = ? AND amount > ?`, "c1", 10.5)
+	if err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if st == nil {
+		t.Fatal("Exec returned no Stats")
+	}
+}
+
+// failingStatements fail when they run, on every engine: a table that is
+// not there, a syntax error, a parameter that does not convert to the
+// type its place needs.
+var failingStatements = []struct {
+	name   string
+	sql    string
+	params []any
+}{
+	{"no_such_table", `SELECT count(*) AS n FROM shop.no_such_table`, nil},
+	{"syntax_error", `SELEC count(*) AS n FROM shop.orders`, nil},
+	{"wrong_parameter_type", `SELECT count(*) AS n FROM shop.orders WHERE amount > ?`, []any{"lots"}},
+}
+
+// checkFailed: a statement that fails when it runs is refused by Query and
+// Exec with query.ErrQueryFailed (not ErrInvalidParam, not a bare driver
+// or service error).
+func checkFailed(t *testing.T, e query.Engine) {
+	ctx := context.Background()
+	for _, c := range failingStatements {
+		res, err := e.Query(ctx, c.sql, c.params...)
+		if err == nil {
+			res.Close()
+		}
+		if !errors.Is(err, query.ErrQueryFailed) {
+			t.Errorf("%s: Query(%q): err = %v, want query.ErrQueryFailed", c.name, c.sql, err)
+		}
+		if _, err := e.Exec(ctx, c.sql, c.params...); !errors.Is(err, query.ErrQueryFailed) {
+			t.Errorf("%s: Exec(%q): err = %v, want query.ErrQueryFailed", c.name, c.sql, err)
+		}
+	}
+}
+
+// checkCancelled: a statement run with a cancelled context is refused
+// with query.ErrCancelled, and the context's error is reachable.
+func checkCancelled(t *testing.T, e query.Engine) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	const sql = `SELECT count(*) AS n FROM shop.orders WHERE customer = ?`
+	res, err := e.Query(ctx, sql, "c1")
+	if err == nil {
+		res.Close()
+	}
+	if !errors.Is(err, query.ErrCancelled) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Query with a cancelled context: err = %v, want query.ErrCancelled and context.Canceled", err)
+	}
+	if _, err := e.Exec(ctx, sql, "c1"); !errors.Is(err, query.ErrCancelled) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Exec with a cancelled context: err = %v, want query.ErrCancelled and context.Canceled", err)
+	}
+}
+
+// checkResultErrors: a result's rows stream once (a second read is
+// query.ErrConsumed), and scanning into a type whose field the result
+// lacks is query.ErrScan naming it.
+func checkResultErrors(t *testing.T, e query.Engine) {
+	ctx := context.Background()
+	const sql = `SELECT customer, count(*) AS n FROM shop.orders GROUP BY customer ORDER BY customer`
+	res, err := e.Query(ctx, sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := res.All()
+	res.Close()
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("All: %d rows, %v; want 4 customers", len(rows), err)
+	}
+	if _, err := res.All(); !errors.Is(err, query.ErrConsumed) {
+		t.Errorf("second All: err = %v, want query.ErrConsumed", err)
+	}
+	type wrong struct {
+		Customer string `db:"customer"`
+		Region   string `db:"region"`
+	}
+	res, err = e.Query(ctx, sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	var scanErr error
+	for _, err := range query.ScanRows[wrong](res) {
+		scanErr = err
+		break
+	}
+	if !errors.Is(scanErr, query.ErrScan) || !strings.Contains(scanErr.Error(), "region") {
+		t.Errorf("ScanRows into a type with a field the result lacks: err = %v, want query.ErrScan naming region", scanErr)
+	}
 }
 
 // checkParamCount: too many or too few values for the ? placeholders are
@@ -253,124 +353,60 @@ func checkParamCount(t *testing.T, e query.Engine) {
 	}
 }
 
-// athenaText renders an expected value as Athena's VarCharValue.
-func athenaText(v any) *string {
-	var s string
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case int64:
-		s = strconv.FormatInt(x, 10)
-	case float64:
-		s = strconv.FormatFloat(x, 'g', -1, 64)
-		if math.Abs(x) >= 1e7 {
-			s = strconv.FormatFloat(x, 'E', -1, 64)
-		}
-	case bool:
-		s = strconv.FormatBool(x)
-	case string:
-		s = x
-	case time.Time:
-		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
-			s = x.Format("2006-01-02")
-		} else {
-			s = x.UTC().Format("2006-01-02 15:04:05.000")
-		}
-	case query.Decimal:
-		s = x.String()
-	default:
-		s = fmt.Sprint(x)
-	}
-	return &s
-}
-
-// SeedAthena queues every case's answer in moto, in the order Run asks.
-func SeedAthena(t testing.TB, p *AthenaPeer) {
-	for _, c := range Cases() {
-		cols := make([]Column, len(c.Columns))
-		for i, s := range c.Columns {
-			cols[i] = Column{Name: s.Name, Type: s.Kind}
-			if s.Kind == "decimal" {
-				cols[i].Precision, cols[i].Scale = 10, 2
-			}
-			if s.Kind == "timestamp" {
-				cols[i].Precision = 3
-			}
-		}
-		var rows [][]*string
-		for _, r := range c.Rows {
-			vals := make([]*string, len(r))
-			for i, v := range r {
-				vals[i] = athenaText(v)
-				if c.Columns[i].Kind == "timestamp" && v != nil {
-					s := v.(time.Time).UTC().Format("2006-01-02 15:04:05.000")
-					vals[i] = &s
-				}
-			}
-			rows = append(rows, vals)
-		}
-		p.Seed(t, cols, rows)
-	}
-}
-
 var redshiftTypes = map[string]string{
-	"bigint": "int8", "varchar": "varchar", "double": "float8", "boolean": "bool",
-	"timestamp": "timestamp", "date": "date", "decimal": "numeric",
+	"BIGINT": "int8", "INTEGER": "int4", "SMALLINT": "int2", "VARCHAR": "varchar", "DOUBLE": "float8", "FLOAT": "float4",
+	"BOOLEAN": "bool", "TIMESTAMP": "timestamp", "DATE": "date", "DECIMAL": "numeric",
 }
 
-// RedshiftAnswer answers the suite's statements (as the Redshift engine
-// rewrites them, with :p1.. parameters) for a RedshiftFake. It checks the
-// bound parameter values against the case's.
+// RedshiftAnswer answers every statement a RedshiftFake receives by
+// running it, with its parameters, in an OrdersDB (opened for t): the
+// suite's statements (as the Redshift engine rewrites them, with :p1..
+// parameters) get the rows computed from Orders, and a wrong statement or
+// parameter fails with the database's message or answers other rows.
 func RedshiftAnswer(t testing.TB) func(sql string, params map[string]string) (*RedshiftResult, error) {
-	cases := Cases()
+	db := OpenOrdersDB(t)
 	return func(sql string, params map[string]string) (*RedshiftResult, error) {
-		for _, c := range cases {
-			text, names := sqltext.NamedPlaceholders(c.SQL)
-			if text != sql {
-				continue
-			}
-			for i, n := range names {
-				want := fmt.Sprint(c.Params[i])
-				if params[n] != want {
-					return nil, fmt.Errorf("parameter %s = %q, want %q", n, params[n], want)
-				}
-			}
-			res := &RedshiftResult{}
-			for _, s := range c.Columns {
-				res.Columns = append(res.Columns, RedshiftColumn{Name: s.Name, TypeName: redshiftTypes[s.Kind], Nullable: true})
-			}
-			for _, r := range c.Rows {
-				var rec []map[string]any
-				for i, v := range r {
-					rec = append(rec, redshiftField(v, c.Columns[i].Kind))
-				}
-				res.Records = append(res.Records, rec)
-			}
-			return res, nil
+		ans, err := db.RunRedshift(sql, params)
+		if err != nil {
+			return nil, fmt.Errorf("ERROR: %v", err)
 		}
-		return nil, fmt.Errorf("ERROR: relation does not exist (no case for %q)", sql)
+		res := &RedshiftResult{}
+		for _, c := range ans.Columns {
+			typ, ok := redshiftTypes[c.Type]
+			if !ok {
+				typ = "unknown " + c.Type // the engine must refuse it
+			}
+			res.Columns = append(res.Columns, RedshiftColumn{Name: c.Name, TypeName: typ, Nullable: true})
+		}
+		for _, r := range ans.Rows {
+			var rec []map[string]any
+			for i, v := range r {
+				rec = append(rec, redshiftField(v, ans.Columns[i]))
+			}
+			res.Records = append(res.Records, rec)
+		}
+		return res, nil
 	}
 }
 
-func redshiftField(v any, kind string) map[string]any {
+// redshiftField renders a value as a Data API Field union.
+func redshiftField(v any, c AnswerColumn) map[string]any {
 	switch x := v.(type) {
 	case nil:
 		return map[string]any{"isNull": true}
 	case int64:
 		return map[string]any{"longValue": x}
+	case int32:
+		return map[string]any{"longValue": int64(x)}
 	case float64:
 		return map[string]any{"doubleValue": x}
 	case bool:
 		return map[string]any{"booleanValue": x}
-	case string:
-		return map[string]any{"stringValue": x}
 	case time.Time:
-		if kind == "date" {
+		if c.Type == "DATE" {
 			return map[string]any{"stringValue": x.Format("2006-01-02")}
 		}
 		return map[string]any{"stringValue": strings.TrimSuffix(x.UTC().Format("2006-01-02 15:04:05.999999"), ".")}
-	case query.Decimal:
-		return map[string]any{"stringValue": x.String()}
 	}
-	return map[string]any{"stringValue": fmt.Sprint(v)}
+	return map[string]any{"stringValue": c.text(v)}
 }

@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package enginetest
+
+const haveDuckDB = false

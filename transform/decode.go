@@ -104,9 +104,12 @@ type JSONOptions struct {
 	MaxLineBytes int
 }
 
-// JSONLines returns a decoder of JSON lines (one JSON object per line) into
-// T with encoding/json: fields match by json tag, then by name
-// case-insensitively. Blank lines are skipped. A line that is not valid
+// JSONLines returns a decoder of JSON records into T with encoding/json:
+// fields match by json tag, then by name case-insensitively. Records are
+// one per line, or concatenated on a line with or without white space
+// between them ({"a":1}{"a":2}: Amazon Data Firehose delivers the records
+// of a stream concatenated, with no delimiter unless the producer adds
+// one); each is its own record. Blank lines are skipped. A line that is not valid
 // JSON, holds a value of the wrong type, or (Strict) an unknown field is
 // yielded with Err set and its bytes in Record.Raw.
 func JSONLines[T any](opts *JSONOptions) Decoder[T] {
@@ -160,15 +163,18 @@ func JSONLines[T any](opts *JSONOptions) Decoder[T] {
 					line++
 					lb := bytes.TrimRight(lineBytes, "\r\n")
 					if len(bytes.Trim(lb, jsonSpace)) > 0 {
-						d := Decoded[T]{Record: Record{Source: source, Offset: start, Line: line}}
-						if tooLong {
-							d.Err = fmt.Errorf("line longer than %d bytes: %w", o.MaxLineBytes, ErrDecode)
-						} else {
-							d.Err = decodeJSON(lb, &d.Row, o.Strict)
-						}
-						d.Record.Raw = append([]byte(nil), lb...)
-						if !yield(d, nil) {
-							return
+						for _, v := range jsonValues(lb, tooLong) {
+							val := lb[v.lo:v.hi]
+							d := Decoded[T]{Record: Record{Source: source, Offset: start + int64(v.lo), Line: line}}
+							if tooLong {
+								d.Err = fmt.Errorf("line longer than %d bytes: %w", o.MaxLineBytes, ErrDecode)
+							} else {
+								d.Err = decodeJSON(val, &d.Row, o.Strict)
+							}
+							d.Record.Raw = append([]byte(nil), val...)
+							if !yield(d, nil) {
+								return
+							}
 						}
 					}
 				}
@@ -179,6 +185,46 @@ func JSONLines[T any](opts *JSONOptions) Decoder[T] {
 			}
 		}
 	})
+}
+
+// jsonSpan is one JSON value of a line: bytes [lo, hi).
+type jsonSpan struct{ lo, hi int }
+
+// jsonValues splits a line into the JSON values concatenated in it, with
+// or without white space between them ({"a":1}{"a":2}, as Amazon Data
+// Firehose delivers records its producers sent without a delimiter). From
+// the first byte that starts no valid value, the rest of the line is one
+// (bad) record. whole keeps the line as one record.
+func jsonValues(line []byte, whole bool) []jsonSpan {
+	trim := func(lo, hi int) jsonSpan {
+		for lo < hi && strings.IndexByte(jsonSpace, line[lo]) >= 0 {
+			lo++
+		}
+		for hi > lo && strings.IndexByte(jsonSpace, line[hi-1]) >= 0 {
+			hi--
+		}
+		return jsonSpan{lo, hi}
+	}
+	if whole {
+		return []jsonSpan{trim(0, len(line))}
+	}
+	var out []jsonSpan
+	dec := json.NewDecoder(bytes.NewReader(line))
+	for {
+		lo := int(dec.InputOffset())
+		var v json.RawMessage
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			if sp := trim(lo, len(line)); sp.hi > sp.lo {
+				out = append(out, sp)
+			}
+			return out
+		}
+		out = append(out, trim(lo, int(dec.InputOffset())))
+	}
 }
 
 // jsonSpace is JSON's whitespace (RFC 8259): not form feeds, vertical tabs

@@ -47,11 +47,11 @@ const jsonInput = `{"id":1,"customer":"ann","amount":10.5,"country":"DE","at":"2
 
 func TestJSONLines(t *testing.T) {
 	got := collect(t, JSONLines[order](nil), []byte(jsonInput), "raw/a.jsonl")
-	if len(got) != 6 {
-		t.Fatalf("got %d records, want 6 (blank line skipped)", len(got))
+	if len(got) != 7 {
+		t.Fatalf("got %d records, want 7 (blank line skipped, two records on line 6)", len(got))
 	}
-	wantErr := []bool{false, true, true, false, true, false}
-	wantLine := []int64{1, 2, 4, 5, 6, 7}
+	wantErr := []bool{false, true, true, false, false, false, false}
+	wantLine := []int64{1, 2, 4, 5, 6, 6, 7}
 	for i, d := range got {
 		if (d.Err != nil) != wantErr[i] {
 			t.Errorf("record %d: err = %v, want error %v", i, d.Err, wantErr[i])
@@ -75,8 +75,11 @@ func TestJSONLines(t *testing.T) {
 	if got[3].Row.Email == nil || *got[3].Row.Email != "cy@example.com" || strings.HasSuffix(string(got[3].Record.Raw), "\r") {
 		t.Errorf("row 3 = %+v raw %q", got[3].Row, got[3].Record.Raw)
 	}
-	if got[5].Row.Customer != "dee" {
-		t.Errorf("last line without newline: %+v", got[5].Row)
+	if got[4].Row.ID != 5 || got[5].Row.ID != 6 {
+		t.Errorf("two records on one line: %+v, %+v", got[4].Row, got[5].Row)
+	}
+	if got[6].Row.Customer != "dee" {
+		t.Errorf("last line without newline: %+v", got[6].Row)
 	}
 }
 

@@ -165,9 +165,11 @@ func (m *Merger[C, T, K, O]) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.units, err = m.src.plan(ctx, l, planOptions{filesPerUnit: 1}); err != nil {
+	var ps planStats
+	if r.units, err = m.src.plan(ctx, l, planOptions{filesPerUnit: 1, stats: &ps}); err != nil {
 		return nil, fmt.Errorf("merge %s: plan: %w", m.name, err)
 	}
+	res.Unaccepted = ps.unaccepted
 	if m.opts.MaxFiles > 0 && len(r.units) > m.opts.MaxFiles {
 		r.units = r.units[:m.opts.MaxFiles]
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"iter"
 	"sort"
 	"strings"
@@ -35,6 +36,14 @@ type planOptions struct {
 	filesPerUnit int
 	// maxUnits bounds the units of one run (0: no bound).
 	maxUnits int
+	// stats receives what the plan saw besides its units (may be nil).
+	stats *planStats
+}
+
+// planStats is what a plan reports besides its units.
+type planStats struct {
+	// unaccepted counts raw objects the layout accepts under no rule.
+	unaccepted int
 }
 
 // unit is one unit of work: input files that become one output commit.
@@ -45,6 +54,9 @@ type unit struct {
 	inputs    []InputFile
 	files     []zones.DataFile // dataset input
 	version   int64            // input dataset version
+	// errorOutput marks the inputs that are a service's error output
+	// (raw.ErrorOutput): their records go to quarantine.
+	errorOutput map[string]bool
 }
 
 // group turns the new files of one partition into units of at most n files.
@@ -79,16 +91,40 @@ type rawSource[In any] struct {
 	source  string
 	dataset string
 	dec     Decoder[In]
+	layout  raw.Layout
 }
 
-// FromRaw reads the objects landed in the raw zone for source and dataset
-// (raw.Land and the ingestion buffer put them under
-// <source>/<dataset>/ingest_date=YYYY-MM-DD/), decompressing gzip and zstd
-// objects and decoding them with dec. The input partition of an object is
-// its ingest_date. New objects, and objects whose ETag changed, are
-// processed; the ledger remembers the rest.
-func FromRaw[In any](lk *lake.Lake, source, dataset string, dec Decoder[In]) Source[In] {
-	return &rawSource[In]{lk: lk, source: source, dataset: dataset, dec: dec}
+// RawOption configures FromRaw.
+type RawOption func(*rawConfig)
+
+type rawConfig struct {
+	layout raw.Layout
+}
+
+// WithLayout makes FromRaw read the raw objects in a layout other than
+// lakekit's own: raw.FirehoseLayout (Amazon Data Firehose's delivery and
+// error output), raw.DMSLayout (an AWS DMS S3 target: full load, then
+// changes), raw.PlainLayout (any keys, as Transfer Family or DataSync
+// write them), or a raw.Layout of your own.
+func WithLayout(l raw.Layout) RawOption { return func(c *rawConfig) { c.layout = l } }
+
+// FromRaw reads the objects in the raw zone under <source>/<dataset>/ that
+// the layout accepts (lakekit's own by default — raw.Land and the ingestion
+// buffer write <source>/<dataset>/ingest_date=YYYY-MM-DD/; see WithLayout
+// for what AWS services write), in the layout's order, decompressing gzip
+// and zstd objects and decoding them with dec. The input partition of an
+// object is its ingest_date (the layout's ingest time). New objects, and
+// objects whose ETag changed, are processed; the ledger remembers the rest.
+// Objects the layout classifies as error output (Firehose's) are not
+// decoded with dec: each record in them goes to the quarantine dataset with
+// the service's error code. Objects no rule of the layout accepts are not
+// read: they are logged and counted in Result.Unaccepted.
+func FromRaw[In any](lk *lake.Lake, source, dataset string, dec Decoder[In], opts ...RawOption) Source[In] {
+	var c rawConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	return &rawSource[In]{lk: lk, source: source, dataset: dataset, dec: dec, layout: c.layout}
 }
 
 func (s *rawSource[In]) String() string { return "raw:" + s.source + "/" + s.dataset }
@@ -106,48 +142,82 @@ func (s *rawSource[In]) check() error {
 	return nil
 }
 
+// rawRun is a run of consecutive listed objects of one input partition.
+type rawRun struct {
+	part  string
+	files []InputFile
+}
+
 func (s *rawSource[In]) plan(ctx context.Context, l *Ledger, o planOptions) ([]*unit, error) {
+	// The layout's order is kept: units are made of consecutive objects of
+	// one partition (for lakekit's layout, whose order is by ingest date,
+	// that is all of a partition's objects).
+	var runs []*rawRun
 	byPart := map[string][]InputFile{}
 	changed := map[string]bool{}
-	var parts []string
-	for obj, err := range raw.List(ctx, s.lk, s.source, s.dataset, &raw.ListOptions{SkipMetadata: true}) {
+	errOut := map[string]bool{}
+	lo := &raw.ListOptions{Layout: s.layout, SkipMetadata: true, OnSkip: func(obj raw.Landed) {
+		if obj.Kind == raw.Unaccepted && o.stats != nil {
+			o.stats.unaccepted++
+		}
+	}}
+	for obj, err := range raw.List(ctx, s.lk, s.source, s.dataset, lo) {
 		if err != nil {
 			return nil, err
 		}
 		p := "ingest_date=" + obj.IngestDate
-		if _, ok := byPart[p]; !ok {
-			parts = append(parts, p)
-		}
 		f := InputFile{Key: obj.Key, Size: obj.Size, ETag: obj.ETag}
+		if obj.Kind == raw.ErrorOutput {
+			errOut[obj.Key] = true
+		}
+		if n := len(runs); n == 0 || runs[n-1].part != p {
+			runs = append(runs, &rawRun{part: p})
+		}
+		runs[len(runs)-1].files = append(runs[len(runs)-1].files, f)
 		byPart[p] = append(byPart[p], f)
 		if !l.Consumed(f) {
 			changed[p] = true
 		}
 	}
-	sort.Strings(parts)
 	var units []*unit
-	for _, p := range parts {
+	add := func(us []*unit) {
+		for _, u := range us {
+			for _, f := range u.inputs {
+				if errOut[f.Key] {
+					if u.errorOutput == nil {
+						u.errorOutput = map[string]bool{}
+					}
+					u.errorOutput[f.Key] = true
+				}
+			}
+		}
+		units = append(units, us...)
+	}
+	done := map[string]bool{}
+	for _, r := range runs {
+		p := r.part
 		if !changed[p] {
 			continue
 		}
-		files := byPart[p]
 		part, err := lake.ParsePartitionPath(p)
 		if err != nil {
 			return nil, err
 		}
 		if o.wholePartitions {
-			if l.partitionDone("partition:"+p, files) {
+			// a whole partition is one unit, however its objects are spread
+			if done[p] || l.partitionDone("partition:"+p, byPart[p]) {
 				continue
 			}
-			units = append(units, group(p, part, files, 0, true)...)
+			done[p] = true
+			add(group(p, part, byPart[p], 0, true))
 		} else {
 			var fresh []InputFile
-			for _, f := range files {
+			for _, f := range r.files {
 				if !l.Consumed(f) {
 					fresh = append(fresh, f)
 				}
 			}
-			units = append(units, group(p, part, fresh, o.filesPerUnit, false)...)
+			add(group(p, part, fresh, o.filesPerUnit, false))
 		}
 		if o.maxUnits > 0 && len(units) >= o.maxUnits {
 			return units[:o.maxUnits], nil
@@ -158,9 +228,9 @@ func (s *rawSource[In]) plan(ctx context.Context, l *Ledger, o planOptions) ([]*
 
 func (s *rawSource[In]) rows(ctx context.Context, u *unit) iter.Seq2[Decoded[In], error] {
 	return func(yield func(Decoded[In], error) bool) {
-		raw := s.lk.MustZone(lake.Raw).Store()
+		store := s.lk.MustZone(lake.Raw).Store()
 		for _, f := range u.inputs {
-			rc, err := raw.Get(ctx, f.Key)
+			rc, err := store.Get(ctx, f.Key)
 			if err != nil {
 				yield(Decoded[In]{}, err)
 				return
@@ -171,8 +241,12 @@ func (s *rawSource[In]) rows(ctx context.Context, u *unit) iter.Seq2[Decoded[In]
 				yield(Decoded[In]{}, fmt.Errorf("transform: %s: %w", f.Key, err))
 				return
 			}
+			records := s.dec.Decode(ctx, dr, f.Key)
+			if u.errorOutput[f.Key] {
+				records = errorOutputRecords[In](dr, f.Key)
+			}
 			stop := false
-			for d, err := range s.dec.Decode(ctx, dr, f.Key) {
+			for d, err := range records {
 				if !yield(d, err) || err != nil {
 					stop = true
 					break
@@ -181,6 +255,25 @@ func (s *rawSource[In]) rows(ctx context.Context, u *unit) iter.Seq2[Decoded[In]
 			dr.Close()
 			rc.Close()
 			if stop {
+				return
+			}
+		}
+	}
+}
+
+// errorOutputRecords yields the records of a Firehose error output object
+// as failed records: the record as the producer sent it, and the error
+// code and message as the reason it is quarantined.
+func errorOutputRecords[In any](r io.Reader, key string) iter.Seq2[Decoded[In], error] {
+	return func(yield func(Decoded[In], error) bool) {
+		for e, err := range raw.ReadFirehoseErrors(r) {
+			if err != nil {
+				yield(Decoded[In]{}, fmt.Errorf("transform: %s: %w", key, err))
+				return
+			}
+			d := Decoded[In]{Record: Record{Source: key, Offset: e.Offset, Raw: e.RawData},
+				Err: fmt.Errorf("Firehose error output: %s: %s: %w", e.ErrorCode, e.ErrorMessage, ErrDecode)}
+			if !yield(d, nil) {
 				return
 			}
 		}

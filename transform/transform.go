@@ -119,6 +119,10 @@ type Result struct {
 	// Versions are the output table versions committed, in commit order
 	// (ascending), whatever order parallel units finished in.
 	Versions []int64
+	// Unaccepted counts the raw objects under the source's prefix that no
+	// rule of its layout accepts (FromRaw): they were not read, and each
+	// was logged with its key. Not counted in Files.
+	Unaccepted int
 	// Duplicate counts units whose commit was already in the output table
 	// (a retry after a crash): nothing was written twice.
 	DuplicateCommits int
@@ -144,6 +148,7 @@ func (r *Result) add(o *Result) {
 	r.Merge.add(o.Merge)
 	r.Versions = append(r.Versions, o.Versions...)
 	r.DuplicateCommits += o.DuplicateCommits
+	r.Unaccepted += o.Unaccepted
 	r.CatalogErr = errors.Join(r.CatalogErr, o.CatalogErr)
 }
 
@@ -157,6 +162,7 @@ func (r *Result) finish(start time.Time) {
 func (r *Result) logAttrs() []any {
 	return []any{"transform", r.Transform, "units", r.Units, "files", r.Files, "rows_in", r.RowsIn,
 		"rows_out", r.RowsOut, "rejected", r.Rejected, "skipped", r.Skipped, "duplicates", r.Duplicates,
+		"unaccepted", r.Unaccepted,
 		"duration", r.Duration}
 }
 
@@ -279,8 +285,10 @@ func (t *Transform[In, Out]) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ps planStats
 	units, err := t.src.plan(ctx, l, planOptions{wholePartitions: t.opts.Mode == zones.OverwritePartitions,
-		filesPerUnit: t.opts.FilesPerUnit, maxUnits: t.opts.MaxUnits})
+		filesPerUnit: t.opts.FilesPerUnit, maxUnits: t.opts.MaxUnits, stats: &ps})
+	res.Unaccepted = ps.unaccepted
 	if err != nil {
 		return nil, fmt.Errorf("transform %s: plan: %w", t.name, err)
 	}

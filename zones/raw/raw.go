@@ -84,7 +84,7 @@ type LandOptions struct {
 	// before, and neither checks nor updates the checksum index.
 	AllowDuplicates bool
 	// Metadata adds user metadata (keys: lower case letters, digits, '-').
-	// It cannot replace the RawMeta* keys.
+	// It cannot replace the Meta* keys.
 	Metadata map[string]string
 	// MemoryLimit is how many bytes Land buffers in memory before it spills
 	// the stream to a temporary file (the store may need the size before
@@ -125,9 +125,17 @@ type Landed struct {
 	ContentType, ContentEncoding string
 	// Records is the number of records when known at landing, else 0.
 	Records int64
-	// Metadata is the object's whole user metadata (the RawMeta* keys and
+	// Metadata is the object's whole user metadata (the Meta* keys and
 	// any LandOptions.Metadata).
 	Metadata map[string]string
+	// Kind is what the listing's Layout made of the object: Input or
+	// ErrorOutput for what List yields; Unaccepted, Held or Ignored for
+	// what it passes to ListOptions.OnSkip.
+	Kind Kind
+	// Partition holds what the layout read from the key besides the
+	// ingest date: Firehose's dynamic partitioning keys, DMS's "schema"
+	// and "table"; nil for lakekit's and the plain layout.
+	Partition map[string]string
 }
 
 // rawIndexRecord is the body of a checksum index entry: what the first
@@ -145,7 +153,7 @@ type rawIndexRecord struct {
 //	<source>/<dataset>/ingest_date=YYYY-MM-DD/<object name>
 //
 // with metadata: source, dataset, content type, ingest time, SHA-256, the
-// original name and the record count if known (see the RawMeta* keys).
+// original name and the record count if known (see the Meta* keys).
 // source and dataset must be valid names (lake.ValidateName); name is the
 // original file name, kept in the metadata and never trusted as a key.
 //
@@ -584,82 +592,115 @@ func spoolRaw(ctx context.Context, r io.Reader, limit int64, dir string) (*rawSp
 }
 
 // ListOptions select what List returns. A nil *ListOptions lists
-// everything with metadata.
+// everything with metadata, in lakekit's own layout.
 type ListOptions struct {
-	// Since skips ingest dates before Since's UTC date.
+	// Layout says which objects under the dataset's prefix are input and
+	// in which order; nil means LakekitLayout (what Land and Buffer write).
+	Layout Layout
+	// Since skips objects whose ingest date is before Since's UTC date.
 	Since time.Time
 	// SkipMetadata leaves out the per-object metadata (one Stat, an S3 HEAD,
-	// per object): only Key, Location, Source, Dataset, IngestDate, Size,
-	// ETag and ModTime are set.
+	// per object): only Key, Location, Source, Dataset, IngestDate,
+	// IngestTime (where the layout reads it from the key), Size, ETag,
+	// ModTime, Kind and Partition are set.
 	SkipMetadata bool
+	// OnSkip is called, in key order, for each object List does not yield:
+	// Unaccepted (no rule of the layout accepts it; also logged as a
+	// warning), Held (logged at info) and Ignored (logged at debug), with
+	// Landed.Kind saying which.
+	OnSkip func(Landed)
 }
 
-// rawStatConcurrency bounds the Stats List runs at once.
-const rawStatConcurrency = 8
+// statConcurrency bounds the Stats List runs at once.
+const statConcurrency = 8
 
-// List yields the objects landed in the raw zone for source and dataset,
-// in key order: by ingest date, and within a date by object name, which for
+// List yields the objects under the raw prefix <source>/<dataset>/ that
+// the layout (ListOptions.Layout; lakekit's by default) accepts as Input
+// or ErrorOutput, in the order the layout reads them — for lakekit's
+// layout by ingest date, and within a date by object name, which for
 // generated names (Land's and the Buffer's) is the ingest time. Each comes
-// with its key, size, ETag, ingest date and (unless SkipMetadata) metadata:
-// what transforms need to read raw input incrementally. An error ends the
-// sequence as (Landed{}, err).
+// with its key, size, ETag, ingest date and (unless SkipMetadata)
+// metadata: what transforms need to read raw input incrementally. Objects
+// it does not yield go to ListOptions.OnSkip and the lake's log; none is
+// passed over in silence. An error ends the sequence as (Landed{}, err).
 func List(ctx context.Context, lk *lake.Lake, source, dataset string, opts *ListOptions) iter.Seq2[Landed, error] {
 	return func(yield func(Landed, error) bool) {
 		var o ListOptions
 		if opts != nil {
 			o = *opts
 		}
-		raw, err := rawZoneStore(lk, source, dataset)
+		if o.Layout == nil {
+			o.Layout = defaultLayout
+		}
+		fail := func(err error) { yield(Landed{}, fmt.Errorf("raw: list %s/%s: %w", source, dataset, err)) }
+		store, err := rawZoneStore(lk, source, dataset)
 		if err != nil {
-			yield(Landed{}, fmt.Errorf("raw: list raw: %w", err))
+			fail(err)
 			return
+		}
+		if c, ok := o.Layout.(interface{ Check() error }); ok {
+			if err := c.Check(); err != nil {
+				fail(err)
+				return
+			}
 		}
 		since := ""
 		if !o.Since.IsZero() {
 			since = o.Since.UTC().Format(IngestDateLayout)
 		}
+		log := lk.Logger().With("source", source, "dataset", dataset, "layout", o.Layout.Name())
+		skip := func(l Landed, k Kind) {
+			l.Kind = k
+			switch k {
+			case Unaccepted:
+				log.Warn("raw: object not accepted by the layout; not read", "key", l.Key)
+			case Held:
+				log.Info("raw: object held back by the layout", "key", l.Key)
+			default:
+				log.Debug("raw: object ignored by the layout", "key", l.Key)
+			}
+			if o.OnSkip != nil {
+				o.OnSkip(l)
+			}
+		}
 		base := source + "/" + dataset + "/"
-		var dates []string
-		for e, err := range raw.List(ctx, base, &lake.ListOptions{Delimiter: "/"}) {
+		var page []Landed
+		for e, err := range store.List(ctx, base, nil) {
 			if err != nil {
-				yield(Landed{}, fmt.Errorf("raw: list raw %s/%s: %w", source, dataset, err))
+				fail(err)
 				return
 			}
-			d, ok := strings.CutPrefix(strings.TrimSuffix(e.Key[len(base):], "/"), "ingest_date=")
-			if !e.IsDir || !ok || d < since {
+			if e.IsDir {
 				continue
 			}
-			if _, err := time.Parse(IngestDateLayout, d); err != nil {
-				continue
+			l := Landed{Key: e.Key, Location: store.Location(e.Key), Source: source, Dataset: dataset,
+				Size: e.Size, ETag: e.ETag, ModTime: e.ModTime}
+			switch k := o.Layout.Classify(e.Key[len(base):], &l); k {
+			case Input, ErrorOutput:
+				if l.IngestDate >= since {
+					l.Kind = k
+					page = append(page, l)
+				}
+			default:
+				skip(l, k)
 			}
-			dates = append(dates, d)
 		}
-		for _, d := range dates {
-			var page []Landed
-			for e, err := range raw.List(ctx, base+"ingest_date="+d+"/", nil) {
-				if err != nil {
-					yield(Landed{}, fmt.Errorf("raw: list raw %s/%s: %w", source, dataset, err))
-					return
-				}
-				if e.IsDir {
-					continue
-				}
-				page = append(page, Landed{Key: e.Key, Location: raw.Location(e.Key), Source: source, Dataset: dataset,
-					IngestDate: d, Size: e.Size, ETag: e.ETag, ModTime: e.ModTime})
+		page, held := o.Layout.Arrange(page)
+		for _, l := range held {
+			skip(l, Held)
+		}
+		if !o.SkipMetadata {
+			if err := statRawPage(ctx, store, page); err != nil {
+				fail(err)
+				return
 			}
-			if !o.SkipMetadata {
-				if err := statRawPage(ctx, raw, page); err != nil {
-					yield(Landed{}, fmt.Errorf("raw: list raw %s/%s: %w", source, dataset, err))
-					return
-				}
+		}
+		for _, l := range page {
+			if l.Key == "" {
+				continue
 			}
-			for _, l := range page {
-				if l.Key == "" {
-					continue
-				}
-				if !yield(l, nil) {
-					return
-				}
+			if !yield(l, nil) {
+				return
 			}
 		}
 	}
@@ -669,7 +710,7 @@ func List(ctx context.Context, lk *lake.Lake, source, dataset string, opts *List
 func statRawPage(ctx context.Context, raw *lake.Store, page []Landed) error {
 	var (
 		wg   sync.WaitGroup
-		sem  = make(chan struct{}, rawStatConcurrency)
+		sem  = make(chan struct{}, statConcurrency)
 		mu   sync.Mutex
 		errs []error
 	)
@@ -691,6 +732,10 @@ func statRawPage(ctx context.Context, raw *lake.Store, page []Landed) error {
 			}
 			full := landedFromAttrs(raw, a)
 			full.Source, full.Dataset, full.IngestDate = l.Source, l.Dataset, l.IngestDate
+			full.Kind, full.Partition = l.Kind, l.Partition
+			if full.IngestTime.IsZero() {
+				full.IngestTime = l.IngestTime
+			}
 			if full.ETag == "" {
 				full.ETag = l.ETag
 			}

@@ -8,15 +8,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/lakeformation"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/lakekit/lakekit/catalog"
+	"github.com/lakekit/lakekit/lake/s3store"
 	"github.com/lakekit/lakekit/orchestrate"
 	"github.com/lakekit/lakekit/query"
 )
 
 // The AWS SDK clients satisfy the interfaces lakekit's constructors take
-// (checked by the compiler: this file does not build otherwise).
+// (checked by the compiler: this file does not build otherwise). The
+// s3store interface embeds the transfer manager's S3APIClient.
 var (
 	_ catalog.GlueAPI          = (*glue.Client)(nil)
 	_ catalog.LakeFormationAPI = (*lakeformation.Client)(nil)
@@ -24,6 +27,7 @@ var (
 	_ query.RedshiftDataAPI    = (*redshiftdata.Client)(nil)
 	_ orchestrate.SFNAPI       = (*sfn.Client)(nil)
 	_ orchestrate.GlueAPI      = (*glue.Client)(nil)
+	_ s3store.S3API            = (*s3.Client)(nil)
 )
 
 // clientInterfaces pairs each exported client interface with the SDK
@@ -38,6 +42,7 @@ var clientInterfaces = []struct {
 	{reflect.TypeFor[query.RedshiftDataAPI](), reflect.TypeFor[*redshiftdata.Client]()},
 	{reflect.TypeFor[orchestrate.SFNAPI](), reflect.TypeFor[*sfn.Client]()},
 	{reflect.TypeFor[orchestrate.GlueAPI](), reflect.TypeFor[*glue.Client]()},
+	{reflect.TypeFor[s3store.S3API](), reflect.TypeFor[*s3.Client]()},
 }
 
 // TestSDKClientsSatisfyInterfaces: each exported client interface is met

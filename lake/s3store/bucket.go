@@ -35,11 +35,11 @@ func (d *Driver) checkBucket(ctx context.Context) error {
 		return nil
 	case status == http.StatusNotFound || code == "NotFound" || code == "NoSuchBucket":
 		return fmt.Errorf("s3store: open %s: bucket %q does not exist (misspelt? region %s): %w (%w)",
-			where, d.bucket, d.client.Options().Region, driver.ErrNotFound, err)
+			where, d.bucket, d.region(), driver.ErrNotFound, err)
 	}
-	if region := bucketRegion(err); region != "" && region != d.client.Options().Region {
+	if region := bucketRegion(err); region != "" && region != d.region() {
 		return fmt.Errorf("s3store: open %s: bucket %q is in region %s, not %s (set ?region=%s in the URL, or the config's region): %w",
-			where, d.bucket, region, d.client.Options().Region, region, err)
+			where, d.bucket, region, d.region(), region, err)
 	}
 	var nerr *net.OpError
 	if errors.As(err, &nerr) {

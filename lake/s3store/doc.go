@@ -7,7 +7,8 @@
 // opens a lake whose keys live under s3://my-bucket/lakes/sales/. In code,
 // OpenStore(ctx, cfg, bucket, prefix, opts) builds the client from an
 // aws.Config (config.LoadDefaultConfig), and New wraps a client you built
-// yourself (with s3.NewFromConfig).
+// yourself (with s3.NewFromConfig), or any S3API: an instrumented client,
+// a stub in a test.
 //
 // # URL
 //
@@ -107,6 +108,6 @@
 //
 // lake.Store.As and Driver.As accept:
 //
-//	**s3.Client                  the client the driver sends requests with
+//	**s3.Client                  the client the driver sends requests with, when it is one
 //	**transfermanager.Client     the transfer manager used for multipart uploads
 package s3store

@@ -43,7 +43,11 @@ func (d *Driver) CallerIdentity(ctx context.Context) (string, error) {
 		}
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CallerLookupTimeout)
 		defer cancel()
-		out, err := d.stsClient().GetCallerIdentity(lctx, &sts.GetCallerIdentityInput{})
+		sc, err := d.stsClient()
+		var out *sts.GetCallerIdentityOutput
+		if err == nil {
+			out, err = sc.GetCallerIdentity(lctx, &sts.GetCallerIdentityInput{})
+		}
 		switch {
 		case err != nil:
 			c.err = fmt.Errorf("s3store: caller identity: %w", err)
@@ -58,8 +62,11 @@ func (d *Driver) CallerIdentity(ctx context.Context) (string, error) {
 
 // stsClient builds the STS client of the lookup from the S3 client's
 // settings, so that it talks to the same place with the same credentials.
-func (d *Driver) stsClient() *sts.Client {
-	o := d.client.Options()
+func (d *Driver) stsClient() (*sts.Client, error) {
+	o, ok := d.clientOptions()
+	if !ok {
+		return nil, fmt.Errorf("the S3 client (%T) has no Options method to build an STS client from; set Options.Caller", d.client)
+	}
 	return sts.New(sts.Options{
 		Region:           o.Region,
 		Credentials:      o.Credentials,
@@ -69,5 +76,5 @@ func (d *Driver) stsClient() *sts.Client {
 		ClientLogMode:    o.ClientLogMode,
 		AppID:            o.AppID,
 		RetryMaxAttempts: 1, // best effort: a failure means "unknown", not a retry
-	}, d.opts.STSClientOptions...)
+	}, d.opts.STSClientOptions...), nil
 }

@@ -112,7 +112,7 @@ func (o *Options) withDefaults() (Options, error) {
 
 // Driver is the S3 driver. Its methods are safe for concurrent use.
 type Driver struct {
-	client *s3.Client
+	client S3API
 	tm     *transfermanager.Client
 	bucket string
 	prefix string // "" or ends with "/"
@@ -129,10 +129,11 @@ var (
 )
 
 // New returns a driver over client for the objects of bucket whose keys
-// start with prefix (keys are relative to it). Build the client with
+// start with prefix (keys are relative to it): an *s3.Client, or any S3API
+// (an instrumented client, a stub in a test). Build an *s3.Client with
 // s3.NewFromConfig: s3.New without the config's checksum settings leaves
 // checksums off. New sends no request: the bucket is not checked.
-func New(client *s3.Client, bucket, prefix string, opts *Options) (*Driver, error) {
+func New(client S3API, bucket, prefix string, opts *Options) (*Driver, error) {
 	if client == nil {
 		return nil, errors.New("s3store: New: client is nil")
 	}
@@ -265,11 +266,16 @@ func (d *Driver) Location(key string) string {
 	return "s3://" + d.bucket + "/" + d.prefix + key
 }
 
-// As implements driver.Driver: **s3.Client and **transfermanager.Client.
+// As implements driver.Driver: **s3.Client (when the driver runs over
+// one) and **transfermanager.Client.
 func (d *Driver) As(i any) bool {
 	switch p := i.(type) {
 	case **s3.Client:
-		*p = d.client
+		c, ok := d.client.(*s3.Client)
+		if !ok {
+			return false
+		}
+		*p = c
 	case **transfermanager.Client:
 		*p = d.tm
 	default:

@@ -365,3 +365,113 @@ func TestVacuumKeepsForeignFiles(t *testing.T) {
 	}
 	sameViews(t, "foreign file adopted", cat, ds)
 }
+
+// TestAdoptOutcomes: the external view equals lakekit's read after each
+// outcome of an adoption — a catalog failure after the commit (one whole
+// earlier version until the next commit), two adoptions of one in-place
+// file at once under different keys (one commits, the other is a
+// conflict), and two of the same files with the default key (one commits,
+// the other is a Duplicate).
+func TestAdoptOutcomes(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	lk := fileLake(t, filepath.Join(root, "lake"))
+	cat := localCatalog(t, lk)
+	ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})
+	writeCommit(t, ds, makeEvents(0, 60, 3), nil)
+
+	out := filepath.Join(root, "duck")
+	duckExec(t, fmt.Sprintf(`COPY (%s) TO '%s' (FORMAT PARQUET, PARTITION_BY (bucket))`, duckEvents(1000, 90, 3), out))
+	before := externalView(t, cat, "sales", "events")
+	cat.armAfter("GetTable", 1, 40) // the check before the commit passes, the publish fails
+	res, err := ds.AddFiles(ctx, fileURLs(parquetFiles(t, out)), nil)
+	if res == nil || !errors.Is(err, zones.ErrCatalog) {
+		t.Fatalf("catalog failure after the commit: %+v %v, want a result and ErrCatalog", res, err)
+	}
+	if ext := externalView(t, cat.Catalog, "sales", "events"); ext != before {
+		t.Fatalf("after ErrCatalog the external view %+v is not the earlier version %+v", ext, before)
+	}
+	cat.arm("GetTable", 0)
+	writeCommit(t, ds, makeEvents(2000, 10, 3), nil)
+	sameViews(t, "next commit after ErrCatalog", cat, ds)
+
+	// one in-place file, two adoptions at once under different keys
+	p := filepath.Join(root, "lake", "curated", "sales", "events", "bucket=b500", "x.parquet")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	duckExec(t, fmt.Sprintf(`COPY (SELECT * EXCLUDE (bucket) FROM (%s)) TO '%s' (FORMAT PARQUET)`, duckEvents(3000, 20, 1), p))
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			_, err := ds.AddFiles(ctx, []string{"sales/events/bucket=b500/x.parquet"}, &zones.AddFilesOptions{IdempotencyKey: fmt.Sprint("k", i)})
+			errs <- err
+		}()
+	}
+	e1, e2 := <-errs, <-errs
+	ok, conflict := 0, 0
+	for _, e := range []error{e1, e2} {
+		switch {
+		case e == nil:
+			ok++
+		case errors.Is(e, zones.ErrConflict), errors.Is(e, zones.ErrInvalid):
+			conflict++
+		}
+	}
+	if ok != 1 || conflict != 1 {
+		t.Fatalf("two adoptions of one file: %v / %v, want one commit and one refusal", e1, e2)
+	}
+	sameViews(t, "one file adopted twice at once", cat, ds)
+
+	// the same files twice at once, default key: one commit, one Duplicate
+	out2 := filepath.Join(root, "duck2")
+	duckExec(t, fmt.Sprintf(`COPY (%s) TO '%s' (FORMAT PARQUET, PARTITION_BY (bucket))`, duckEvents(4000, 30, 2), out2))
+	results := make(chan *zones.CommitResult, 2)
+	for range 2 {
+		go func() {
+			r, err := ds.AddFiles(ctx, fileURLs(parquetFiles(t, out2)), nil)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- r
+		}()
+	}
+	r1, r2 := <-results, <-results
+	if r1 == nil || r2 == nil || r1.Duplicate == r2.Duplicate || r1.Version != r2.Version {
+		t.Fatalf("same files at once: %+v / %+v, want one commit and one Duplicate of it", r1, r2)
+	}
+	sameViews(t, "same files adopted twice at once", cat, ds)
+}
+
+// TestAdoptUnpartitioned: an unpartitioned table adopts files from any
+// folder (key=value folders in the path are not partitions there), and an
+// overwrite by adoption replaces the table.
+func TestAdoptUnpartitioned(t *testing.T) {
+	ctx := context.Background()
+	type item struct {
+		ID   int64  `parquet:"id"`
+		Name string `parquet:"name"`
+	}
+	root := t.TempDir()
+	lk := fileLake(t, filepath.Join(root, "lake"))
+	cat := localCatalog(t, lk)
+	ds, err := zones.NewDataset[item](lk, lake.Curated, "shop", "items", &zones.Options[item]{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := filepath.Join(root, "in", "dt=1", "a.parquet")
+	b := filepath.Join(root, "in", "b.parquet")
+	os.MkdirAll(filepath.Dir(a), 0o755)
+	duckExec(t,
+		fmt.Sprintf(`COPY (SELECT i::BIGINT AS id, 'n' || i AS name FROM range(0, 10) t(i)) TO '%s' (FORMAT PARQUET)`, a),
+		fmt.Sprintf(`COPY (SELECT i::BIGINT AS id, 'n' || i AS name FROM range(10, 15) t(i)) TO '%s' (FORMAT PARQUET)`, b))
+	if _, err := ds.AddFiles(ctx, fileURLs([]string{a}), nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ds.AddFiles(ctx, fileURLs([]string{b}), &zones.AddFilesOptions{Mode: zones.Overwrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ds.ReadAll(ctx, nil)
+	if err != nil || len(rows) != 5 || res.Rows != 5 || len(res.Removed) != 1 {
+		t.Fatalf("after an overwrite by adoption: %d rows (%v), result %+v", len(rows), err, res)
+	}
+}

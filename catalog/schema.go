@@ -328,6 +328,11 @@ func SchemaOfType(t reflect.Type, partitionKeys []string) (s Schema, err error) 
 	return s, nil
 }
 
+// queryPkg is the import path of package query, whose Decimal (a result
+// type) cannot be a column; catalog cannot import query (query imports
+// catalog), so the type is recognised by name.
+const queryPkg = "github.com/lakekit/lakekit/query"
+
 func checkGoType(t reflect.Type, path string) error {
 	seen := map[reflect.Type]bool{}
 	var check func(t reflect.Type, path string) error
@@ -349,12 +354,25 @@ func checkGoType(t reflect.Type, path string) error {
 			if t == timeType {
 				return nil
 			}
+			if t.PkgPath() == queryPkg && t.Name() == "Decimal" {
+				return fmt.Errorf("%w: field %s: query.Decimal is what queries return, not a column type: "+
+					"store the unscaled number in an int64 (up to 18 digits), an int32 (up to 9) or a []byte "+
+					"with a decimal(SCALE:PRECISION) tag option, e.g. `parquet:\"price,decimal(2:18)\"` on an int64 of cents "+
+					"(query.NewDecimal(big.NewInt(v), 2) turns it back into a Decimal)", ErrInvalid, path)
+			}
 			seen[t] = true
 			defer delete(seen, t)
 			for i := 0; i < t.NumField(); i++ {
 				f := t.Field(i)
-				if _, _, skip := structtag.Name(f, "parquet"); skip || (!f.IsExported() && !f.Anonymous) {
+				name, _, skip := structtag.Name(f, "parquet")
+				if skip || (!f.IsExported() && !f.Anonymous) {
 					continue
+				}
+				if name == "" && !f.Anonymous {
+					if err := lake.ValidateName("struct field name", f.Name); err != nil {
+						return fmt.Errorf("%w: field %s.%s: %v (field %s.%s has no parquet tag name; add `parquet:\"%s\"`)",
+							ErrInvalid, path, f.Name, err, path, f.Name, lake.SanitizeName(f.Name))
+					}
 				}
 				if err := check(f.Type, path+"."+f.Name); err != nil {
 					return err

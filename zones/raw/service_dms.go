@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/databasemigrationservice/types"
@@ -197,6 +198,29 @@ func dmsPolicy(acct iam.Account, t serviceTarget) (*iam.Document, error) {
 		sts = append(sts, kmsStatement("DMSKMS", acct, t.keyARN))
 	}
 	return checkedPolicy(sts)
+}
+
+// Layout returns the layout that reads what the endpoint writes for one
+// source table (schema and table as DMS names their folders; both empty
+// reads every table), with the rendered date folders:
+// transform.FromRaw(lk, source, dataset, dec, transform.WithLayout(layout)).
+// The error names a date partition time zone this machine does not know
+// (its time zone database lacks it; import time/tzdata).
+func (s *DMSSetup) Layout(schema, table string) (*DMSLayout, error) {
+	l := &DMSLayout{Schema: schema, Table: table}
+	if aws.ToBool(s.Settings.DatePartitionEnabled) {
+		l.DatePartition = true
+		l.DatePartitionSequence = string(s.Settings.DatePartitionSequence)
+		l.DatePartitionDelimiter = string(s.Settings.DatePartitionDelimiter)
+		if tz := aws.ToString(s.Settings.DatePartitionTimezone); tz != "" {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return nil, fmt.Errorf("raw: DMS date partition time zone %q: %v: %w", tz, err, ErrInvalid)
+			}
+			l.TimeZone = loc
+		}
+	}
+	return l, l.Check()
 }
 
 // SettingsJSON renders Settings as the JSON the DMS API takes for

@@ -89,6 +89,46 @@ func TestDMSSetupLandsInTheRawZone(t *testing.T) {
 	}
 }
 
+// TestDMSSetupLayoutReadsWhatTheEndpointWrites: the layout of a rendered
+// set-up accepts the files DMS writes with those settings, as the DMS
+// user guide names them, and refuses those it would not write.
+func TestDMSSetupLayoutReadsWhatTheEndpointWrites(t *testing.T) {
+	for name, c := range map[string]struct {
+		opts     *raw.DMSSetupOptions
+		accepted []string
+		refused  []string
+	}{
+		"table folder": {nil,
+			[]string{"sales/customers/LOAD00000001.csv", "sales/customers/LOAD0000000A.csv", "sales/customers/20141029-1134010000.csv"},
+			[]string{"sales/customers/2014/10/29/20141029-1134010000.csv", "sales/orders/LOAD00000001.csv", "sales/customers/notes.txt"}},
+		"date folders": {&raw.DMSSetupOptions{DatePartition: &raw.DMSDatePartition{Sequence: dtypes.DatePartitionSequenceValueYyyymmddhh,
+			Delimiter: dtypes.DatePartitionDelimiterValueDash}},
+			[]string{"sales/customers/LOAD00000001.csv", "sales/customers/2014-10-29-11/20141029-1134010000.csv"},
+			[]string{"sales/customers/20141029-1134010000.csv", "sales/customers/2014/10/29/11/20141029-1134010000.csv"}},
+		"parquet, gzip": {&raw.DMSSetupOptions{Format: dtypes.DataFormatValueParquet, Compression: dtypes.CompressionTypeValueGzip},
+			[]string{"sales/customers/LOAD00000001.parquet.gz", "sales/customers/20141029-1134010000.parquet.gz"}, nil},
+	} {
+		s, err := raw.RenderDMS(s3Lake(t, "prod", ""), "crm", "customers", svcRoleEU, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.Layout("sales", "customers")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, k := range c.accepted {
+			if kind := l.Classify(k, &raw.Landed{Key: k}); kind != raw.Input {
+				t.Errorf("%s: %s is %v, want input", name, k, kind)
+			}
+		}
+		for _, k := range c.refused {
+			if kind := l.Classify(k, &raw.Landed{Key: k}); kind != raw.Unaccepted {
+				t.Errorf("%s: %s is %v, want unaccepted", name, k, kind)
+			}
+		}
+	}
+}
+
 func must(t *testing.T, render func() ([]byte, error)) []byte {
 	t.Helper()
 	b, err := render()

@@ -306,8 +306,9 @@ func RenderFirehose(lk *lake.Lake, source, dataset string, role ServiceRole, opt
 		RoleARN:   aws.String(role.ARN),
 		// No expression: Firehose appends YYYY/MM/dd/HH/ (its default layout).
 		Prefix: aws.String(s.Prefix),
-		// An expression in ErrorOutputPrefix must include the error type.
-		ErrorOutputPrefix: aws.String(s.ErrorPrefix + "!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"),
+		// where the zero FirehoseLayout reads the error output (an
+		// expression in ErrorOutputPrefix must include the error type)
+		ErrorOutputPrefix: aws.String(s.Prefix + FirehoseDefaultErrorPrefix),
 		BufferingHints: &ftypes.BufferingHints{
 			SizeInMBs:         aws.Int32(o.BufferMiB),
 			IntervalInSeconds: aws.Int32(int32(o.BufferInterval / time.Second)),
@@ -398,7 +399,7 @@ func (o *FirehoseSetupOptions) fill() error {
 func checkFirehosePrefixes(prefix, errPrefix string) error {
 	const timePart = len("2006/01/02/15/")
 	const errType = len("format-conversion-failed/") // the longest error-output-type an S3 destination writes
-	errExpr := len("!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/")
+	errExpr := len(FirehoseDefaultErrorPrefix) - len(FirehoseErrorFolder+"/")
 	for _, p := range []struct {
 		name       string
 		raw, evald int
@@ -454,6 +455,14 @@ func knownValue[E ~string](v E, values []E) bool {
 		}
 	}
 	return false
+}
+
+// Layout returns the layout that reads what the stream delivers:
+// transform.FromRaw(lk, source, dataset, dec, transform.WithLayout(s.Layout())).
+// stream, when not empty, restricts it to the objects of that delivery
+// stream.
+func (s *FirehoseSetup) Layout(stream string) *FirehoseLayout {
+	return &FirehoseLayout{Stream: stream}
 }
 
 // DestinationJSON renders Destination as the JSON the Firehose API takes

@@ -450,6 +450,24 @@ func TestFirehoseDeliveryOnMoto(t *testing.T) {
 	}
 	sort.Strings(keys)
 	t.Logf("moto delivered %d records in %d objects, e.g. %s", n, len(keys), keys[0])
+
+	// the layout of the set-up reads every delivered object as input, in
+	// the order of the time in their names, and skips none
+	var listed []string
+	var skipped []raw.Landed
+	for l, err := range raw.List(ctx, lk, "web", "clicks", &raw.ListOptions{Layout: s.Layout(stream), SkipMetadata: true,
+		OnSkip: func(l raw.Landed) { skipped = append(skipped, l) }}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Kind != raw.Input || l.IngestTime.IsZero() {
+			t.Errorf("%s listed as %v at %v", l.Key, l.Kind, l.IngestTime)
+		}
+		listed = append(listed, l.Key)
+	}
+	if len(listed) != len(entries) || len(skipped) != 0 {
+		t.Errorf("the Firehose layout lists %d of %d delivered objects, skips %d", len(listed), len(entries), len(skipped))
+	}
 	if len(seen) != n {
 		t.Errorf("%d distinct records landed, want %d", len(seen), n)
 	}

@@ -78,11 +78,44 @@ func Discover(ctx context.Context, store *lake.Store, prefix, database, table st
 	if prefix != "" {
 		listPrefix = prefix + "/"
 	}
+	files, keyNames, err := listDiscovered(ctx, store, prefix, listPrefix)
+	if err != nil {
+		return nil, err
+	}
+	d := &Discovered{Files: len(files)}
+	keys, err := discoverPartitions(d, store, listPrefix, files, keyNames)
+	if err != nil {
+		return nil, err
+	}
+	sample := schemaSample(files, o.MaxSchemaFiles)
+	schemas, err := footerSchemas(ctx, store, sample, o.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	d.SchemaFiles = len(sample)
+	cols, err := mergeColumns(sample, schemas, keyNames)
+	if err != nil {
+		return nil, err
+	}
+	d.Table = &Table{
+		Database: database, Name: table, Location: store.Location(listPrefix), Format: FormatParquet,
+		Schema: Schema{Version: 1, Columns: cols, PartitionKeys: keys},
+	}
+	if err := ValidateTable(d.Table); err != nil {
+		return nil, fmt.Errorf("discover %s: %w", prefix, err)
+	}
+	return d, nil
+}
+
+// listDiscovered lists the Parquet files under listPrefix (skipping
+// folders and files whose names start with _ or .) with their Hive
+// partition values, and the partition key names every file must share.
+func listDiscovered(ctx context.Context, store *lake.Store, prefix, listPrefix string) ([]discoveredFile, []string, error) {
 	var files []discoveredFile
 	var keyNames []string
 	for e, err := range store.List(ctx, listPrefix, nil) {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rel := strings.TrimPrefix(e.Key, listPrefix)
 		segs := strings.Split(rel, "/")
@@ -95,7 +128,7 @@ func Discover(ctx context.Context, store *lake.Store, prefix, database, table st
 		dir := strings.Join(segs[:len(segs)-1], "/")
 		part, err := lake.ParsePartitionPath(dir)
 		if err != nil {
-			return nil, fmt.Errorf("%w: discover %s: file %s: %v", ErrInvalid, prefix, e.Key, err)
+			return nil, nil, fmt.Errorf("%w: discover %s: file %s: %v", ErrInvalid, prefix, e.Key, err)
 		}
 		names := make([]string, len(part))
 		for i, kv := range part {
@@ -104,18 +137,20 @@ func Discover(ctx context.Context, store *lake.Store, prefix, database, table st
 		if len(files) == 0 {
 			keyNames = names
 		} else if !slices.Equal(keyNames, names) {
-			return nil, fmt.Errorf("%w: discover %s: file %s is under partition keys %v, earlier files under %v", ErrInvalid, prefix, e.Key, names, keyNames)
+			return nil, nil, fmt.Errorf("%w: discover %s: file %s is under partition keys %v, earlier files under %v", ErrInvalid, prefix, e.Key, names, keyNames)
 		}
 		files = append(files, discoveredFile{key: e.Key, dir: dir, values: part.Values()})
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%w: discover: no Parquet files under %q", ErrInvalid, prefix)
+		return nil, nil, fmt.Errorf("%w: discover: no Parquet files under %q", ErrInvalid, prefix)
 	}
+	return files, keyNames, nil
+}
 
-	// Partitions and key types.
-	d := &Discovered{Files: len(files)}
+// discoverPartitions fills d.Partitions (one per folder, sorted) and
+// returns the partition key columns with the types their values suggest.
+func discoverPartitions(d *Discovered, store *lake.Store, listPrefix string, files []discoveredFile, keyNames []string) ([]Column, error) {
 	seen := map[string]bool{}
-	location := store.Location(listPrefix)
 	keyVals := make([][]string, len(keyNames))
 	for _, f := range files {
 		if len(keyNames) == 0 || seen[f.dir] {
@@ -135,8 +170,12 @@ func Discover(ctx context.Context, store *lake.Store, prefix, database, table st
 		keys = append(keys, Column{Name: name, Type: inferKeyType(keyVals[i]), Required: true})
 	}
 	sortPartitions(keys, d.Partitions)
+	return keys, nil
+}
 
-	// Schema from footers: the first file of each partition first.
+// schemaSample picks the files whose footers give the schema: the first
+// file of each partition first, then others, up to max (< 0: all).
+func schemaSample(files []discoveredFile, max int) []discoveredFile {
 	sample := make([]discoveredFile, 0, len(files))
 	firsts := map[string]bool{}
 	for _, f := range files {
@@ -149,16 +188,22 @@ func Discover(ctx context.Context, store *lake.Store, prefix, database, table st
 		if !slices.ContainsFunc(sample, func(s discoveredFile) bool { return s.key == f.key }) {
 			sample = append(sample, f)
 		}
-		if o.MaxSchemaFiles > 0 && len(sample) >= o.MaxSchemaFiles {
+		if max > 0 && len(sample) >= max {
 			break
 		}
 	}
-	if o.MaxSchemaFiles > 0 && len(sample) > o.MaxSchemaFiles {
-		sample = sample[:o.MaxSchemaFiles]
+	if max > 0 && len(sample) > max {
+		sample = sample[:max]
 	}
+	return sample
+}
+
+// footerSchemas reads the columns of each sampled file's footer,
+// concurrency at a time.
+func footerSchemas(ctx context.Context, store *lake.Store, sample []discoveredFile, concurrency int) ([][]Column, error) {
 	schemas := make([][]Column, len(sample))
 	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(o.Concurrency)
+	eg.SetLimit(concurrency)
 	for i, f := range sample {
 		eg.Go(func() error {
 			cols, err := footerColumns(ectx, store, f.key)
@@ -169,19 +214,7 @@ func Discover(ctx context.Context, store *lake.Store, prefix, database, table st
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
-	d.SchemaFiles = len(sample)
-	cols, err := mergeColumns(sample, schemas, keyNames)
-	if err != nil {
-		return nil, err
-	}
-	d.Table = &Table{
-		Database: database, Name: table, Location: location, Format: FormatParquet,
-		Schema: Schema{Version: 1, Columns: cols, PartitionKeys: keys},
-	}
-	if err := ValidateTable(d.Table); err != nil {
-		return nil, fmt.Errorf("discover %s: %w", prefix, err)
-	}
-	return d, nil
+	return schemas, nil
 }
 
 func inferKeyType(vals []string) string {

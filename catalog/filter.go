@@ -399,6 +399,8 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
+// primary parses a parenthesised expression or one predicate on an
+// operand: a comparison, or [NOT] IN, BETWEEN or LIKE.
 func (p *filterParser) primary() (evalFn, error) {
 	if p.peek().kind == tkLParen {
 		open := p.next()
@@ -421,123 +423,146 @@ func (p *filterParser) primary() (evalFn, error) {
 	switch {
 	case t.kind == tkOp && !negate:
 		p.next()
-		right, err := p.operand()
-		if err != nil {
-			return nil, err
-		}
-		if left.key < 0 && right.key < 0 {
-			return nil, p.errAt(left.tok, "a comparison needs a partition key on one side")
-		}
-		cmp, err := p.comparator(left, right)
-		if err != nil {
-			return nil, err
-		}
-		var ok func(int) bool
-		switch t.text {
-		case "=":
-			ok = func(c int) bool { return c == 0 }
-		case "<>", "!=":
-			ok = func(c int) bool { return c != 0 }
-		case "<":
-			ok = func(c int) bool { return c < 0 }
-		case "<=":
-			ok = func(c int) bool { return c <= 0 }
-		case ">":
-			ok = func(c int) bool { return c > 0 }
-		case ">=":
-			ok = func(c int) bool { return c >= 0 }
-		default:
-			return nil, p.errAt(t, "unknown operator %s", t)
-		}
-		return func(v []string) bool { c, good := cmp(v); return good && ok(c) }, nil
+		return p.comparison(left, t)
 	case p.keyword(t, "IN"):
 		p.next()
-		if left.key < 0 {
-			return nil, p.errAt(left.tok, "IN needs a partition key on its left")
-		}
-		if lp := p.next(); lp.kind != tkLParen {
-			return nil, p.errAt(lp, "expected '(' after IN, found %s", lp)
-		}
-		var cmps []func([]string) (int, bool)
-		for {
-			o, err := p.operand()
-			if err != nil {
-				return nil, err
-			}
-			if o.key >= 0 {
-				return nil, p.errAt(o.tok, "IN lists values, not partition keys")
-			}
-			c, err := p.comparator(left, o)
-			if err != nil {
-				return nil, err
-			}
-			cmps = append(cmps, c)
-			sep := p.next()
-			if sep.kind == tkComma {
-				continue
-			}
-			if sep.kind != tkRParen {
-				return nil, p.errAt(sep, "expected ',' or ')' in the IN list, found %s", sep)
-			}
-			break
-		}
-		ev = func(v []string) bool {
-			for _, c := range cmps {
-				if r, ok := c(v); ok && r == 0 {
-					return true
-				}
-			}
-			return false
-		}
+		ev, err = p.inList(left)
 	case p.keyword(t, "BETWEEN"):
 		p.next()
-		lo, err := p.operand()
-		if err != nil {
-			return nil, err
-		}
-		if and := p.next(); !p.keyword(and, "AND") {
-			return nil, p.errAt(and, "expected AND in BETWEEN, found %s", and)
-		}
-		hi, err := p.operand()
-		if err != nil {
-			return nil, err
-		}
-		c1, err := p.comparator(left, lo)
-		if err != nil {
-			return nil, err
-		}
-		c2, err := p.comparator(left, hi)
-		if err != nil {
-			return nil, err
-		}
-		ev = func(v []string) bool {
-			a, ok1 := c1(v)
-			b, ok2 := c2(v)
-			return ok1 && ok2 && a >= 0 && b <= 0
-		}
+		ev, err = p.between(left)
 	case p.keyword(t, "LIKE"):
 		p.next()
-		if left.key < 0 {
-			return nil, p.errAt(left.tok, "LIKE needs a partition key on its left")
-		}
-		pt := p.next()
-		if pt.kind != tkString {
-			return nil, p.errAt(pt, "LIKE needs a quoted pattern, found %s", pt)
-		}
-		re := likeRegexp(pt.text)
-		k := left.key
-		ev = func(v []string) bool { return k < len(v) && re.MatchString(v[k]) }
+		ev, err = p.like(left)
 	default:
 		if negate {
 			return nil, p.errAt(t, "expected IN, BETWEEN or LIKE after NOT, found %s", t)
 		}
 		return nil, p.errAt(t, "expected an operator (=, <>, <, <=, >, >=, IN, BETWEEN, LIKE) after %s, found %s", left.tok, t)
 	}
+	if err != nil {
+		return nil, err
+	}
 	if negate {
 		e := ev
 		return func(v []string) bool { return !e(v) }, nil
 	}
 	return ev, nil
+}
+
+// comparison parses the right side of left op right (op already read).
+func (p *filterParser) comparison(left operand, op token) (evalFn, error) {
+	right, err := p.operand()
+	if err != nil {
+		return nil, err
+	}
+	if left.key < 0 && right.key < 0 {
+		return nil, p.errAt(left.tok, "a comparison needs a partition key on one side")
+	}
+	cmp, err := p.comparator(left, right)
+	if err != nil {
+		return nil, err
+	}
+	var ok func(int) bool
+	switch op.text {
+	case "=":
+		ok = func(c int) bool { return c == 0 }
+	case "<>", "!=":
+		ok = func(c int) bool { return c != 0 }
+	case "<":
+		ok = func(c int) bool { return c < 0 }
+	case "<=":
+		ok = func(c int) bool { return c <= 0 }
+	case ">":
+		ok = func(c int) bool { return c > 0 }
+	case ">=":
+		ok = func(c int) bool { return c >= 0 }
+	default:
+		return nil, p.errAt(op, "unknown operator %s", op)
+	}
+	return func(v []string) bool { c, good := cmp(v); return good && ok(c) }, nil
+}
+
+// inList parses the value list of left IN (...) (IN already read).
+func (p *filterParser) inList(left operand) (evalFn, error) {
+	if left.key < 0 {
+		return nil, p.errAt(left.tok, "IN needs a partition key on its left")
+	}
+	if lp := p.next(); lp.kind != tkLParen {
+		return nil, p.errAt(lp, "expected '(' after IN, found %s", lp)
+	}
+	var cmps []func([]string) (int, bool)
+	for {
+		o, err := p.operand()
+		if err != nil {
+			return nil, err
+		}
+		if o.key >= 0 {
+			return nil, p.errAt(o.tok, "IN lists values, not partition keys")
+		}
+		c, err := p.comparator(left, o)
+		if err != nil {
+			return nil, err
+		}
+		cmps = append(cmps, c)
+		sep := p.next()
+		if sep.kind == tkComma {
+			continue
+		}
+		if sep.kind != tkRParen {
+			return nil, p.errAt(sep, "expected ',' or ')' in the IN list, found %s", sep)
+		}
+		break
+	}
+	return func(v []string) bool {
+		for _, c := range cmps {
+			if r, ok := c(v); ok && r == 0 {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// between parses lo AND hi of left BETWEEN lo AND hi (BETWEEN already read).
+func (p *filterParser) between(left operand) (evalFn, error) {
+	lo, err := p.operand()
+	if err != nil {
+		return nil, err
+	}
+	if and := p.next(); !p.keyword(and, "AND") {
+		return nil, p.errAt(and, "expected AND in BETWEEN, found %s", and)
+	}
+	hi, err := p.operand()
+	if err != nil {
+		return nil, err
+	}
+	c1, err := p.comparator(left, lo)
+	if err != nil {
+		return nil, err
+	}
+	c2, err := p.comparator(left, hi)
+	if err != nil {
+		return nil, err
+	}
+	return func(v []string) bool {
+		a, ok1 := c1(v)
+		b, ok2 := c2(v)
+		return ok1 && ok2 && a >= 0 && b <= 0
+	}, nil
+}
+
+// like parses the pattern of left LIKE 'pattern' (LIKE already read).
+func (p *filterParser) like(left operand) (evalFn, error) {
+	if left.key < 0 {
+		return nil, p.errAt(left.tok, "LIKE needs a partition key on its left")
+	}
+	pt := p.next()
+	if pt.kind != tkString {
+		return nil, p.errAt(pt, "LIKE needs a quoted pattern, found %s", pt)
+	}
+	re := likeRegexp(pt.text)
+	k := left.key
+	return func(v []string) bool { return k < len(v) && re.MatchString(v[k]) }, nil
 }
 
 func likeRegexp(pattern string) *regexp.Regexp {

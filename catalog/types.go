@@ -179,6 +179,8 @@ func (p *typeParser) number() (int, error) {
 	return n, nil
 }
 
+// parse reads one type: a primitive, or varchar/char/decimal with their
+// arguments, or array, map and struct with the types inside them.
 func (p *typeParser) parse() (*Type, error) {
 	start := p.i
 	w := strings.ToLower(p.word())
@@ -195,117 +197,143 @@ func (p *typeParser) parse() (*Type, error) {
 	case "real":
 		return &Type{Kind: KindFloat}, nil
 	case "varchar", "char":
-		if err := p.expect('('); err != nil {
-			return nil, err
-		}
-		n, err := p.number()
-		if err != nil {
-			return nil, err
-		}
-		if n < 1 || (w == "char" && n > 255) || n > 65535 {
-			return nil, p.errorf("%s length %d is out of range", w, n)
-		}
-		if err := p.expect(')'); err != nil {
-			return nil, err
-		}
-		return &Type{Kind: w, Length: n}, nil
+		return p.parseChars(w)
 	case "decimal":
-		t := &Type{Kind: KindDecimal, Precision: 10}
-		if !p.peek('(') {
-			return t, nil
-		}
-		p.i++
-		prec, err := p.number()
-		if err != nil {
-			return nil, err
-		}
-		t.Precision, t.Scale = prec, 0
-		if p.peek(',') {
-			p.i++
-			if t.Scale, err = p.number(); err != nil {
-				return nil, err
-			}
-		}
-		if err := p.expect(')'); err != nil {
-			return nil, err
-		}
-		if t.Precision < 1 || t.Precision > 38 {
-			return nil, p.errorf("decimal precision %d is out of range 1..38", t.Precision)
-		}
-		if t.Scale > t.Precision {
-			return nil, p.errorf("decimal scale %d exceeds precision %d", t.Scale, t.Precision)
-		}
-		return t, nil
+		return p.parseDecimal()
 	case "array":
-		if err := p.expect('<'); err != nil {
-			return nil, err
-		}
-		e, err := p.parse()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expect('>'); err != nil {
-			return nil, err
-		}
-		return &Type{Kind: KindArray, Elem: e}, nil
+		return p.parseArray()
 	case "map":
-		if err := p.expect('<'); err != nil {
-			return nil, err
-		}
-		k, err := p.parse()
-		if err != nil {
-			return nil, err
-		}
-		if !k.Primitive() {
-			return nil, p.errorf("map key must be a primitive type, not %s", k)
-		}
-		if err := p.expect(','); err != nil {
-			return nil, err
-		}
-		v, err := p.parse()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expect('>'); err != nil {
-			return nil, err
-		}
-		return &Type{Kind: KindMap, Key: k, Value: v}, nil
+		return p.parseMap()
 	case "struct":
-		if err := p.expect('<'); err != nil {
-			return nil, err
-		}
-		t := &Type{Kind: KindStruct}
-		seen := map[string]bool{}
-		for {
-			name := p.word()
-			if err := lake.ValidateName("struct field name", name); err != nil {
-				return nil, p.errorf("%v", err)
-			}
-			if seen[name] {
-				return nil, p.errorf("struct field %q appears twice", name)
-			}
-			seen[name] = true
-			if err := p.expect(':'); err != nil {
-				return nil, err
-			}
-			ft, err := p.parse()
-			if err != nil {
-				return nil, err
-			}
-			t.Fields = append(t.Fields, StructField{Name: name, Type: ft})
-			if p.peek(',') {
-				p.i++
-				continue
-			}
-			if err := p.expect('>'); err != nil {
-				return nil, err
-			}
-			return t, nil
-		}
+		return p.parseStruct()
 	}
 	p.i = start
 	p.skipSpace()
 	return nil, p.errorf("unknown type %q", w)
+}
+
+// parseChars reads the (length) of varchar or char (w).
+func (p *typeParser) parseChars(w string) (*Type, error) {
+	if err := p.expect('('); err != nil {
+		return nil, err
+	}
+	n, err := p.number()
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 || (w == "char" && n > 255) || n > 65535 {
+		return nil, p.errorf("%s length %d is out of range", w, n)
+	}
+	if err := p.expect(')'); err != nil {
+		return nil, err
+	}
+	return &Type{Kind: w, Length: n}, nil
+}
+
+// parseDecimal reads the optional (precision[, scale]) of decimal.
+func (p *typeParser) parseDecimal() (*Type, error) {
+	t := &Type{Kind: KindDecimal, Precision: 10}
+	if !p.peek('(') {
+		return t, nil
+	}
+	p.i++
+	prec, err := p.number()
+	if err != nil {
+		return nil, err
+	}
+	t.Precision, t.Scale = prec, 0
+	if p.peek(',') {
+		p.i++
+		if t.Scale, err = p.number(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expect(')'); err != nil {
+		return nil, err
+	}
+	if t.Precision < 1 || t.Precision > 38 {
+		return nil, p.errorf("decimal precision %d is out of range 1..38", t.Precision)
+	}
+	if t.Scale > t.Precision {
+		return nil, p.errorf("decimal scale %d exceeds precision %d", t.Scale, t.Precision)
+	}
+	return t, nil
+}
+
+// parseArray reads the <element> of array.
+func (p *typeParser) parseArray() (*Type, error) {
+	if err := p.expect('<'); err != nil {
+		return nil, err
+	}
+	e, err := p.parse()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expect('>'); err != nil {
+		return nil, err
+	}
+	return &Type{Kind: KindArray, Elem: e}, nil
+}
+
+// parseMap reads the <key,value> of map; the key must be primitive.
+func (p *typeParser) parseMap() (*Type, error) {
+	if err := p.expect('<'); err != nil {
+		return nil, err
+	}
+	k, err := p.parse()
+	if err != nil {
+		return nil, err
+	}
+	if !k.Primitive() {
+		return nil, p.errorf("map key must be a primitive type, not %s", k)
+	}
+	if err := p.expect(','); err != nil {
+		return nil, err
+	}
+	v, err := p.parse()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expect('>'); err != nil {
+		return nil, err
+	}
+	return &Type{Kind: KindMap, Key: k, Value: v}, nil
+}
+
+// parseStruct reads the <name:type,...> of struct; names are valid and
+// distinct.
+func (p *typeParser) parseStruct() (*Type, error) {
+	if err := p.expect('<'); err != nil {
+		return nil, err
+	}
+	t := &Type{Kind: KindStruct}
+	seen := map[string]bool{}
+	for {
+		name := p.word()
+		if err := lake.ValidateName("struct field name", name); err != nil {
+			return nil, p.errorf("%v", err)
+		}
+		if seen[name] {
+			return nil, p.errorf("struct field %q appears twice", name)
+		}
+		seen[name] = true
+		if err := p.expect(':'); err != nil {
+			return nil, err
+		}
+		ft, err := p.parse()
+		if err != nil {
+			return nil, err
+		}
+		t.Fields = append(t.Fields, StructField{Name: name, Type: ft})
+		if p.peek(',') {
+			p.i++
+			continue
+		}
+		if err := p.expect('>'); err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
 }
 
 // widens reports whether a value of type from can be read as type to

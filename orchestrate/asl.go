@@ -463,24 +463,10 @@ func (c *compiler) goTask(s *Step, state any) (obj, error) {
 func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 	c.owner[s.Name] = s.Name
 	var st obj
+	var err error
 	switch s.Kind {
 	case KindGo:
-		in := c.input(g, g.idx[s.Name])
-		var state any = in
-		if head := c.head(s); head != s.Name {
-			// ECS takes the state as a string: build it in the step's own
-			// slot, which the task's result then replaces.
-			c.owner[head] = s.Name
-			states[head] = obj{"Type": "Pass", "Parameters": in, "ResultPath": slot(s.Name), "Next": s.Name}
-			state = slot(s.Name)
-		}
-		t, err := c.goTask(s, state)
-		if err != nil {
-			return err
-		}
-		st = t
-		st["ResultPath"] = slot(s.Name)
-		c.decorate(s, st, next, true)
+		st, err = c.goState(g, s, states, next)
 	case KindPass:
 		var v any
 		json.Unmarshal(s.Result, &v)
@@ -488,89 +474,22 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 	case KindWait:
 		st = obj{"Type": "Wait", "Seconds": seconds(s.Wait)} // statelint wants at least 1
 	case KindSQL:
-		params := obj{"QueryString": s.SQL.Query}
-		db, wg, loc := firstNonEmpty(s.SQL.Database, c.opts.AthenaDatabase), firstNonEmpty(s.SQL.WorkGroup, c.opts.AthenaWorkGroup),
-			firstNonEmpty(s.SQL.OutputLocation, c.opts.AthenaOutputLocation)
-		if db != "" {
-			params["QueryExecutionContext"] = obj{"Database": db}
-		}
-		if wg != "" {
-			params["WorkGroup"] = wg
-		}
-		if loc != "" {
-			params["ResultConfiguration"] = obj{"OutputLocation": loc}
-		}
-		if len(s.SQL.Params) > 0 {
-			params["ExecutionParameters"] = s.SQL.Params
-		}
-		st = obj{"Type": "Task", "Resource": ResourceAthenaSync, "Parameters": params,
-			"ResultSelector": obj{"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId", "State.$": "$.QueryExecution.Status.State"},
-			"ResultPath":     slot(s.Name)}
-		c.decorate(s, st, next, true)
+		st = c.sqlState(s, next)
 	case KindGlueJob:
-		params := obj{"JobName": s.Glue.JobName}
-		if len(s.Glue.Arguments) > 0 {
-			params["Arguments"] = s.Glue.Arguments
-		}
-		st = obj{"Type": "Task", "Resource": ResourceGlueJobSync, "Parameters": params,
-			"ResultSelector": obj{"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
-			"ResultPath":     slot(s.Name)}
-		c.decorate(s, st, next, true)
+		st = c.glueJobState(s, next)
 	case KindCrawler:
 		return c.crawler(s, states, next)
 	case KindChoice:
 		return c.choice(g, s, states, next)
 	case KindMap:
-		src, _ := g.p.find(s.Map.ItemsFrom)
-		items := c.outputPath(src)
-		if s.Map.ItemsPath != "" {
-			items += "." + s.Map.ItemsPath
-		}
-		inner := genName("item:", s.Name)
-		c.owner[inner] = s.Name
-		t, err := c.goTask(s, "$")
-		if err != nil {
-			return err
-		}
-		if sel := t["ResultSelector"].(obj); sel["output.$"] != nil {
-			t["OutputPath"] = "$.output"
-		} // else ECS .sync: the item's result is {"TaskArn": ...}
-		t["End"] = true
-		if r := c.retries(s); len(r) > 0 {
-			t["Retry"] = r
-		}
-		if s.Timeout > 0 {
-			t["TimeoutSeconds"] = seconds(s.Timeout)
-		}
-		sel := c.input(g, g.idx[s.Name])
-		sel["item.$"], sel["index.$"] = "$$.Map.Item.Value", "$$.Map.Item.Index"
-		st = obj{"Type": "Map", "ItemsPath": items,
-			"ItemSelector":  sel,
-			"ItemProcessor": obj{"ProcessorConfig": obj{"Mode": "INLINE"}, "StartAt": inner, "States": obj{inner: t}},
-			"ResultPath":    slot(s.Name)}
-		if s.Map.MaxConcurrency > 0 {
-			st["MaxConcurrency"] = s.Map.MaxConcurrency
-		}
-		if len(s.Catches) > 0 {
-			c.decorate(&Step{Name: s.Name, Catches: s.Catches}, st, next, false)
-		}
+		st, err = c.mapState(g, s, next)
 	case KindParallel:
-		var branches []any
-		for k, b := range s.Branches {
-			bs := obj{}
-			endName := genName("end:", fmt.Sprintf("%s/%d", s.Name, k))
-			start, err := c.chain(b, bs, endName)
-			if err != nil {
-				return err
-			}
-			bs[endName] = obj{"Type": "Pass", "InputPath": "$.steps", "End": true}
-			c.flushSucceed(bs)
-			branches = append(branches, obj{"StartAt": start, "States": bs})
-		}
-		st = obj{"Type": "Parallel", "Branches": branches, "ResultPath": slot(s.Name)}
-		c.decorate(s, st, next, false)
+		st, err = c.parallelState(s, next)
 	default:
 		return fmt.Errorf("%w: step %q: kind %v", ErrInvalidPipeline, s.Name, s.Kind)
+	}
+	if err != nil {
+		return err
 	}
 	if s.Comment != "" && s.Kind != KindPass {
 		st["Comment"] = s.Comment
@@ -579,6 +498,122 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 	states[s.Name] = st
 	c.flushSucceed(states)
 	return nil
+}
+
+// goState is a Go step's Task state (Lambda or ECS), with the Pass state
+// that builds an ECS task's input in the step's slot.
+func (c *compiler) goState(g *graph, s *Step, states obj, next string) (obj, error) {
+	in := c.input(g, g.idx[s.Name])
+	var state any = in
+	if head := c.head(s); head != s.Name {
+		// ECS takes the state as a string: build it in the step's own
+		// slot, which the task's result then replaces.
+		c.owner[head] = s.Name
+		states[head] = obj{"Type": "Pass", "Parameters": in, "ResultPath": slot(s.Name), "Next": s.Name}
+		state = slot(s.Name)
+	}
+	st, err := c.goTask(s, state)
+	if err != nil {
+		return nil, err
+	}
+	st["ResultPath"] = slot(s.Name)
+	c.decorate(s, st, next, true)
+	return st, nil
+}
+
+// sqlState is a SQL step's Athena StartQueryExecution.sync Task state.
+func (c *compiler) sqlState(s *Step, next string) obj {
+	params := obj{"QueryString": s.SQL.Query}
+	db, wg, loc := firstNonEmpty(s.SQL.Database, c.opts.AthenaDatabase), firstNonEmpty(s.SQL.WorkGroup, c.opts.AthenaWorkGroup),
+		firstNonEmpty(s.SQL.OutputLocation, c.opts.AthenaOutputLocation)
+	if db != "" {
+		params["QueryExecutionContext"] = obj{"Database": db}
+	}
+	if wg != "" {
+		params["WorkGroup"] = wg
+	}
+	if loc != "" {
+		params["ResultConfiguration"] = obj{"OutputLocation": loc}
+	}
+	if len(s.SQL.Params) > 0 {
+		params["ExecutionParameters"] = s.SQL.Params
+	}
+	st := obj{"Type": "Task", "Resource": ResourceAthenaSync, "Parameters": params,
+		"ResultSelector": obj{"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId", "State.$": "$.QueryExecution.Status.State"},
+		"ResultPath":     slot(s.Name)}
+	c.decorate(s, st, next, true)
+	return st
+}
+
+// glueJobState is a Glue job step's StartJobRun.sync Task state.
+func (c *compiler) glueJobState(s *Step, next string) obj {
+	params := obj{"JobName": s.Glue.JobName}
+	if len(s.Glue.Arguments) > 0 {
+		params["Arguments"] = s.Glue.Arguments
+	}
+	st := obj{"Type": "Task", "Resource": ResourceGlueJobSync, "Parameters": params,
+		"ResultSelector": obj{"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
+		"ResultPath":     slot(s.Name)}
+	c.decorate(s, st, next, true)
+	return st
+}
+
+// mapState is a Map step's inline Map state over the items another
+// step's output holds, running the step's Go task once per item.
+func (c *compiler) mapState(g *graph, s *Step, next string) (obj, error) {
+	src, _ := g.p.find(s.Map.ItemsFrom)
+	items := c.outputPath(src)
+	if s.Map.ItemsPath != "" {
+		items += "." + s.Map.ItemsPath
+	}
+	inner := genName("item:", s.Name)
+	c.owner[inner] = s.Name
+	t, err := c.goTask(s, "$")
+	if err != nil {
+		return nil, err
+	}
+	if sel := t["ResultSelector"].(obj); sel["output.$"] != nil {
+		t["OutputPath"] = "$.output"
+	} // else ECS .sync: the item's result is {"TaskArn": ...}
+	t["End"] = true
+	if r := c.retries(s); len(r) > 0 {
+		t["Retry"] = r
+	}
+	if s.Timeout > 0 {
+		t["TimeoutSeconds"] = seconds(s.Timeout)
+	}
+	sel := c.input(g, g.idx[s.Name])
+	sel["item.$"], sel["index.$"] = "$$.Map.Item.Value", "$$.Map.Item.Index"
+	st := obj{"Type": "Map", "ItemsPath": items,
+		"ItemSelector":  sel,
+		"ItemProcessor": obj{"ProcessorConfig": obj{"Mode": "INLINE"}, "StartAt": inner, "States": obj{inner: t}},
+		"ResultPath":    slot(s.Name)}
+	if s.Map.MaxConcurrency > 0 {
+		st["MaxConcurrency"] = s.Map.MaxConcurrency
+	}
+	if len(s.Catches) > 0 {
+		c.decorate(&Step{Name: s.Name, Catches: s.Catches}, st, next, false)
+	}
+	return st, nil
+}
+
+// parallelState is a Parallel step's state, one branch per chain.
+func (c *compiler) parallelState(s *Step, next string) (obj, error) {
+	var branches []any
+	for k, b := range s.Branches {
+		bs := obj{}
+		endName := genName("end:", fmt.Sprintf("%s/%d", s.Name, k))
+		start, err := c.chain(b, bs, endName)
+		if err != nil {
+			return nil, err
+		}
+		bs[endName] = obj{"Type": "Pass", "InputPath": "$.steps", "End": true}
+		c.flushSucceed(bs)
+		branches = append(branches, obj{"StartAt": start, "States": bs})
+	}
+	st := obj{"Type": "Parallel", "Branches": branches, "ResultPath": slot(s.Name)}
+	c.decorate(s, st, next, false)
+	return st, nil
 }
 
 func (c *compiler) flushSucceed(states obj) {

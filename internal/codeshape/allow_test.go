@@ -1,0 +1,30 @@
+package codeshape
+
+// allowLong lists the functions known to be over MaxFunctionLines, as
+// "file FuncName" (Recv.Name for methods) with the reason each is still
+// long. It may only shrink: TestNoLongFunctions fails on a new long
+// function and on an entry that is no longer long, so whoever splits one
+// removes its line here.
+var allowLong = map[string]string{
+	// files other engineers own and are changing now (issue 27)
+	"examples/cdc/main.go run":                     "examples: owned by the examples work",
+	"examples/ingest-services/main.go run":         "examples: owned by the examples work",
+	"examples/partner-files/main.go run":           "examples: owned by the examples work",
+	"examples/quickstart/main.go run":              "examples: owned by the examples work",
+	"examples/stepfunctions/main.go run":           "examples: owned by the examples work",
+	"lake/iam/iam.go Validate":                     "lake/iam: owned by the IAM work",
+	"lake/iam/iamtest/iamtest.go Table.Check":      "lake/iam: owned by the IAM work",
+	"query/athena.go Athena.Run":                   "query/athena.go: its constructors are being changed by another engineer",
+	"query/enginetest/unload.go UnloadPlayer.play": "query/enginetest/unload.go: just added by the UNLOAD work",
+	"zones/repair.go Table.Repair":                 "zones/repair.go: owned by the repair work",
+	// the benchmark harness: its measurements must not move while split
+	"internal/bench/glue.go glueCalls10kPartitions":   "internal/bench: being changed by another engineer",
+	"internal/bench/harness.go run":                   "internal/bench: not split yet",
+	"internal/bench/query.go queryVsReadParquet":      "internal/bench: not split yet",
+	"internal/bench/s3.go s3GetsPerProjectedRead":     "internal/bench: not split yet",
+	"internal/bench/transform.go transformRerunReads": "internal/bench: not split yet",
+	// this task's own, still to split
+	"query/scan.go assign":                            "not split yet",
+	"query/athena_unload.go Athena.QueryUnload":       "not split yet",
+	"query/enginetest/redshift.go RedshiftFake.serve": "not split yet",
+}

@@ -155,7 +155,7 @@ func parquetColumns(rt reflect.Type, schema *parquet.Schema, source string, o *P
 			}
 			continue
 		}
-		s, err := newCSVSetter(f, time.RFC3339Nano)
+		s, err := newCSVSetter(f, "")
 		if err != nil {
 			return nil, err
 		}

@@ -246,7 +246,7 @@ func TestSQLTransformAthenaUnloadRefusesTimestamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := transform.SQL("latest", ath, `SELECT customer, max(at) AS last, day FROM "shop"."orders" GROUP BY customer, day`, out, nil)
+	st, err := transform.SQL("latest", ath, `SELECT customer, max("at") AS "last", day FROM "shop"."orders" GROUP BY customer, day`, out, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,5 +366,78 @@ func TestSQLTransformRedshiftUnloadAdopt(t *testing.T) {
 	}
 	if _, err := st2.Run(ctx); !errors.Is(err, query.ErrInvalidParam) {
 		t.Fatalf("UNLOAD with parameters: %v, want ErrInvalidParam", err)
+	}
+}
+
+// TestSQLTransformRedshiftUnloadTimestamps: Redshift's UNLOAD writes
+// timestamps as INT64 microseconds, which the table takes: the adopted
+// rows equal the DuckDB engine's run of the same statement. A tinyint
+// column, which Redshift cannot write, is refused naming the column before
+// any statement runs.
+func TestSQLTransformRedshiftUnloadTimestamps(t *testing.T) {
+	ctx := context.Background()
+	srcLake, orders, duck := unloadSource(t)
+	const stmt = `SELECT customer, max("at") AS "last", day FROM "shop"."orders" GROUP BY customer, day`
+	want := duckReference[UnloadLatest](t, srcLake, duck, orders, stmt)
+
+	f := enginetest.StartRedshift(t)
+	s3f := testaws.StartFakeS3(t)
+	outLake := s3OutLake(t, s3f.Config(t), "redshift-ts")
+	out, err := zones.NewDataset[UnloadLatest](outLake, lake.Curated, "shop", "latest", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	player := &enginetest.UnloadPlayer{Source: duck, Store: out.Table().Zone().Store()}
+	f.Answer = player.Redshift()
+	rs, err := query.NewRedshift(f.Config(t), &query.RedshiftOptions{Database: "dev", WorkgroupName: "wg",
+		Poll: query.Poll{MinDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := transform.SQL("latest", rs, stmt, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := f.Requests("ExecuteStatement")[0].Body["Sql"].(string)
+	if !strings.Contains(q, `CAST("last" AS TIMESTAMP)`) || !strings.Contains(q, "IAM_ROLE default") {
+		t.Fatalf("statement %s", q)
+	}
+	got, err := out.ReadAll(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(r UnloadLatest) string { return r.Day + r.Customer }
+	slices.SortFunc(want, func(a, b UnloadLatest) int { return strings.Compare(key(a), key(b)) })
+	slices.SortFunc(got, func(a, b UnloadLatest) int { return strings.Compare(key(a), key(b)) })
+	if len(want) == 0 || len(got) != len(want) {
+		t.Fatalf("%d rows, the DuckDB engine's run %d", len(got), len(want))
+	}
+	for i := range want {
+		if key(got[i]) != key(want[i]) || !got[i].Last.Equal(want[i].Last) {
+			t.Fatalf("row %d: %+v, the DuckDB engine's run %+v", i, got[i], want[i])
+		}
+	}
+
+	type tiny struct {
+		Customer string `parquet:"customer"`
+		Flag     int8   `parquet:"flag"`
+	}
+	tout, err := zones.NewDataset[tiny](outLake, lake.Curated, "shop", "tiny", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tst, err := transform.SQL("tiny", rs, `SELECT customer, 1 AS flag FROM "shop"."orders"`, tout, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(f.Requests("ExecuteStatement"))
+	if _, err := tst.Run(ctx); !errors.Is(err, query.ErrUnsupported) || !strings.Contains(err.Error(), `"flag"`) {
+		t.Fatalf("tinyint on Redshift: %v, want ErrUnsupported naming flag", err)
+	}
+	if len(f.Requests("ExecuteStatement")) != n {
+		t.Fatal("a statement ran")
 	}
 }

@@ -277,7 +277,8 @@ func printTopPages(w io.Writer, sr *orchestrate.StepRun) error {
 }
 
 // writePictures stores Mermaid pictures of the pipeline and of the run at
-// the lake's root and returns where they are.
+// the lake's root, and the run as an SVG picture any browser or image
+// viewer shows (pipeline.svg), and returns where they are.
 func writePictures(ctx context.Context, lk *lake.Lake, p *orchestrate.Pipeline, r *orchestrate.Run) ([]string, error) {
 	pic, err := orchestrate.Mermaid(p)
 	if err != nil {
@@ -287,14 +288,22 @@ func writePictures(ctx context.Context, lk *lake.Lake, p *orchestrate.Pipeline, 
 	if err != nil {
 		return nil, err
 	}
+	svg, err := orchestrate.SVGRun(p, r)
+	if err != nil {
+		return nil, err
+	}
 	st := lk.Store()
 	var locs []string
-	for key, body := range map[string]string{"pipeline.mmd": pic, "pipeline-run.mmd": runPic} {
-		if err := st.PutBytes(ctx, key, []byte(body), &lake.PutOptions{ContentType: "text/vnd.mermaid"}); err != nil {
+	for key, body := range map[string]string{"pipeline.mmd": pic, "pipeline-run.mmd": runPic, "pipeline.svg": svg} {
+		ct := "text/vnd.mermaid"
+		if strings.HasSuffix(key, ".svg") {
+			ct = "image/svg+xml"
+		}
+		if err := st.PutBytes(ctx, key, []byte(body), &lake.PutOptions{ContentType: ct}); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", key, err)
 		}
 	}
-	for _, key := range []string{"pipeline.mmd", "pipeline-run.mmd"} {
+	for _, key := range []string{"pipeline.mmd", "pipeline-run.mmd", "pipeline.svg"} {
 		locs = append(locs, localPath(st.Location(key)))
 	}
 	return locs, nil

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,12 +107,24 @@ func TestQuickstart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(b, []byte("flowchart")) || !bytes.Contains(b, []byte("top_pages")) {
+		kind := []byte("flowchart")
+		if strings.HasSuffix(pic, ".svg") {
+			kind = []byte("<svg ")
+			if err := xml.Unmarshal(b, new(struct{})); err != nil {
+				t.Errorf("%s does not parse as XML: %v", pic, err)
+			}
+		}
+		if !bytes.Contains(b, kind) || !bytes.Contains(b, []byte("top_pages")) {
 			t.Errorf("%s is not a picture of the pipeline:\n%s", pic, b)
 		}
 	}
 	if b, _ := os.ReadFile(s.Pictures[1]); !bytes.Contains(b, []byte("succeeded")) {
 		t.Errorf("the run picture does not show step states:\n%s", b)
+	}
+	if len(s.Pictures) != 3 || !strings.HasSuffix(s.Pictures[2], "pipeline.svg") {
+		t.Errorf("pictures %v: want the SVG picture of the run last", s.Pictures)
+	} else if b, _ := os.ReadFile(s.Pictures[2]); !bytes.Contains(b, []byte(`fill="#b7e4c7"`)) {
+		t.Errorf("pipeline.svg does not colour succeeded steps:\n%s", b)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "_lakekit", "runs", PipelineName, s.RunID+".json")); err != nil {
 		t.Errorf("run history: %v", err)

@@ -219,7 +219,7 @@ func (e *Engine) check(ctx context.Context, conn *sql.Conn, sqlText string, npar
 			return err
 		}
 		if !e.opts.Writable && !readOnlyTypes[typ] {
-			return fmt.Errorf("duckdb: statement of type %d refused (open with Options.Writable to allow it): %w", typ, query.ErrReadOnly)
+			return readOnlyRefusal(typ, sqlText)
 		}
 		return nil
 	})

@@ -91,6 +91,7 @@ var sdkServices = map[string]string{
 var sdkActions = map[string][]string{
 	"s3.HeadObject":                {"s3:GetObject"},
 	"s3.ListObjectsV2":             {"s3:ListBucket"},
+	"s3.HeadBucket":                {"s3:ListBucket"}, // the open-time bucket check; a 403 (ListBucket limited to a prefix) passes
 	"s3.DeleteObjects":             {"s3:DeleteObject"},
 	"s3.CopyObject":                {"s3:GetObject", "s3:PutObject"},
 	"transfermanager.UploadObject": {"s3:PutObject", "s3:AbortMultipartUpload"}, // multipart: Create/UploadPart/Complete are s3:PutObject

@@ -46,24 +46,7 @@ func (a *Athena) QueryUnload(ctx context.Context, sql string, params ...any) (*R
 	stmt := "UNLOAD (" + sql + ") TO " + to + " WITH (format = 'PARQUET')"
 	// removeOutput deletes what a failed UNLOAD left under its prefix
 	// (Athena may have written files before it failed or was stopped).
-	removeOutput := func(cause error) error {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		left, lerr := st.ListAll(dctx, prefix, nil)
-		var keys []string
-		for _, e := range left {
-			if !e.IsDir {
-				keys = append(keys, e.Key)
-			}
-		}
-		if lerr == nil && len(keys) > 0 {
-			lerr = st.DeleteMany(dctx, keys)
-		}
-		if lerr != nil {
-			return fmt.Errorf("%w (and removing the output under %s failed: %v)", cause, loc, lerr)
-		}
-		return cause
-	}
+	removeOutput := func(cause error) error { return removeUnloadOutput(ctx, st, prefix, loc, cause) }
 	ex, err := a.Run(ctx, AthenaRequest{SQL: stmt, Params: params, Token: token, NoResultReuse: true})
 	if err != nil {
 		return nil, removeOutput(err)
@@ -103,52 +86,83 @@ func (a *Athena) QueryUnload(ctx context.Context, sql string, params ...any) (*R
 	}
 	seq := func(yield func([]any, error) bool) {
 		for _, k := range keys {
-			f, _, err := openParquet(ctx, st, k)
-			if err != nil {
-				yield(nil, err)
+			if !yieldUnloadFile(ctx, st, k, cols, yield) {
 				return
-			}
-			fc, fconv, err := parquetColumns(f.Schema())
-			if err == nil && len(fc) != len(cols) {
-				err = fmt.Errorf("has %d columns, the first file %d", len(fc), len(cols))
-			}
-			if err != nil {
-				yield(nil, fmt.Errorf("query: UNLOAD output %s: %w", k, err))
-				return
-			}
-			for _, rg := range f.RowGroups() {
-				rows := rg.Rows()
-				buf := make([]parquet.Row, 256)
-				for {
-					n, rerr := rows.ReadRows(buf)
-					for _, row := range buf[:n] {
-						vals := make([]any, len(cols))
-						for _, v := range row {
-							c := v.Column()
-							if c < 0 || c >= len(vals) || v.IsNull() {
-								continue
-							}
-							vals[c], err = fconv[c](v)
-							if err != nil {
-								rows.Close()
-								yield(nil, fmt.Errorf("query: UNLOAD output %s column %q: %w", k, cols[c].Name, err))
-								return
-							}
-						}
-						if !yield(vals, nil) {
-							rows.Close()
-							return
-						}
-					}
-					if rerr != nil {
-						break
-					}
-				}
-				rows.Close()
 			}
 		}
 	}
 	return NewResult(cols, ex.Stats, iter.Seq2[[]any, error](seq), cleanup, nil), nil
+}
+
+// removeUnloadOutput deletes the objects under prefix (at loc) and returns
+// cause, saying so when the deletion failed too.
+func removeUnloadOutput(ctx context.Context, st *lake.Store, prefix, loc string, cause error) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	left, lerr := st.ListAll(dctx, prefix, nil)
+	var keys []string
+	for _, e := range left {
+		if !e.IsDir {
+			keys = append(keys, e.Key)
+		}
+	}
+	if lerr == nil && len(keys) > 0 {
+		lerr = st.DeleteMany(dctx, keys)
+	}
+	if lerr != nil {
+		return fmt.Errorf("%w (and removing the output under %s failed: %v)", cause, loc, lerr)
+	}
+	return cause
+}
+
+// yieldUnloadFile yields the rows of one UNLOAD output file k, whose
+// columns must match cols (the first file's). It returns false when the
+// iteration ends here: an error was yielded, or yield asked to stop.
+func yieldUnloadFile(ctx context.Context, st *lake.Store, k string, cols []Column, yield func([]any, error) bool) bool {
+	f, _, err := openParquet(ctx, st, k)
+	if err != nil {
+		yield(nil, err)
+		return false
+	}
+	fc, fconv, err := parquetColumns(f.Schema())
+	if err == nil && len(fc) != len(cols) {
+		err = fmt.Errorf("has %d columns, the first file %d", len(fc), len(cols))
+	}
+	if err != nil {
+		yield(nil, fmt.Errorf("query: UNLOAD output %s: %w", k, err))
+		return false
+	}
+	for _, rg := range f.RowGroups() {
+		rows := rg.Rows()
+		buf := make([]parquet.Row, 256)
+		for {
+			n, rerr := rows.ReadRows(buf)
+			for _, row := range buf[:n] {
+				vals := make([]any, len(cols))
+				for _, v := range row {
+					c := v.Column()
+					if c < 0 || c >= len(vals) || v.IsNull() {
+						continue
+					}
+					vals[c], err = fconv[c](v)
+					if err != nil {
+						rows.Close()
+						yield(nil, fmt.Errorf("query: UNLOAD output %s column %q: %w", k, cols[c].Name, err))
+						return false
+					}
+				}
+				if !yield(vals, nil) {
+					rows.Close()
+					return false
+				}
+			}
+			if rerr != nil {
+				break
+			}
+		}
+		rows.Close()
+	}
+	return true
 }
 
 func openParquet(ctx context.Context, st *lake.Store, key string) (*parquet.File, *lake.ObjectReader, error) {

@@ -257,169 +257,195 @@ func driverValue(v any) any {
 	return v
 }
 
-// assign stores src into dst, converting as ScanRows documents.
+// assign stores src into dst, converting as ScanRows documents. Each
+// step below handles what it knows and reports whether it did; the first
+// that does (or fails) decides.
 func assign(dst reflect.Value, src any) error {
+	for _, step := range []func(reflect.Value, any) (bool, error){
+		assignIndirect, assignJSON, assignScalar, assignComposite, assignNumber,
+	} {
+		if done, err := step(dst, src); done || err != nil {
+			return err
+		}
+	}
+	dt, sv := dst.Type(), reflect.ValueOf(src)
+	if sv.Type().ConvertibleTo(dt) && sv.Kind() == dt.Kind() {
+		dst.Set(sv.Convert(dt))
+		return nil
+	}
+	return fmt.Errorf("a %T value cannot be stored in %v", src, dt)
+}
+
+// assignIndirect handles a sql.Scanner destination, NULL, a *big.Rat
+// destination, and pointer and interface destinations.
+func assignIndirect(dst reflect.Value, src any) (bool, error) {
 	dt := dst.Type()
 	if dst.CanAddr() && reflect.PointerTo(dt).Implements(typeScanner) {
-		return dst.Addr().Interface().(sql.Scanner).Scan(driverValue(src))
+		return true, dst.Addr().Interface().(sql.Scanner).Scan(driverValue(src))
 	}
 	if src == nil {
 		switch dt.Kind() {
 		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
 			dst.SetZero()
-			return nil
+			return true, nil
 		}
-		return fmt.Errorf("NULL cannot be stored in %v (use a pointer, or sql.Null*)", dt)
+		return true, fmt.Errorf("NULL cannot be stored in %v (use a pointer, or sql.Null*)", dt)
 	}
 	if dt == typeBigRat {
 		switch x := src.(type) {
 		case Decimal:
 			dst.Set(reflect.ValueOf(x.Rat()))
-			return nil
+			return true, nil
 		case float64:
 			r := new(big.Rat)
 			if r.SetFloat64(x) == nil {
-				return fmt.Errorf("%v has no exact value", x)
+				return true, fmt.Errorf("%v has no exact value", x)
 			}
 			dst.Set(reflect.ValueOf(r))
-			return nil
+			return true, nil
 		}
 		if n, ok := toBigInt(src); ok {
 			dst.Set(reflect.ValueOf(new(big.Rat).SetInt(n)))
-			return nil
+			return true, nil
 		}
 	}
 	switch dt.Kind() {
 	case reflect.Pointer:
 		nv := reflect.New(dt.Elem())
 		if err := assign(nv.Elem(), src); err != nil {
-			return err
+			return true, err
 		}
 		dst.Set(nv)
-		return nil
+		return true, nil
 	case reflect.Interface:
 		sv := reflect.ValueOf(src)
 		if !sv.Type().AssignableTo(dt) {
-			return fmt.Errorf("%T does not implement %v", src, dt)
+			return true, fmt.Errorf("%T does not implement %v", src, dt)
 		}
 		dst.Set(sv)
-		return nil
+		return true, nil
 	}
+	return false, nil
+}
+
+// assignJSON handles a json.RawMessage destination and a JSON source
+// (decoded into dst), and a source of dst's own type.
+func assignJSON(dst reflect.Value, src any) (bool, error) {
+	dt := dst.Type()
 	if dt == typeRaw {
 		switch x := src.(type) {
 		case json.RawMessage:
 			dst.SetBytes(append([]byte(nil), x...))
-			return nil
+			return true, nil
 		case string:
 			dst.SetBytes([]byte(x))
-			return nil
+			return true, nil
 		}
 	}
 	if raw, ok := src.(json.RawMessage); ok {
 		switch dt.Kind() {
 		case reflect.String:
 			dst.SetString(string(raw))
-			return nil
+			return true, nil
 		}
 		if dt == typeBytes {
 			dst.SetBytes(append([]byte(nil), raw...))
-			return nil
+			return true, nil
 		}
-		return json.Unmarshal(raw, dst.Addr().Interface())
+		return true, json.Unmarshal(raw, dst.Addr().Interface())
 	}
 	sv := reflect.ValueOf(src)
 	if sv.Type() == dt && dt.Kind() != reflect.Slice && dt.Kind() != reflect.Map {
 		dst.Set(sv)
-		return nil
+		return true, nil
 	}
+	return false, nil
+}
+
+// assignScalar handles decimal, time, string, byte and bool sources.
+func assignScalar(dst reflect.Value, src any) (bool, error) {
+	dt := dst.Type()
 	switch x := src.(type) {
 	case Decimal:
 		switch {
 		case dt == typeBigRat:
 			dst.Set(reflect.ValueOf(x.Rat()))
-			return nil
+			return true, nil
 		case dt.Kind() == reflect.String:
 			dst.SetString(x.String())
-			return nil
+			return true, nil
 		case dt.Kind() == reflect.Float32 || dt.Kind() == reflect.Float64:
 			dst.SetFloat(x.Float64())
-			return nil
+			return true, nil
 		case isInt(dt.Kind()) || isUint(dt.Kind()):
 			r := x.Rat()
 			if !r.IsInt() {
-				return fmt.Errorf("decimal %s is not an integer", x)
+				return true, fmt.Errorf("decimal %s is not an integer", x)
 			}
-			return assignInt(dst, r.Num())
+			return true, assignInt(dst, r.Num())
 		}
 	case time.Time:
 		if dt == typeTime {
-			dst.Set(sv)
-			return nil
+			dst.Set(reflect.ValueOf(src))
+			return true, nil
 		}
 	case string:
 		if dt.Kind() == reflect.String {
 			dst.SetString(x)
-			return nil
+			return true, nil
 		}
 		if dt == typeBytes {
 			dst.SetBytes([]byte(x))
-			return nil
+			return true, nil
 		}
 	case []byte:
 		if dt.Kind() == reflect.Slice && dt.Elem().Kind() == reflect.Uint8 {
 			dst.SetBytes(append([]byte(nil), x...))
-			return nil
+			return true, nil
 		}
 		if dt.Kind() == reflect.String {
 			dst.SetString(string(x))
-			return nil
+			return true, nil
 		}
 	case bool:
 		if dt.Kind() == reflect.Bool {
 			dst.SetBool(x)
-			return nil
+			return true, nil
 		}
+	}
+	return false, nil
+}
+
+// assignComposite handles list sources (into slices and arrays) and map
+// sources (into structs and maps).
+func assignComposite(dst reflect.Value, src any) (bool, error) {
+	dt := dst.Type()
+	switch x := src.(type) {
 	case []any:
 		if dt.Kind() == reflect.Slice {
 			out := reflect.MakeSlice(dt, len(x), len(x))
 			for i, e := range x {
 				if err := assign(out.Index(i), e); err != nil {
-					return fmt.Errorf("element %d: %v", i, err)
+					return true, fmt.Errorf("element %d: %v", i, err)
 				}
 			}
 			dst.Set(out)
-			return nil
+			return true, nil
 		}
 		if dt.Kind() == reflect.Array && dt.Len() == len(x) {
 			for i, e := range x {
 				if err := assign(dst.Index(i), e); err != nil {
-					return fmt.Errorf("element %d: %v", i, err)
+					return true, fmt.Errorf("element %d: %v", i, err)
 				}
 			}
-			return nil
+			return true, nil
 		}
 	case map[string]any:
 		if isStructTarget(dt) {
-			for _, f := range structFields(dt, nil) {
-				var val any
-				found := false
-				for k, v := range x {
-					if k == f.col || equalFold(k, f.col) {
-						val, found = v, true
-						break
-					}
-				}
-				if !found {
-					return fmt.Errorf("field %s.%s: the row has no field %q", dt.Name(), f.goName, f.col)
-				}
-				if err := assign(dst.FieldByIndex(f.index), val); err != nil {
-					return fmt.Errorf("field %s.%s: %v", dt.Name(), f.goName, err)
-				}
-			}
-			return nil
+			return true, assignStruct(dst, x)
 		}
 		if dt.Kind() == reflect.Map {
-			return assignMap(dst, len(x), func(yield func(any, any) bool) {
+			return true, assignMap(dst, len(x), func(yield func(any, any) bool) {
 				for k, v := range x {
 					if !yield(k, v) {
 						return
@@ -429,7 +455,7 @@ func assign(dst reflect.Value, src any) error {
 		}
 	case map[any]any:
 		if dt.Kind() == reflect.Map {
-			return assignMap(dst, len(x), func(yield func(any, any) bool) {
+			return true, assignMap(dst, len(x), func(yield func(any, any) bool) {
 				for k, v := range x {
 					if !yield(k, v) {
 						return
@@ -438,40 +464,65 @@ func assign(dst reflect.Value, src any) error {
 			})
 		}
 	}
+	return false, nil
+}
+
+// assignStruct stores a row (a map of field names, matched to columns
+// case-insensitively) into a struct.
+func assignStruct(dst reflect.Value, x map[string]any) error {
+	dt := dst.Type()
+	for _, f := range structFields(dt, nil) {
+		var val any
+		found := false
+		for k, v := range x {
+			if k == f.col || equalFold(k, f.col) {
+				val, found = v, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("field %s.%s: the row has no field %q", dt.Name(), f.goName, f.col)
+		}
+		if err := assign(dst.FieldByIndex(f.index), val); err != nil {
+			return fmt.Errorf("field %s.%s: %v", dt.Name(), f.goName, err)
+		}
+	}
+	return nil
+}
+
+// assignNumber handles integer and floating-point sources.
+func assignNumber(dst reflect.Value, src any) (bool, error) {
+	dt := dst.Type()
 	if n, ok := toBigInt(src); ok {
 		switch {
 		case isInt(dt.Kind()) || isUint(dt.Kind()):
-			return assignInt(dst, n)
+			return true, assignInt(dst, n)
 		case dt.Kind() == reflect.Float32 || dt.Kind() == reflect.Float64:
 			f, _ := new(big.Float).SetInt(n).Float64()
 			dst.SetFloat(f)
-			return nil
+			return true, nil
 		case dt == typeDecimal:
 			dst.Set(reflect.ValueOf(Decimal{Unscaled: n}))
-			return nil
+			return true, nil
 		case dt == typeBigRat:
 			dst.Set(reflect.ValueOf(new(big.Rat).SetInt(n)))
-			return nil
+			return true, nil
 		}
 	}
 	if f, ok := toFloat(src); ok {
 		switch dt.Kind() {
 		case reflect.Float64:
 			dst.SetFloat(f)
-			return nil
+			return true, nil
 		case reflect.Float32:
 			if math.Abs(f) <= math.MaxFloat32 || math.IsInf(f, 0) || math.IsNaN(f) {
 				dst.SetFloat(f)
-				return nil
+				return true, nil
 			}
-			return fmt.Errorf("%v overflows float32", f)
+			return true, fmt.Errorf("%v overflows float32", f)
 		}
 	}
-	if sv.Type().ConvertibleTo(dt) && sv.Kind() == dt.Kind() {
-		dst.Set(sv.Convert(dt))
-		return nil
-	}
-	return fmt.Errorf("a %T value cannot be stored in %v", src, dt)
+	return false, nil
 }
 
 func assignMap(dst reflect.Value, n int, entries iter.Seq2[any, any]) error {

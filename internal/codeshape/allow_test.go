@@ -23,8 +23,4 @@ var allowLong = map[string]string{
 	"internal/bench/query.go queryVsReadParquet":      "internal/bench: not split yet",
 	"internal/bench/s3.go s3GetsPerProjectedRead":     "internal/bench: not split yet",
 	"internal/bench/transform.go transformRerunReads": "internal/bench: not split yet",
-	// this task's own, still to split
-	"query/scan.go assign":                            "not split yet",
-	"query/athena_unload.go Athena.QueryUnload":       "not split yet",
-	"query/enginetest/redshift.go RedshiftFake.serve": "not split yet",
 }

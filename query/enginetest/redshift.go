@@ -94,83 +94,9 @@ func (f *RedshiftFake) serve(w http.ResponseWriter, r *http.Request) {
 	f.requests = append(f.requests, Request{Target: target, Body: body, Raw: raw})
 	switch target {
 	case "ExecuteStatement", "BatchExecuteStatement":
-		if body["Database"] == nil || body["ClusterIdentifier"] == nil && body["WorkgroupName"] == nil {
-			apiError(w, 400, "ValidationException", "Database and ClusterIdentifier or WorkgroupName are required")
-			return
-		}
-		f.next++
-		st := &fakeStatement{id: fmt.Sprintf("00000000-0000-0000-0000-%012d", f.next), status: "SUBMITTED"}
-		if target == "ExecuteStatement" {
-			st.sql, _ = body["Sql"].(string)
-			st.sqls = []string{st.sql}
-		} else {
-			for _, s := range body["Sqls"].([]any) {
-				st.sqls = append(st.sqls, s.(string))
-			}
-			st.sql = strings.Join(st.sqls, "; ")
-		}
-		params := map[string]string{}
-		if ps, ok := body["Parameters"].([]any); ok {
-			for _, p := range ps {
-				m := p.(map[string]any)
-				params[m["name"].(string)] = m["value"].(string)
-			}
-		}
-		if f.Answer != nil {
-			for _, s := range st.sqls {
-				res, err := f.Answer(s, params)
-				if err != nil {
-					st.err = err.Error()
-					break
-				}
-				st.result = res
-			}
-		}
-		f.statements[st.id] = st
-		writeJSON(w, map[string]any{"Id": st.id, "CreatedAt": 1.7e9, "Database": body["Database"]})
+		f.execute(w, target, body)
 	case "DescribeStatement":
-		st := f.statements[fmt.Sprint(body["Id"])]
-		if st == nil {
-			apiError(w, 400, "ResourceNotFoundException", "Query does not exist.")
-			return
-		}
-		st.describes++
-		if st.status != "ABORTED" {
-			switch {
-			case f.Hold != "" && strings.Contains(st.sql, f.Hold):
-				st.status = "STARTED"
-			case st.describes < 2:
-				st.status = "STARTED"
-			case st.err != "":
-				st.status = "FAILED"
-			default:
-				st.status = "FINISHED"
-			}
-		}
-		out := map[string]any{"Id": st.id, "Status": st.status, "QueryString": st.sql, "Duration": 1500000, "CreatedAt": 1.7e9, "UpdatedAt": 1.7e9}
-		if st.status == "FAILED" {
-			out["Error"] = st.err
-		}
-		if st.status == "FINISHED" {
-			out["HasResultSet"] = st.result != nil
-			if st.result != nil {
-				out["ResultRows"] = len(st.result.Records)
-			} else {
-				out["ResultRows"] = 0
-			}
-		}
-		if len(st.sqls) > 1 {
-			var subs []map[string]any
-			for i, s := range st.sqls {
-				sub := map[string]any{"Id": st.id + ":" + strconv.Itoa(i+1), "QueryString": s, "Status": strings.Replace(st.status, "STARTED", "STARTED", 1)}
-				if st.status == "FAILED" && i == len(st.sqls)-1 {
-					sub["Error"] = st.err
-				}
-				subs = append(subs, sub)
-			}
-			out["SubStatements"] = subs
-		}
-		writeJSON(w, out)
+		f.describe(w, body)
 	case "CancelStatement":
 		st := f.statements[fmt.Sprint(body["Id"])]
 		if st == nil {
@@ -180,32 +106,124 @@ func (f *RedshiftFake) serve(w http.ResponseWriter, r *http.Request) {
 		st.status = "ABORTED"
 		writeJSON(w, map[string]any{"Status": true})
 	case "GetStatementResult":
-		st := f.statements[fmt.Sprint(body["Id"])]
-		if st == nil || st.status != "FINISHED" || st.result == nil {
-			apiError(w, 400, "ResourceNotFoundException", "Query does not have result. Please check query status with DescribeStatement.")
-			return
-		}
-		off := 0
-		if tok, ok := body["NextToken"].(string); ok {
-			off, _ = strconv.Atoi(tok)
-		}
-		end := min(off+f.PageSize, len(st.result.Records))
-		var meta []map[string]any
-		for _, c := range st.result.Columns {
-			n := 0
-			if c.Nullable {
-				n = 1
-			}
-			meta = append(meta, map[string]any{"name": c.Name, "label": c.Name, "typeName": c.TypeName, "nullable": n, "isCaseSensitive": true, "isSigned": true, "length": 0, "precision": 0, "scale": 0, "schemaName": "", "tableName": ""})
-		}
-		out := map[string]any{"ColumnMetadata": meta, "Records": st.result.Records[off:end], "TotalNumRows": len(st.result.Records)}
-		if end < len(st.result.Records) {
-			out["NextToken"] = strconv.Itoa(end)
-		}
-		writeJSON(w, out)
+		f.result(w, body)
 	default:
 		apiError(w, 400, "UnknownOperationException", "unknown operation "+target)
 	}
+}
+
+// execute starts a statement (or a batch): Answer runs now, the outcome
+// shows in DescribeStatement. Called with f.mu held.
+func (f *RedshiftFake) execute(w http.ResponseWriter, target string, body map[string]any) {
+	if body["Database"] == nil || body["ClusterIdentifier"] == nil && body["WorkgroupName"] == nil {
+		apiError(w, 400, "ValidationException", "Database and ClusterIdentifier or WorkgroupName are required")
+		return
+	}
+	f.next++
+	st := &fakeStatement{id: fmt.Sprintf("00000000-0000-0000-0000-%012d", f.next), status: "SUBMITTED"}
+	if target == "ExecuteStatement" {
+		st.sql, _ = body["Sql"].(string)
+		st.sqls = []string{st.sql}
+	} else {
+		for _, s := range body["Sqls"].([]any) {
+			st.sqls = append(st.sqls, s.(string))
+		}
+		st.sql = strings.Join(st.sqls, "; ")
+	}
+	params := map[string]string{}
+	if ps, ok := body["Parameters"].([]any); ok {
+		for _, p := range ps {
+			m := p.(map[string]any)
+			params[m["name"].(string)] = m["value"].(string)
+		}
+	}
+	if f.Answer != nil {
+		for _, s := range st.sqls {
+			res, err := f.Answer(s, params)
+			if err != nil {
+				st.err = err.Error()
+				break
+			}
+			st.result = res
+		}
+	}
+	f.statements[st.id] = st
+	writeJSON(w, map[string]any{"Id": st.id, "CreatedAt": 1.7e9, "Database": body["Database"]})
+}
+
+// describe reports a statement's status: STARTED at the first call (or
+// while Hold matches), then FAILED or FINISHED. Called with f.mu held.
+func (f *RedshiftFake) describe(w http.ResponseWriter, body map[string]any) {
+	st := f.statements[fmt.Sprint(body["Id"])]
+	if st == nil {
+		apiError(w, 400, "ResourceNotFoundException", "Query does not exist.")
+		return
+	}
+	st.describes++
+	if st.status != "ABORTED" {
+		switch {
+		case f.Hold != "" && strings.Contains(st.sql, f.Hold):
+			st.status = "STARTED"
+		case st.describes < 2:
+			st.status = "STARTED"
+		case st.err != "":
+			st.status = "FAILED"
+		default:
+			st.status = "FINISHED"
+		}
+	}
+	out := map[string]any{"Id": st.id, "Status": st.status, "QueryString": st.sql, "Duration": 1500000, "CreatedAt": 1.7e9, "UpdatedAt": 1.7e9}
+	if st.status == "FAILED" {
+		out["Error"] = st.err
+	}
+	if st.status == "FINISHED" {
+		out["HasResultSet"] = st.result != nil
+		if st.result != nil {
+			out["ResultRows"] = len(st.result.Records)
+		} else {
+			out["ResultRows"] = 0
+		}
+	}
+	if len(st.sqls) > 1 {
+		var subs []map[string]any
+		for i, s := range st.sqls {
+			sub := map[string]any{"Id": st.id + ":" + strconv.Itoa(i+1), "QueryString": s, "Status": strings.Replace(st.status, "STARTED", "STARTED", 1)}
+			if st.status == "FAILED" && i == len(st.sqls)-1 {
+				sub["Error"] = st.err
+			}
+			subs = append(subs, sub)
+		}
+		out["SubStatements"] = subs
+	}
+	writeJSON(w, out)
+}
+
+// result sends a finished statement's records, PageSize per page.
+// Called with f.mu held.
+func (f *RedshiftFake) result(w http.ResponseWriter, body map[string]any) {
+	st := f.statements[fmt.Sprint(body["Id"])]
+	if st == nil || st.status != "FINISHED" || st.result == nil {
+		apiError(w, 400, "ResourceNotFoundException", "Query does not have result. Please check query status with DescribeStatement.")
+		return
+	}
+	off := 0
+	if tok, ok := body["NextToken"].(string); ok {
+		off, _ = strconv.Atoi(tok)
+	}
+	end := min(off+f.PageSize, len(st.result.Records))
+	var meta []map[string]any
+	for _, c := range st.result.Columns {
+		n := 0
+		if c.Nullable {
+			n = 1
+		}
+		meta = append(meta, map[string]any{"name": c.Name, "label": c.Name, "typeName": c.TypeName, "nullable": n, "isCaseSensitive": true, "isSigned": true, "length": 0, "precision": 0, "scale": 0, "schemaName": "", "tableName": ""})
+	}
+	out := map[string]any{"ColumnMetadata": meta, "Records": st.result.Records[off:end], "TotalNumRows": len(st.result.Records)}
+	if end < len(st.result.Records) {
+		out["NextToken"] = strconv.Itoa(end)
+	}
+	writeJSON(w, out)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

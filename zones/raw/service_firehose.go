@@ -219,7 +219,11 @@ const (
 type FirehoseSetupOptions struct {
 	// BufferMiB is the buffer size in MiB (1–128; with Parquet at least
 	// 64). Default DefaultFirehoseBufferMiB, or
-	// DefaultFirehoseParquetBufferMiB with Parquet.
+	// DefaultFirehoseParquetBufferMiB with Parquet. A buffer is one
+	// object; when producers send records without a newline, the object
+	// is one line, which transform.JSONLines reads whole only up to its
+	// JSONOptions.MaxLineBytes (16 MiB by default): raise that, or keep
+	// the buffer below it.
 	BufferMiB int32
 	// BufferInterval is how long Firehose buffers before it delivers
 	// (whole seconds, 0–900 s; 0 means the default,

@@ -70,3 +70,18 @@ func TestOpenMissingParent(t *testing.T) {
 	}
 	lk.Close()
 }
+
+// TestOpenErrorRedactsParameterURLs: a URL given as a parameter (an S3
+// endpoint) may carry user:password; an open error shows it without.
+func TestOpenErrorRedactsParameterURLs(t *testing.T) {
+	_, err := lake.Open(context.Background(), "gopher://h/x?endpoint=http://user:hunter2@127.0.0.1:1", nil)
+	if err == nil {
+		t.Fatal("an unknown scheme opened")
+	}
+	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "user") {
+		t.Fatalf("the error shows the endpoint's credentials: %v", err)
+	}
+	if !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Errorf("the error lost the endpoint's host: %v", err)
+	}
+}

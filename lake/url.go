@@ -127,6 +127,12 @@ func redactURL(u *url.URL) string {
 	for k := range q {
 		if strings.Contains(strings.ToLower(k), "secret") || strings.Contains(strings.ToLower(k), "token") || strings.Contains(strings.ToLower(k), "password") {
 			q.Set(k, "REDACTED")
+			continue
+		}
+		// a URL in a parameter (an endpoint) may carry user:password
+		if v, err := url.Parse(q.Get(k)); err == nil && v.User != nil {
+			v.User = nil
+			q.Set(k, v.String())
 		}
 	}
 	c.RawQuery = q.Encode()

@@ -336,20 +336,19 @@ func svgPicture(p *Pipeline, run *Run) (string, error) {
 	}
 	w, h := pl.scopeSize("")
 	legend := 0.0
+	title := "pipeline " + p.Name()
 	if run != nil {
 		legend = 30
+		title += " — run " + run.ID + " " + string(run.State)
 	}
-	inner := max(w+60, 5*110) // room for edges around the right side, and the legend
+	// room for edges around the right side, the legend and the title (bold 15px)
+	inner := max(w+60, 5*110, 1.25*svgCharW*float64(len([]rune(title))))
 	width, height := inner+2*svgMargin, h+2*svgMargin+legend+28
 	pl.place("", svgMargin+(inner-w)/2, svgMargin+28, w)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="Helvetica, Arial, sans-serif" font-size="13">`+"\n", width, height, width, height)
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>` + "\n")
 	fmt.Fprintf(&b, `<rect x="0" y="0" width="%.0f" height="%.0f" fill="#ffffff"/>`+"\n", width, height)
-	title := "pipeline " + p.Name()
-	if run != nil {
-		title += " — run " + run.ID + " " + string(run.State)
-	}
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="15" font-weight="bold">%s</text>`+"\n", svgMargin, svgMargin+6, svgText(title))
 	pl.drawNodes(&b, run)
 	pl.drawEdges(&b)

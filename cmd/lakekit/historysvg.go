@@ -63,7 +63,9 @@ func historySVG(name string, commits []zones.Commit) string {
 	barW := math.Max(8, math.Min(56, 640/float64(n)))
 	gap := barW / 4
 	plotW := float64(n) * (barW + gap)
-	width, height := histLeft+plotW+40+histLegendW, histTop+histPlotH+histBottom
+	title := name + ": rows per version, by partition"
+	width := math.Max(histLeft+plotW+40+histLegendW, 40+8.6*float64(len([]rune(title)))) // the bold 15px title fits
+	height := histTop + histPlotH + histBottom
 	height = math.Max(height, histTop+24+18*float64(min(len(parts), 12)+1))
 	var top int64 = 1
 	for _, v := range versions {
@@ -75,7 +77,7 @@ func historySVG(name string, commits []zones.Commit) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect x="0" y="0" width="%.0f" height="%.0f" fill="#ffffff"/>`+"\n", width, height)
-	fmt.Fprintf(&b, `<text x="20" y="28" font-size="15" font-weight="bold">%s: rows per version, by partition</text>`+"\n", esc(name))
+	fmt.Fprintf(&b, `<text x="20" y="28" font-size="15" font-weight="bold">%s</text>`+"\n", esc(title))
 	for r := 0.0; r <= ymax+step/2; r += step {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#dddddd"/><text x="%.1f" y="%.1f" text-anchor="end" fill="#444">%s</text>`+"\n",
 			histLeft, y(r), histLeft+plotW, y(r), histLeft-6, y(r)+4, fmtCount(int64(r)))

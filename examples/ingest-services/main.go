@@ -19,10 +19,12 @@
 // the Firehose destination, the DMS endpoint settings, each service
 // role's policy, the EventBridge rules that start the pipelines), and with
 // -firehose-stream sends the events through a real Firehose stream
-// (created from the rendered set-up with -create):
+// (created from the rendered set-up with -create); -raw-kms-key gives the
+// raw zone its KMS key, which the set-up then uses:
 //
 //	go run ./examples/ingest-services
 //	go run ./examples/ingest-services -lake s3://my-lake/lake -region eu-west-1 \
+//	    -raw-kms-key arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab \
 //	    -firehose-role arn:aws:iam::123456789012:role/firehose-raw \
 //	    -dms-role arn:aws:iam::123456789012:role/dms-raw -render setup/ \
 //	    -firehose-stream clicks -create
@@ -83,10 +85,10 @@ type Summary struct {
 }
 
 type flags struct {
-	lake, render, region, firehoseRole, dmsRole, stream, stateMachine, eventsRole string
-	records, customers, batches                                                   int
-	seed                                                                          int64
-	create                                                                        bool
+	lake, render, region, firehoseRole, dmsRole, stream, stateMachine, eventsRole, rawKey string
+	records, customers, batches                                                           int
+	seed                                                                                  int64
+	create                                                                                bool
 }
 
 func parse(args []string, stdout io.Writer) (*flags, bool, error) {
@@ -97,6 +99,7 @@ func parse(args []string, stdout io.Writer) (*flags, bool, error) {
 	fs.IntVar(&f.customers, "customers", 2000, "rows of the replicated table's full load")
 	fs.IntVar(&f.batches, "batches", 3, "DMS change files after the full load")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the generators")
+	fs.StringVar(&f.rawKey, "raw-kms-key", "", "KMS key ARN of the raw zone: objects written there, and the rendered set-up, use it")
 	fs.StringVar(&f.render, "render", "", "directory to write the services' set-up into (an s3:// lake only)")
 	fs.StringVar(&f.region, "region", "", "region of the services (default: the AWS configuration's)")
 	fs.StringVar(&f.firehoseRole, "firehose-role", "", "IAM role Firehose delivers as (arn:aws:iam::<account>:role/<name>)")
@@ -139,7 +142,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	lk, err := openLake(ctx, f.lake, nil)
+	var lo *lake.Options
+	if f.rawKey != "" {
+		lo = &lake.Options{Zones: map[lake.ZoneName]lake.ZoneConfig{lake.Raw: {KMSKeyID: f.rawKey}}}
+	}
+	lk, err := openLake(ctx, f.lake, lo)
 	if err != nil {
 		return err
 	}

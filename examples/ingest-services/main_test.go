@@ -210,10 +210,11 @@ func TestFirehoseAndDMSOnMoto(t *testing.T) {
 	}
 	lakeURL := "s3://" + bucket + "/lake?endpoint=" + url.QueryEscape(m.Endpoint) + "&region=" + testaws.Region
 	setup := t.TempDir()
+	const rawKey = "arn:aws:kms:us-east-1:123456789012:key/8f4f1c1e-4b8e-4f0e-9a53-2d1c7e3b6a10"
 	const seed, n = 9, 10000
 	s := runIngest(t, "-lake", lakeURL, "-records", fmt.Sprint(n), "-customers", "300", "-batches", "2", "-seed", fmt.Sprint(seed),
 		"-firehose-role", "arn:aws:iam::123456789012:role/firehose-raw", "-dms-role", "arn:aws:iam::123456789012:role/dms-raw",
-		"-firehose-stream", "clicks", "-create", "-render", setup,
+		"-firehose-stream", "clicks", "-create", "-render", setup, "-raw-kms-key", rawKey,
 		"-state-machine", "arn:aws:states:us-east-1:123456789012:stateMachine:ingest", "-events-role", "arn:aws:iam::123456789012:role/events")
 	good, bad := expectedClicks(seed, n)
 	if s.FirehoseRecords != n || s.FirehoseMalformed != bad {
@@ -226,6 +227,18 @@ func TestFirehoseAndDMSOnMoto(t *testing.T) {
 	sort.Strings(s.Rendered)
 	if strings.Join(s.Rendered, ",") != strings.Join(wantFiles, ",") {
 		t.Errorf("rendered %v, want %v", s.Rendered, wantFiles)
+	}
+
+	// the set-up carries the raw zone's key: Firehose's encryption, DMS's
+	// SSE-KMS, the KMS grants of both roles
+	for _, f := range []string{"firehose-destination.json", "dms-s3-settings.json", "firehose-role-policy.json", "dms-role-policy.json"} {
+		b, err := os.ReadFile(filepath.Join(setup, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(rawKey)) {
+			t.Errorf("%s does not name the raw zone's key:\n%s", f, b)
+		}
 	}
 
 	// every well-formed event is in cleaned once, read back through lakekit

@@ -12,12 +12,16 @@
 //		cleanedOrders, &transform.Options[Order]{Rules: rules})
 //	res, err := clean.Run(ctx)
 //
-// Sources: FromRaw decodes the objects landed in the raw zone (raw.Land,
-// the ingestion buffer) with a Decoder — JSONLines and CSV are provided
-// (CSV headers map to fields by csv, json or parquet tag), gzip and zstd
-// objects (.jsonl.gz, .jsonl.zst) are decompressed by their magic bytes,
-// and any format can be plugged in by implementing Decoder. FromDataset
-// reads a typed zone dataset.
+// Sources: FromRaw decodes the objects in the raw zone with a Decoder —
+// JSONLines (one record per line, or concatenated as Firehose delivers
+// them), CSV and Parquet are provided (columns map to fields by csv, json
+// or parquet tag), gzip and zstd objects (.jsonl.gz, .jsonl.zst) are
+// decompressed by their magic bytes, and any format can be plugged in by
+// implementing Decoder. The objects are those raw.Land and the ingestion
+// buffer land, or, with WithLayout, what a service writes in its own
+// layout (raw.FirehoseLayout, raw.DMSLayout, raw.PlainLayout), read in
+// that layout's order; keys the layout does not accept are logged and
+// counted in Result.Unaccepted. FromDataset reads a typed zone dataset.
 //
 // Functions: Map (a row, Skip, or an error), FlatMap (zero or more rows),
 // PerPartition (a function over all rows of an input partition, for

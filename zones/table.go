@@ -229,30 +229,28 @@ func (t *Table) refresh(ctx context.Context) (*state, error) {
 		}
 	}
 	next := cur
-	for {
-		c, err := t.readCommit(ctx, next.Version+1)
-		if errors.Is(err, lake.ErrNotFound) {
-			again, err := t.log.CheckEnd(ctx, next.Version)
-			if err != nil {
-				return nil, fmt.Errorf("zones: table %s: %w", t.prefix, err)
-			}
-			if again {
-				continue
-			}
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	_, err := objlog.Replay(ctx, t.log, cur.Version, commitVersion, func(_ int64, c *Commit) error {
 		if next == cur {
 			next = cur.clone()
 		}
-		if err := next.apply(c); err != nil {
-			return nil, err
-		}
+		return next.apply(c)
+	})
+	if err != nil {
+		return nil, t.logErr(err)
 	}
 	t.publish(next)
 	return next, nil
+}
+
+func commitVersion(c *Commit) int64 { return c.Version }
+
+// logErr names the table in an error of its log (objlog's name the
+// object, not the table).
+func (t *Table) logErr(err error) error {
+	if errors.Is(err, ErrCorrupt) {
+		return fmt.Errorf("zones: table %s: %w", t.prefix, err)
+	}
+	return err
 }
 
 // publish makes st the cached newest state unless a newer one is cached.
@@ -325,24 +323,13 @@ func (t *Table) writeCheckpoint(ctx context.Context, st *state) {
 // together with an error matching ErrCorrupt that names the object.
 func (t *Table) History(ctx context.Context) ([]Commit, error) {
 	var out []Commit
-	for v := int64(1); ; v++ {
-		c, err := t.readCommit(ctx, v)
-		if errors.Is(err, lake.ErrNotFound) {
-			again, err := t.log.CheckEnd(ctx, v-1)
-			if err != nil {
-				return out, fmt.Errorf("zones: table %s: %w", t.prefix, err)
-			}
-			if again {
-				v--
-				continue
-			}
-			break
-		}
-		if err != nil {
-			// the versions before the damage are returned with the error
-			return out, err
-		}
+	_, err := objlog.Replay(ctx, t.log, 0, commitVersion, func(_ int64, c *Commit) error {
 		out = append(out, *c)
+		return nil
+	})
+	if err != nil {
+		// the versions before the damage are returned with the error
+		return out, t.logErr(err)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("zones: table %s: %w", t.prefix, ErrNoSuchTable)

@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lakekit/lakekit/internal/backoff"
 	"github.com/lakekit/lakekit/internal/logcodec"
+	"github.com/lakekit/lakekit/internal/objlog"
 	"github.com/lakekit/lakekit/lake"
 )
 
@@ -89,7 +89,7 @@ func (t *Table) Begin(ctx context.Context, opts *TxOptions) (*Tx, error) {
 		return nil, fmt.Errorf("zones: %s: ReplaceSchema needs Mode Overwrite, not %s: %w", t.prefix, tx.opts.Mode, ErrInvalid)
 	}
 	if tx.opts.MaxAttempts <= 0 {
-		tx.opts.MaxAttempts = 100
+		tx.opts.MaxAttempts = objlog.MaxAttempts
 	}
 	if len(tx.opts.IdempotencyKey) > 256 {
 		return nil, fmt.Errorf("zones: %s: idempotency key longer than 256 bytes: %w", t.prefix, ErrInvalid)
@@ -423,8 +423,7 @@ func (tx *Tx) commit(ctx context.Context) (*CommitResult, error) {
 		if attempt >= tx.opts.MaxAttempts {
 			return nil, fmt.Errorf("zones: commit %s: %d attempts: %w", t.prefix, attempt, ErrTooManyAttempts)
 		}
-		// full jitter: a random wait up to 1, 2, 4 ... 64 ms
-		if err := backoff.Sleep(ctx, backoff.Full(attempt, time.Millisecond, 64*time.Millisecond)+100*time.Microsecond); err != nil {
+		if err := objlog.Pause(ctx, attempt); err != nil {
 			return nil, fmt.Errorf("zones: commit %s: not committed: %w", t.prefix, err)
 		}
 	}

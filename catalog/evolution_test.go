@@ -71,8 +71,8 @@ func TestCheckEvolution(t *testing.T) {
 	// Several problems are all named.
 	err := catalog.CheckEvolution(base, schemaOf("id int required"), false)
 	for _, col := range []string{`"id"`, `"n"`, `"f"`, `"tags"`} {
-		if err == nil || !strings.Contains(err.Error(), col) {
-			t.Errorf("multi-problem error %v does not name %s", err, col)
+		if !errors.Is(err, catalog.ErrIncompatibleSchema) || !strings.Contains(err.Error(), col) {
+			t.Errorf("multi-problem error %v is not ErrIncompatibleSchema naming %s", err, col)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -122,8 +123,8 @@ func TestCompileDeterministic(t *testing.T) {
 
 func TestCompileNeedsRuntime(t *testing.T) {
 	_, err := Compile(New("p", GoStep("a", nop)), nil)
-	if err == nil || !strings.Contains(err.Error(), `"a"`) {
-		t.Fatalf("Go step without ECS/Lambda options: %v", err)
+	if !errors.Is(err, ErrInvalidPipeline) || !strings.Contains(err.Error(), `"a"`) {
+		t.Fatalf("Go step without ECS/Lambda options: %v, want ErrInvalidPipeline naming the step", err)
 	}
 	_, err = Compile(New("p", GoStep("a", nop)), &CompileOptions{ECS: &ECSOptions{Cluster: "c"}})
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -161,16 +162,17 @@ func TestMapErrorsAndFatal(t *testing.T) {
 	}
 
 	land(t, lk, "b.jsonl", []byte(`{"id":1000,"user":"u001","kind":"buy"}`+"\n"))
+	down := errors.New("database down")
 	fatal, err := transform.New("fatal", transform.FromRaw(lk, "web", "events", transform.JSONLines[RawEvent](nil)),
 		transform.Map(func(_ context.Context, r RawEvent) (Event, error) {
-			return Event{}, transform.Fatal(fmt.Errorf("database down"))
+			return Event{}, transform.Fatal(down)
 		}), p.cleaned, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	before, _ := p.cleaned.Snapshot(ctx, 0)
-	if _, err := fatal.Run(ctx); err == nil || !strings.Contains(err.Error(), "database down") {
-		t.Fatalf("fatal run: %v", err)
+	if _, err := fatal.Run(ctx); !errors.Is(err, transform.ErrFatal) || !errors.Is(err, down) {
+		t.Fatalf("fatal run: %v, want transform.ErrFatal wrapping the map's error", err)
 	}
 	after, _ := p.cleaned.Snapshot(ctx, 0)
 	if after.Version != before.Version {

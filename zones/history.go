@@ -98,10 +98,10 @@ func (t *Table) events(ctx context.Context) ([]lake.HistoryEntry, error) {
 			}
 			var e lake.HistoryEntry
 			if err := logcodec.Decode(b, &e); err != nil {
-				return fmt.Errorf("zones: history of %s: audit event %s is not valid JSON: %w", t.prefix, id, err)
+				return fmt.Errorf("zones: history of %s: audit event %s is not valid JSON: %w: %w", t.prefix, id, ErrCorrupt, err)
 			}
 			if e.Kind == lake.HistoryCommit || e.Kind == "" {
-				return fmt.Errorf("zones: history of %s: audit event %s claims kind %q", t.prefix, id, e.Kind)
+				return fmt.Errorf("zones: history of %s: audit event %s claims kind %q: %w", t.prefix, id, e.Kind, ErrCorrupt)
 			}
 			e.ID = id
 			events[i] = e

@@ -161,8 +161,8 @@ func TestHistoryErrors(t *testing.T) {
 	}
 	put(t, s, "sales/orders/_lakekit/log/00000000000000000001.json", []byte(handCommit(1, time.Now(), "append", "k", 1, 0, "")))
 	put(t, s, "sales/orders/_lakekit/audit/01700000000000000000-vacuum-x.json", []byte(`{"kind":"commit","version":9}`))
-	if _, err := zones.History(ctx, lk, lake.Curated, "sales", "orders"); err == nil || !strings.Contains(err.Error(), `claims kind "commit"`) {
-		t.Fatalf("an audit event posing as a commit: %v", err)
+	if _, err := zones.History(ctx, lk, lake.Curated, "sales", "orders"); !errors.Is(err, zones.ErrCorrupt) || !strings.Contains(err.Error(), `claims kind "commit"`) {
+		t.Fatalf("an audit event posing as a commit: %v, want zones.ErrCorrupt naming it", err)
 	}
 }
 

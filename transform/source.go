@@ -94,10 +94,9 @@ type rawSource[In any] struct {
 	layout  raw.Layout
 }
 
-// RawOption configures FromRaw.
-type RawOption func(*rawConfig)
-
-type rawConfig struct {
+// RawOption configures FromRaw; WithLayout makes one. The zero RawOption
+// changes nothing.
+type RawOption struct {
 	layout raw.Layout
 }
 
@@ -106,7 +105,7 @@ type rawConfig struct {
 // error output), raw.DMSLayout (an AWS DMS S3 target: full load, then
 // changes), raw.PlainLayout (any keys, as Transfer Family or DataSync
 // write them), or a raw.Layout of your own.
-func WithLayout(l raw.Layout) RawOption { return func(c *rawConfig) { c.layout = l } }
+func WithLayout(l raw.Layout) RawOption { return RawOption{layout: l} }
 
 // FromRaw reads the objects in the raw zone under <source>/<dataset>/ that
 // the layout accepts (lakekit's own by default — raw.Land and the ingestion
@@ -120,11 +119,13 @@ func WithLayout(l raw.Layout) RawOption { return func(c *rawConfig) { c.layout =
 // the service's error code. Objects no rule of the layout accepts are not
 // read: they are logged and counted in Result.Unaccepted.
 func FromRaw[In any](lk *lake.Lake, source, dataset string, dec Decoder[In], opts ...RawOption) Source[In] {
-	var c rawConfig
+	var layout raw.Layout
 	for _, o := range opts {
-		o(&c)
+		if o.layout != nil {
+			layout = o.layout
+		}
 	}
-	return &rawSource[In]{lk: lk, source: source, dataset: dataset, dec: dec, layout: c.layout}
+	return &rawSource[In]{lk: lk, source: source, dataset: dataset, dec: dec, layout: layout}
 }
 
 func (s *rawSource[In]) String() string { return "raw:" + s.source + "/" + s.dataset }

@@ -130,6 +130,7 @@ type progress struct {
 	text  string
 	stop  chan struct{}
 	done  sync.WaitGroup
+	once  sync.Once
 }
 
 // startProgress shows label and the time spent, redrawn every 200ms until
@@ -169,12 +170,14 @@ func (p *progress) draw() {
 	fmt.Fprintf(p.w, "\r\x1b[K%s … %.1fs", p.text, time.Since(p.start).Seconds())
 }
 
-// end clears the line.
+// end clears the line; later calls do nothing.
 func (p *progress) end() {
 	if !p.on {
 		return
 	}
-	close(p.stop)
-	p.done.Wait()
-	fmt.Fprint(p.w, "\r\x1b[K")
+	p.once.Do(func() {
+		close(p.stop)
+		p.done.Wait()
+		fmt.Fprint(p.w, "\r\x1b[K")
+	})
 }

@@ -136,7 +136,7 @@ func TestCheckOrphan(t *testing.T) {
 }
 
 // TestCheckCatalogByHand: partitions repointed, added and removed in the
-// catalog by hand are drift; -repair (SyncCatalog) brings the catalog back
+// catalog by hand, and a table removed from it, are drift; -repair (SyncCatalog) brings the catalog back
 // to the snapshot and check is clean again.
 func TestCheckCatalogByHand(t *testing.T) {
 	l := localLake(t)
@@ -152,9 +152,15 @@ func TestCheckCatalogByHand(t *testing.T) {
 	if err := l.cat.DeletePartitions(ctx, "web", "page_views", [][]string{{"2024-05-04"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := l.cat.DeleteTable(ctx, "web", "countries"); err != nil {
+		t.Fatal(err)
+	}
 	r := lakekit(t, nil, "check", "-lake", l.url, "-json")
 	if r.code != 1 {
 		t.Fatalf("check: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if c := findCheck(t, parseChecks(t, r.stdout), "web.countries"); len(c.Drift) != 1 || c.Drift[0].Kind != driftNoTable {
+		t.Errorf("web.countries removed from the catalog: %+v", c.Drift)
 	}
 	pv := findCheck(t, parseChecks(t, r.stdout), "web.page_views")
 	var kinds []string
@@ -170,6 +176,13 @@ func TestCheckCatalogByHand(t *testing.T) {
 	pv = findCheck(t, parseChecks(t, r.stdout), "web.page_views")
 	if !pv.Repaired || len(pv.Drift) != 0 || pv.CatalogParts != 4 {
 		t.Errorf("after -repair: %+v", pv)
+	}
+	if c := findCheck(t, parseChecks(t, r.stdout), "web.countries"); !c.Repaired || len(c.Drift) != 0 {
+		t.Errorf("after -repair (registered again): %+v", c)
+	}
+	ct, err := l.cat.GetTable(ctx, "web", "countries")
+	if err != nil || len(ct.Schema.Columns) != 2 || ct.Location != l.lk.MustZone(lake.Cleaned).Store().Location("web/countries/") {
+		t.Errorf("web.countries registered by -repair: %+v, %v", ct, err)
 	}
 	ok(t, nil, "check", "-lake", l.url)
 }

@@ -119,6 +119,7 @@ func TestProgress(t *testing.T) {
 	p := (&cli{stderr: &term, progress: true}).startProgress("checking")
 	p.set("checking web.page_views (1/2 tables)")
 	p.end()
+	p.end() // a deferred end after an explicit one
 	if s := term.String(); !strings.HasPrefix(s, "\r\x1b[Kchecking") || !strings.HasSuffix(s, "\r\x1b[K") {
 		t.Errorf("terminal progress %q", s)
 	}

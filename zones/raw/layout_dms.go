@@ -49,7 +49,9 @@ type DMSLayout struct {
 	// TimeZone is DatePartitionTimezone; nil means UTC.
 	TimeZone *time.Location
 	// CDCOnly says the task has no full load (a CDC-only task): change
-	// files are read without waiting for LOAD files.
+	// files are read without waiting for LOAD files. Set it too when the
+	// full load's files are removed after they were read (an S3
+	// lifecycle rule), or the later change files stay Held.
 	CDCOnly bool
 
 	once   sync.Once

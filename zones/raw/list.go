@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,13 +86,10 @@ func List(ctx context.Context, lk *lake.Lake, source, dataset string, opts *List
 		}
 		base := source + "/" + dataset + "/"
 		var page []Landed
-		for e, err := range store.List(ctx, base, nil) {
+		for e, err := range listEntries(ctx, store, base, o.Layout, since) {
 			if err != nil {
 				fail(err)
 				return
-			}
-			if e.IsDir {
-				continue
 			}
 			l := Landed{Key: e.Key, Location: store.Location(e.Key), Source: source, Dataset: dataset,
 				Size: e.Size, ETag: e.ETag, ModTime: e.ModTime}
@@ -120,6 +118,50 @@ func List(ctx context.Context, lk *lake.Lake, source, dataset string, opts *List
 				continue
 			}
 			if !yield(l, nil) {
+				return
+			}
+		}
+	}
+}
+
+// listEntries lists the objects under base. For lakekit's layout with a
+// Since date, the ingest_date folders before it are not listed at all.
+func listEntries(ctx context.Context, store *lake.Store, base string, l Layout, since string) iter.Seq2[lake.Entry, error] {
+	return func(yield func(lake.Entry, error) bool) {
+		objects := func(prefix string) bool {
+			for e, err := range store.List(ctx, prefix, nil) {
+				if err != nil {
+					yield(lake.Entry{}, err)
+					return false
+				}
+				if !e.IsDir && !yield(e, nil) {
+					return false
+				}
+			}
+			return true
+		}
+		if _, ok := l.(LakekitLayout); !ok || since == "" {
+			objects(base)
+			return
+		}
+		for e, err := range store.List(ctx, base, &lake.ListOptions{Delimiter: "/"}) {
+			if err != nil {
+				yield(lake.Entry{}, err)
+				return
+			}
+			if !e.IsDir {
+				if !yield(e, nil) {
+					return
+				}
+				continue
+			}
+			d, isDate := strings.CutPrefix(strings.TrimSuffix(e.Key[len(base):], "/"), "ingest_date=")
+			if isDate && d < since {
+				if _, err := time.Parse(IngestDateLayout, d); err == nil {
+					continue // a whole folder before Since
+				}
+			}
+			if !objects(e.Key) {
 				return
 			}
 		}

@@ -40,7 +40,10 @@ type Lake struct {
 }
 
 // Open opens the lake at urlstr (see OpenStore for the schemes). Nothing is
-// written: a new lake's zones appear as data lands in them.
+// written: a new lake's zones appear as data lands in them. A lake that is
+// not there is caught at open: a directory lake's folder is made only when
+// its parent exists (?create=true makes parents too), and an s3:// lake's
+// bucket must exist; either miss is an error matching ErrNotFound.
 func Open(ctx context.Context, urlstr string, opts *Options) (*Lake, error) {
 	mux := defaultMux
 	if opts != nil && opts.Mux != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -360,5 +361,36 @@ func TestNoCgoBuild(t *testing.T) {
 	r := runBinary(t, bin, nil, "query", "-lake", l.url, "SELECT 1")
 	if r.code != 1 || !strings.Contains(r.stderr, "built without cgo") {
 		t.Errorf("query without cgo: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestDescribeProjection: Athena's partition projection settings are listed
+// apart from the other catalog parameters.
+func TestDescribeProjection(t *testing.T) {
+	l := localLake(t)
+	ctx := context.Background()
+	ct, err := l.cat.GetTable(ctx, "web", "page_views")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct.Parameters["projection.enabled"] = "true"
+	ct.Parameters["projection.dt.type"] = "date"
+	ct.Parameters["projection.dt.range"] = "2024-05-01,NOW"
+	ct.Parameters["storage.location.template"] = ct.Location + "dt=${dt}/"
+	if err := l.cat.UpdateTable(ctx, ct, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := ok(t, nil, "describe", "-lake", l.url, "web.page_views").stdout
+	_, proj, found := strings.Cut(out, "\nprojection\n")
+	if !found {
+		t.Fatalf("describe has no projection section:\n%s", out)
+	}
+	for _, kv := range [][2]string{{"projection.dt.range", "2024-05-01,NOW"}, {"projection.dt.type", "date"}, {"projection.enabled", "true"}, {"storage.location.template", ct.Location + "dt=${dt}/"}} {
+		if want := fmt.Sprintf("\n%-25s  %s\n", kv[0], kv[1]); !strings.Contains(proj, want) {
+			t.Errorf("projection section lacks %q:\n%s", want, proj)
+		}
+	}
+	if strings.Contains(strings.Split(out, "\nprojection\n")[0], "projection.enabled") {
+		t.Errorf("projection settings listed among the catalog parameters:\n%s", out)
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -101,6 +103,21 @@ func TestMotoGlue(t *testing.T) {
 	r = ok(t, nil, append([]string{"check", "-repair", "-json"}, g...)...)
 	if pv := findCheck(t, parseChecks(t, r.stdout), "web.page_views"); !pv.Repaired || len(pv.Drift) != 0 {
 		t.Errorf("after -repair: %+v", pv)
+	}
+
+	// vacuum on S3 with the Glue catalog: a dry run, then the delete
+	v1, err := l.views.Snapshot(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dry vacuumReport
+	r = ok(t, nil, append([]string{"vacuum", "web.page_views", "-retention", "0s", "-json"}, g...)...)
+	if err := json.Unmarshal([]byte(r.stdout), &dry); err != nil || !dry.DryRun || len(dry.Deleted) != 1 || dry.Deleted[0] != v1.Files[0].Key || dry.Bytes != v1.Files[0].Size {
+		t.Errorf("vacuum dry run on S3: %+v (%v); want %s", dry, err, v1.Files[0].Key)
+	}
+	r = ok(t, nil, append([]string{"vacuum", "web.page_views", "-retention", "0s", "-yes"}, g...)...)
+	if _, err := l.lk.MustZone(lake.Curated).Store().ReadAll(ctx, v1.Files[0].Key); !errors.Is(err, lake.ErrNotFound) || !strings.Contains(r.stdout, "deleted 1 files") {
+		t.Errorf("vacuum -yes on S3: %v\n%s", err, r.stdout)
 	}
 
 	// an orphan planted in a live partition folder on S3

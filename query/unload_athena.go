@@ -30,9 +30,9 @@ var _ Unloader = (*Athena)(nil)
 // BOOLEAN, date INT32 (DATE), decimal DECIMAL, varbinary BYTE_ARRAY, and
 // timestamp as the legacy INT96 (the Hive convention; Athena's
 // documentation on timestamps only says it reads Parquet's built-in time
-// types), which zones.AddFiles refuses — callers that adopt the output
-// must not unload timestamps (transform.SQL refuses them before running
-// anything).
+// types), which zones.AddFiles refuses — so a timestamp column is refused
+// with ErrUnsupported before anything runs (transform.SQL then runs the
+// statement as a plain query and takes its rows through the client).
 func (a *Athena) UnloadTo(ctx context.Context, req UnloadRequest) (*Unloaded, error) {
 	loc, err := req.validate()
 	if err != nil {

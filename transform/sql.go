@@ -66,10 +66,12 @@ type SQLTransform[Out any] struct {
 // entry. On an engine that writes files itself (a query.Unloader: Athena,
 // Redshift) no row passes through the client: the statement runs as an
 // UNLOAD into a staging folder of out's table, its columns cast to the
-// table's types (a type the engine cannot write as the table reads it is
-// refused before anything runs, naming the column), and the Parquet files
-// are adopted (zones.Dataset.AddFiles) in one commit with the ledger
-// entry. BatchSize does not apply there.
+// table's types, and the Parquet files are adopted
+// (zones.Dataset.AddFiles) in one commit with the ledger entry; BatchSize
+// does not apply there. Where the engine cannot UNLOAD the output as the
+// table reads it (Athena writes timestamps as INT96; Redshift has no
+// tinyint; an output table off S3) nothing is unloaded and the rows take
+// the client path, which is logged.
 func SQL[Out any](name string, eng query.Engine, statement string, out *zones.Dataset[Out], opts *SQLOptions) (*SQLTransform[Out], error) {
 	s := &SQLTransform[Out]{name: name, eng: eng, stmt: statement, out: out}
 	if opts != nil {
@@ -156,12 +158,19 @@ func (s *SQLTransform[Out]) Run(ctx context.Context) (*Result, error) {
 		entry.Unit = "sql:" + time.Now().UTC().Format(time.RFC3339Nano)
 	}
 	if u, ok := s.eng.(query.Unloader); ok {
-		if err := s.runUnload(ctx, u, entry, res); err != nil {
+		err := s.runUnload(ctx, u, entry, res)
+		if err == nil {
+			res.finish(start)
+			s.logger.Info("transform: sql: unloaded and adopted", res.logAttrs()...)
+			return res, catalogOutcome(s.name, res)
+		}
+		if !errors.Is(err, errUnloadRefused) {
 			return res, fmt.Errorf("transform %s: %w", s.name, err)
 		}
-		res.finish(start)
-		s.logger.Info("transform: sql: unloaded and adopted", res.logAttrs()...)
-		return res, catalogOutcome(s.name, res)
+		// The engine cannot write this output as files lakekit adopts (an
+		// Athena timestamp column: its UNLOAD writes INT96; an output
+		// table off S3): nothing ran, so the rows take the client path.
+		s.logger.Info("transform: sql: the engine cannot UNLOAD this output; its rows pass through the client", "transform", s.name, "reason", err)
 	}
 	w, err := newUnitWriter(ctx, s.out, entry, zones.WriterOptions{Mode: s.mode, Caller: s.opts.Caller})
 	if err != nil {

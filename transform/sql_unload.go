@@ -59,6 +59,11 @@ func unloadColumns[Out any](out *zones.Dataset[Out]) []catalog.Column {
 	return cols
 }
 
+// errUnloadRefused: the engine's UnloadTo refused the output before
+// running anything (a type its UNLOAD cannot write as lakekit reads it, a
+// store off S3); Run then takes the row path.
+var errUnloadRefused = errors.New("transform: the engine cannot UNLOAD this output")
+
 // runUnload runs the statement as an UNLOAD into a staging folder of the
 // output table and adopts the files with entry in one commit. Like the row
 // path it returns an error only when nothing is committed or the outcome
@@ -73,6 +78,10 @@ func (s *SQLTransform[Out]) runUnload(ctx context.Context, u query.Unloader, ent
 	}
 	un, err := u.UnloadTo(ctx, query.UnloadRequest{SQL: s.stmt, Params: s.opts.Params, Store: st, Prefix: prefix,
 		PartitionBy: s.out.PartitionKeys(), Columns: unloadColumns(s.out), Compression: compression})
+	if errors.Is(err, query.ErrUnsupported) {
+		// refused before anything ran (UnloadTo checks first)
+		return fmt.Errorf("unload: %w: %w", errUnloadRefused, err)
+	}
 	if err != nil {
 		return fmt.Errorf("unload: %w", err)
 	}

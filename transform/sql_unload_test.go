@@ -231,10 +231,12 @@ func TestSQLTransformAthenaUnloadAdopt(t *testing.T) {
 	}
 }
 
-// TestSQLTransformAthenaUnloadRefusesTimestamps: Athena's UNLOAD writes
-// timestamps as INT96, which lakekit does not adopt; the transform says so
-// naming the column before any query runs, and commits nothing.
-func TestSQLTransformAthenaUnloadRefusesTimestamps(t *testing.T) {
+// TestSQLTransformAthenaUnloadFallsBackForTimestamps: Athena's UNLOAD
+// writes timestamps as INT96, which lakekit does not adopt, so a statement
+// whose output has a timestamp column is not unloaded: nothing is
+// unloaded, the rows pass through the client as before the UNLOAD path
+// existed, and the table holds them with their timestamps.
+func TestSQLTransformAthenaUnloadFallsBackForTimestamps(t *testing.T) {
 	ctx := context.Background()
 	p := enginetest.StartAthena(t)
 	outLake := s3OutLake(t, p.MotoConfig(t), "athena-ts")
@@ -246,19 +248,44 @@ func TestSQLTransformAthenaUnloadRefusesTimestamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	str := func(s string) *string { return &s }
+	p.Seed(t, []enginetest.Column{{Name: "customer", Type: "varchar"}, {Name: "last", Type: "timestamp"}, {Name: "day", Type: "varchar"}},
+		[][]*string{
+			{str("c1"), str("2024-05-01 23:59:00.000"), str("2024-05-01")},
+			{str("c2"), str("2024-05-02 07:30:15.250"), str("2024-05-02")},
+		})
 	st, err := transform.SQL("latest", ath, `SELECT customer, max("at") AS "last", day FROM "shop"."orders" GROUP BY customer, day`, out, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.Run(ctx)
-	if !errors.Is(err, query.ErrUnsupported) || !strings.Contains(err.Error(), `"last"`) || !strings.Contains(err.Error(), "INT96") {
-		t.Fatalf("err = %v; want ErrUnsupported naming column last and INT96", err)
+	res, err := st.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := len(p.Requests("StartQueryExecution")); n != 0 {
-		t.Fatalf("%d queries started", n)
+	for _, r := range p.Requests("StartQueryExecution") {
+		if q, _ := r.Body["QueryString"].(string); strings.Contains(q, "UNLOAD") {
+			t.Fatalf("a timestamp output was unloaded: %s", q)
+		}
 	}
-	if _, err := out.Snapshot(ctx, 0); !errors.Is(err, zones.ErrNoSuchTable) {
-		t.Fatalf("the table was committed: %v", err)
+	if len(p.Requests("GetQueryResults")) == 0 {
+		t.Fatal("no GetQueryResults: the rows did not take the client path")
+	}
+	got, err := out.ReadAll(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []UnloadLatest{
+		{Customer: "c1", Last: time.Date(2024, 5, 1, 23, 59, 0, 0, time.UTC), Day: "2024-05-01"},
+		{Customer: "c2", Last: time.Date(2024, 5, 2, 7, 30, 15, 250_000_000, time.UTC), Day: "2024-05-02"},
+	}
+	slices.SortFunc(got, func(a, b UnloadLatest) int { return strings.Compare(a.Customer, b.Customer) })
+	if len(got) != 2 || res.RowsOut != 2 {
+		t.Fatalf("table holds %+v (result %+v)", got, res)
+	}
+	for i := range want {
+		if got[i].Customer != want[i].Customer || !got[i].Last.Equal(want[i].Last) || got[i].Day != want[i].Day {
+			t.Fatalf("row %d: %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }
 
@@ -433,11 +460,18 @@ func TestSQLTransformRedshiftUnloadTimestamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Redshift cannot UNLOAD a tinyint: the statement is not unloaded but
+	// runs as a plain query whose rows pass through the client (this fake
+	// answers UNLOADs only, so that query's failure is the proof)
 	n := len(f.Requests("ExecuteStatement"))
-	if _, err := tst.Run(ctx); !errors.Is(err, query.ErrUnsupported) || !strings.Contains(err.Error(), `"flag"`) {
-		t.Fatalf("tinyint on Redshift: %v, want ErrUnsupported naming flag", err)
+	if _, err := tst.Run(ctx); err == nil || errors.Is(err, query.ErrUnsupported) {
+		t.Fatalf("tinyint on Redshift: %v, want the row path's query (answered by nothing here)", err)
 	}
-	if len(f.Requests("ExecuteStatement")) != n {
-		t.Fatal("a statement ran")
+	execs := f.Requests("ExecuteStatement")[n:]
+	if len(execs) != 1 {
+		t.Fatalf("%d statements after the refusal, want the one plain query", len(execs))
+	}
+	if q, _ := execs[0].Body["Sql"].(string); strings.Contains(q, "UNLOAD") || !strings.Contains(q, "1 AS flag") {
+		t.Fatalf("the tinyint output ran as %q, want the plain statement", q)
 	}
 }

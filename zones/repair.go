@@ -69,34 +69,9 @@ func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult,
 	if opts != nil {
 		o = *opts
 	}
-	versions, err := t.log.Versions(ctx)
+	res, newest, err := t.findDamaged(ctx)
 	if err != nil {
 		return nil, err
-	}
-	res := &RepairResult{Saved: map[int64]string{}}
-	newest := int64(0)
-	if len(versions) > 0 {
-		newest = versions[len(versions)-1]
-	}
-	if hint, err := t.log.Hint(ctx); err != nil {
-		return nil, err
-	} else if hint > newest { // the newest entries themselves were lost
-		newest = hint
-	}
-	present := map[int64]bool{}
-	for _, v := range versions {
-		present[v] = true
-	}
-	for v := int64(1); v <= newest; v++ {
-		if !present[v] {
-			res.Damaged = append(res.Damaged, v)
-			continue
-		}
-		if _, err := t.readCommit(ctx, v); errors.Is(err, ErrCorrupt) {
-			res.Damaged = append(res.Damaged, v)
-		} else if err != nil {
-			return nil, err
-		}
 	}
 	if len(res.Damaged) == 0 || o.DryRun {
 		return res, nil
@@ -113,29 +88,8 @@ func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult,
 		return nil, fmt.Errorf("zones: repair %s: the audit record could not be written, nothing changed: %w", t.prefix, err)
 	}
 	res.AuditID = ev.ID
-	for _, v := range res.Damaged {
-		if b, err := t.log.Read(ctx, v); err == nil {
-			saved := fmt.Sprintf("%s/_lakekit/repair/%020d-%d.bad", t.prefix, v, now.UnixNano())
-			if err := t.store.PutBytes(ctx, saved, b, nil); err != nil {
-				return res, fmt.Errorf("zones: repair %s: keep the damaged version %d: %w", t.prefix, v, err)
-			}
-			res.Saved[v] = saved
-		}
-		c := &Commit{Version: v, Timestamp: now, Operation: "repair", Audit: audit,
-			Metadata: map[string]string{"repair": ev.ID, "saved": res.Saved[v]}}
-		t.mu.Lock()
-		t.latest = nil
-		t.mu.Unlock()
-		if err := t.inferLost(ctx, c, res.Damaged); err != nil {
-			return res, fmt.Errorf("zones: repair %s: version %d: %w", t.prefix, v, err)
-		}
-		b, err := logcodec.Encode(c)
-		if err != nil {
-			return res, err
-		}
-		if err := t.log.Replace(ctx, v, b); err != nil {
-			return res, fmt.Errorf("zones: repair %s: replace version %d: %w", t.prefix, v, err)
-		}
+	if err := t.replaceDamaged(ctx, res, ev.ID, audit, now); err != nil {
+		return res, err
 	}
 	t.mu.Lock()
 	t.latest = nil // rebuild from the repaired log
@@ -143,25 +97,8 @@ func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult,
 	if err := t.setAsideUnreferenced(ctx, res); err != nil {
 		return res, fmt.Errorf("zones: repair %s: %w", t.prefix, err)
 	}
-	// A repair commit at the head: catalogs and other syncers that
-	// recorded a version at or past the damage see they are behind and
-	// compare everything (syncTouched does a full sync over a repair).
-	marker := &Commit{Version: newest + 1, Timestamp: time.Now().UTC(), Operation: "repair", Audit: audit,
-		Metadata: map[string]string{"repair": ev.ID, "versions": strings.Join(names, ",")}}
-	st, err := t.refresh(ctx)
-	if err != nil {
+	if err := t.appendRepairMarker(ctx, newest+1, audit, ev.ID, names); err != nil {
 		return res, err
-	}
-	marker.PartitionKeys, marker.SchemaVersion = st.PartitionKeys, st.SchemaVersion
-	mb, err := logcodec.Encode(marker)
-	if err != nil {
-		return res, err
-	}
-	if err := t.log.Append(ctx, marker.Version, mb); err != nil {
-		return res, fmt.Errorf("zones: repair %s: the repair commit: %w", t.prefix, err)
-	}
-	if err := t.log.NoteVersion(ctx, marker.Version); err != nil {
-		t.logger.Warn("zones: newest-version hint not written", "version", marker.Version, "err", err)
 	}
 	ev.Status, ev.Finished = lake.EventDone, time.Now().UTC()
 	if err := t.zone.RecordEvent(ctx, t.database, t.name, ev); err != nil {
@@ -169,6 +106,98 @@ func (t *Table) Repair(ctx context.Context, opts *RepairOptions) (*RepairResult,
 	}
 	t.logger.Warn("zones: commit log repaired", "versions", names, "audit", ev.ID)
 	return res, nil
+}
+
+// findDamaged lists the versions up to the newest (the log's, or the
+// hint's when the newest entries themselves were lost) that are missing
+// or do not decode, and returns that newest version.
+func (t *Table) findDamaged(ctx context.Context) (*RepairResult, int64, error) {
+	versions, err := t.log.Versions(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	res := &RepairResult{Saved: map[int64]string{}}
+	newest := int64(0)
+	if len(versions) > 0 {
+		newest = versions[len(versions)-1]
+	}
+	if hint, err := t.log.Hint(ctx); err != nil {
+		return nil, 0, err
+	} else if hint > newest { // the newest entries themselves were lost
+		newest = hint
+	}
+	present := map[int64]bool{}
+	for _, v := range versions {
+		present[v] = true
+	}
+	for v := int64(1); v <= newest; v++ {
+		if !present[v] {
+			res.Damaged = append(res.Damaged, v)
+			continue
+		}
+		if _, err := t.readCommit(ctx, v); errors.Is(err, ErrCorrupt) {
+			res.Damaged = append(res.Damaged, v)
+		} else if err != nil {
+			return nil, 0, err
+		}
+	}
+	return res, newest, nil
+}
+
+// replaceDamaged keeps each damaged entry's bytes under _lakekit/repair/
+// and replaces it with a repair commit holding what later versions prove
+// it did (inferLost).
+func (t *Table) replaceDamaged(ctx context.Context, res *RepairResult, auditID string, audit lake.Audit, now time.Time) error {
+	for _, v := range res.Damaged {
+		if b, err := t.log.Read(ctx, v); err == nil {
+			saved := fmt.Sprintf("%s/_lakekit/repair/%020d-%d.bad", t.prefix, v, now.UnixNano())
+			if err := t.store.PutBytes(ctx, saved, b, nil); err != nil {
+				return fmt.Errorf("zones: repair %s: keep the damaged version %d: %w", t.prefix, v, err)
+			}
+			res.Saved[v] = saved
+		}
+		c := &Commit{Version: v, Timestamp: now, Operation: "repair", Audit: audit,
+			Metadata: map[string]string{"repair": auditID, "saved": res.Saved[v]}}
+		t.mu.Lock()
+		t.latest = nil
+		t.mu.Unlock()
+		if err := t.inferLost(ctx, c, res.Damaged); err != nil {
+			return fmt.Errorf("zones: repair %s: version %d: %w", t.prefix, v, err)
+		}
+		b, err := logcodec.Encode(c)
+		if err != nil {
+			return err
+		}
+		if err := t.log.Replace(ctx, v, b); err != nil {
+			return fmt.Errorf("zones: repair %s: replace version %d: %w", t.prefix, v, err)
+		}
+	}
+	return nil
+}
+
+// appendRepairMarker appends a repair commit at version (the head), so
+// catalogs and other syncers that recorded a version at or past the
+// damage see they are behind and compare everything (syncTouched does a
+// full sync over a repair).
+func (t *Table) appendRepairMarker(ctx context.Context, version int64, audit lake.Audit, auditID string, names []string) error {
+	marker := &Commit{Version: version, Timestamp: time.Now().UTC(), Operation: "repair", Audit: audit,
+		Metadata: map[string]string{"repair": auditID, "versions": strings.Join(names, ",")}}
+	st, err := t.refresh(ctx)
+	if err != nil {
+		return err
+	}
+	marker.PartitionKeys, marker.SchemaVersion = st.PartitionKeys, st.SchemaVersion
+	mb, err := logcodec.Encode(marker)
+	if err != nil {
+		return err
+	}
+	if err := t.log.Append(ctx, marker.Version, mb); err != nil {
+		return fmt.Errorf("zones: repair %s: the repair commit: %w", t.prefix, err)
+	}
+	if err := t.log.NoteVersion(ctx, marker.Version); err != nil {
+		t.logger.Warn("zones: newest-version hint not written", "version", marker.Version, "err", err)
+	}
+	return nil
 }
 
 // inferLost fills the replacement c of a lost version with what the later

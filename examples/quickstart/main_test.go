@@ -22,6 +22,7 @@ import (
 	"github.com/lakekit/lakekit/examples/internal/extest/duck"
 	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/orchestrate"
 )
 
 func TestMain(m *testing.M) {
@@ -126,8 +127,12 @@ func TestQuickstart(t *testing.T) {
 	} else if b, _ := os.ReadFile(s.Pictures[2]); !bytes.Contains(b, []byte(`fill="#b7e4c7"`)) {
 		t.Errorf("pipeline.svg does not colour succeeded steps:\n%s", b)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "_lakekit", "runs", PipelineName, s.RunID+".json")); err != nil {
-		t.Errorf("run history: %v", err)
+	runner, err := orchestrate.NewRunner(lk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, err := runner.LoadRun(ctx, PipelineName, s.RunID); err != nil || run.State != orchestrate.StateSucceeded {
+		t.Errorf("run history of %s: %+v, %v", s.RunID, run, err)
 	}
 }
 

@@ -34,6 +34,10 @@
 //	query_vs_read_parquet      DuckDB engine over the catalog vs DuckDB read_parquet on the same files
 //	s3_gets_per_projected_read GET requests to read one column of one file through the S3 store (gofakes3)
 //	glue_calls_10k_partitions  Glue API calls to register 10,000 partitions (moto_server)
+//	commit_depth               one small append, and opening the table, after 1,000 commits / after 1
+//	s3_write                   rows committed to S3 (gofakes3) vs transfermanager uploading the same Parquet bytes
+//	transform_json_to_parquet  raw JSON lines, 1% malformed -> cleaned Parquet + quarantine vs DuckDB read_json ... COPY TO
+//	ingest_buffer              records/s through raw.Buffer from 32 goroutines (zstd) vs one os.File + zstd encoder
 //
 // Sizes: -rows rows (default 1,000,000) over -partitions days (default
 // 100) for the write, read, query and pruning scenarios; the transform
@@ -41,7 +45,10 @@
 // depend on the partitions, not the rows); the S3 scenario writes up to
 // 1,000,000 rows into one file; memory_10m writes 10M and 1M rows in a
 // child process (100k and 10k with -short) and runs once unless -reps is
-// given. -short uses 20,000 rows over 10 partitions, 1,000 Glue
+// given; commit_depth builds tables of 1, 100, 1,000 and -depth commits
+// (default 10,000; 100 with -short) and compares the 1,000th with the
+// first; s3_write, transform_json_to_parquet and ingest_buffer take all
+// -rows. -short uses 20,000 rows over 10 partitions, 1,000 Glue
 // partitions, one rep.
 //
 // Other flags: -cpuprofile FILE writes a CPU profile whose samples carry

@@ -129,6 +129,7 @@ type config struct {
 	keep       bool
 	repsSet    bool // -reps given explicitly
 	cpuprofile string
+	depthMax   int // deepest table of commit_depth
 
 	scenario string // the scenario running, for profile labels
 
@@ -160,6 +161,10 @@ var order = []string{
 	"query_vs_read_parquet",
 	"s3_gets_per_projected_read",
 	"glue_calls_10k_partitions",
+	"commit_depth",
+	"s3_write",
+	"transform_json_to_parquet",
+	"ingest_buffer",
 }
 
 func register(s scenario) { scenarios = append(scenarios, s) }
@@ -192,6 +197,8 @@ const (
 	defaultReps       = 3
 	shortRows         = 20_000
 	shortPartitions   = 10
+	defaultDepth      = 10_000
+	shortDepth        = 100
 )
 
 // run is the harness's main: it returns the process exit status.
@@ -207,6 +214,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.short, "short", false, "smoke run: tiny sizes, 1 rep; fails if a scenario fails or produces no number")
 	fs.StringVar(&c.out, "out", "", "directory to write bench.svg, bench.json and bench.md into")
 	fs.BoolVar(&c.keep, "keep", false, "keep the scratch directory (its path is printed)")
+	fs.IntVar(&c.depthMax, "depth", 0, fmt.Sprintf("commits of commit_depth's deepest table (default %d; %d with -short)", defaultDepth, shortDepth))
 	render := fs.String("render", "", "re-draw bench.svg and bench.md into -out from this bench.json, without running anything")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile to this file; samples carry the labels scenario and side (lakekit or peer): go tool pprof -tagfocus side=lakekit -top bench FILE")
 	var child childFlags
@@ -244,6 +252,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.short {
 			c.partitions = shortPartitions
 		}
+	}
+	if c.depthMax == 0 {
+		c.depthMax = defaultDepth
+		if c.short {
+			c.depthMax = shortDepth
+		}
+	}
+	if c.depthMax < 1 {
+		fmt.Fprintf(stderr, "bench: -depth must be positive (got %d)\n", c.depthMax)
+		return 2
 	}
 	if c.reps == 0 {
 		c.reps = defaultReps

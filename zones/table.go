@@ -194,21 +194,25 @@ func (t *Table) travel(ctx context.Context, version int64) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	for st.Version < version {
-		c, err := t.readCommit(ctx, st.Version+1)
-		if errors.Is(err, lake.ErrNotFound) {
-			// the end of the log, or a version lost below the newest
-			if _, cerr := t.log.CheckEnd(ctx, st.Version); cerr != nil {
-				return nil, fmt.Errorf("zones: table %s: %w", t.prefix, cerr)
-			}
-			return nil, fmt.Errorf("zones: table %s has no version %d: %w: %w", t.prefix, st.Version+1, ErrNoSuchVersion, err)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if st.Version >= version {
+		return st, nil
+	}
+	// the end of the log before version, or a version lost below the
+	// newest (ErrCorrupt), ends the read early
+	last, err := objlog.Replay(ctx, t.log, st.Version, commitVersion, func(v int64, c *Commit) error {
 		if err := st.apply(c); err != nil {
-			return nil, err
+			return err
 		}
+		if v >= version {
+			return objlog.ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, t.logErr(err)
+	}
+	if last < version {
+		return nil, fmt.Errorf("zones: table %s has no version %d: %w: %w", t.prefix, last+1, ErrNoSuchVersion, lake.ErrNotFound)
 	}
 	return st, nil
 }

@@ -1,5 +1,7 @@
 // Package objlog is lakekit's one versioned-object log over a lake.Store:
-// the primitive under every table's commit log.
+// the primitive under every log lakekit keeps — a zones table's commits,
+// the local catalog's table versions and partition changes, the transform
+// ledger cache (a checkpoint) and the orchestrate run history.
 //
 // A log is a folder of objects named by a 20-digit version
 // (internal/logcodec's layout). Version v is written exactly once, with a
@@ -46,7 +48,8 @@ import (
 // the same sentinel.
 var ErrCorrupt = lake.ErrCorrupt
 
-// Log is the commit log of one table prefix ("<db>/<table>") in a store.
+// Log is one log: the objects under one prefix of a store ("<db>/<table>"
+// for a table's commits).
 type Log struct {
 	store  *lake.Store
 	prefix string

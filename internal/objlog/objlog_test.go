@@ -63,6 +63,26 @@ func TestReplayReadsInOrder(t *testing.T) {
 	}
 }
 
+// TestReplayStop: ErrStop ends the read at the version it was returned
+// for, without reading on (a read up to a version).
+func TestReplayStop(t *testing.T) {
+	l, s := fill(t, 5)
+	if err := s.Delete(context.Background(), l.Key(5)); err != nil { // damage past the stop is not read
+		t.Fatal(err)
+	}
+	var got []int64
+	last, err := Replay(context.Background(), l, 1, func(e *entry) int64 { return e.Version }, func(v int64, e *entry) error {
+		got = append(got, v)
+		if v == 3 {
+			return ErrStop
+		}
+		return nil
+	})
+	if err != nil || last != 3 || fmt.Sprint(got) != "[2 3]" {
+		t.Fatalf("Replay stopping at 3 = %d %v %v", last, got, err)
+	}
+}
+
 // TestReplayCorruptGap: a version missing below the newest is ErrCorrupt
 // naming it, after the versions before it were applied.
 func TestReplayCorruptGap(t *testing.T) {
@@ -158,6 +178,38 @@ func TestNewestCorrupt(t *testing.T) {
 	}
 	if _, err := l.Newest(ctx, &e, claim); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), l.Key(5)) {
 		t.Fatalf("gap above a lagging hint: %v", err)
+	}
+}
+
+// TestNewestRestart: a hint naming a version whose history was dropped
+// (a reader's late hint update racing DeleteBefore) reads from the newest
+// listed version; a dropped folder is an empty log; a hint left over no
+// version at all is corruption.
+func TestNewestRestart(t *testing.T) {
+	ctx := context.Background()
+	var e entry
+	claim := func() int64 { return e.Version }
+	l, s := fill(t, 6)
+	if err := l.DeleteBefore(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.NoteVersion(ctx, 4); err != nil { // the late update
+		t.Fatal(err)
+	}
+	if v, err := l.Newest(ctx, &e, claim); v != 6 || err != nil || e.Text != "v6" {
+		t.Fatalf("Newest over a hint below the dropped history = %d %+v %v", v, e, err)
+	}
+	if err := s.Delete(ctx, l.Key(6)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Newest(ctx, &e, claim); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), l.Key(6)) {
+		t.Fatalf("hint over no version: %v; want ErrCorrupt naming %s", err, l.Key(6))
+	}
+	if err := s.Delete(ctx, "db/t/"+HintKey); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := l.Newest(ctx, &e, claim); v != 0 || err != nil {
+		t.Fatalf("Newest of a dropped log = %d %v", v, err)
 	}
 }
 

@@ -10,11 +10,16 @@ import (
 	"github.com/lakekit/lakekit/lake"
 )
 
+// ErrStop, returned by a ReadFrom or Replay callback, ends the read after
+// the version it was given (a read up to a version, for time travel).
+var ErrStop = errors.New("objlog: stop reading")
+
 // ReadFrom reads the versions after `after` in order, passing each raw
-// object to fn, until the end of the log. The end is checked (CheckEnd): a
-// missing version while a later one was committed is ErrCorrupt naming it,
-// never the end. It returns the last version passed to fn (after when
-// none); an error from fn stops the read and is returned as it is.
+// object to fn, until the end of the log or until fn returns ErrStop. The
+// end is checked (CheckEnd): a missing version while a later one was
+// committed is ErrCorrupt naming it, never the end. It returns the last
+// version read (after when none); another error from fn stops the read and
+// is returned as it is, with the version before.
 func (l *Log) ReadFrom(ctx context.Context, after int64, fn func(v int64, b []byte) error) (int64, error) {
 	v := after
 	for {
@@ -32,7 +37,9 @@ func (l *Log) ReadFrom(ctx context.Context, after int64, fn func(v int64, b []by
 		if err != nil {
 			return v, err
 		}
-		if err := fn(v+1, b); err != nil {
+		if err := fn(v+1, b); errors.Is(err, ErrStop) {
+			return v + 1, nil
+		} else if err != nil {
 			return v, err
 		}
 		v++
@@ -79,50 +86,66 @@ func (l *Log) readHint(ctx context.Context) (int64, bool, error) {
 // starts at the hint (listing the log when there is none), reads forward
 // until a version is missing, and checks the end as ReadFrom does, so a
 // lookup costs about three requests however long the log is. A version
-// the hint names that is missing, or a newest object that does not decode
-// or claims another version (versionOf, when not nil), is ErrCorrupt
-// naming it: an older version is never returned in its place. A hint
-// found behind is advanced (best effort).
+// the hint names that is missing (with no newer one listed), or a newest
+// object that does not decode or claims another version (versionOf, when
+// not nil), is ErrCorrupt naming it: an older version is never returned in
+// its place. A hint found behind is advanced (best effort).
 func (l *Log) Newest(ctx context.Context, out any, versionOf func() int64) (int64, error) {
-	prev := int64(-1)
-	for try := 0; ; try++ {
-		hint, found, err := l.readHint(ctx)
-		if err != nil {
-			return 0, err
-		}
-		start := hint
-		if !found {
-			vs, err := l.Versions(ctx)
-			if err != nil {
-				return 0, err
-			}
-			if len(vs) == 0 {
-				return 0, nil
-			}
-			start = vs[len(vs)-1]
-		}
-		v, b, err := l.forward(ctx, start)
-		if errors.Is(err, lake.ErrNotFound) {
-			// History deleted (DeleteBefore, a dropped folder) after this
-			// reader read the hint or the listing: look again, while what
-			// it names keeps changing.
-			if try < 3 && start != prev {
-				prev = start
-				continue
-			}
-			return 0, fmt.Errorf("%s: version %d (%s) is missing but was committed: %w", l.prefix, start, l.Key(start), ErrCorrupt)
-		}
-		if err != nil {
-			return 0, err
-		}
-		if err := l.DecodeObject(v, b, out, versionOf); err != nil {
-			return 0, err
-		}
-		if v != hint {
-			_ = l.NoteVersion(ctx, v) // best effort: a hint behind costs a probe
-		}
-		return v, nil
+	hint, found, err := l.readHint(ctx)
+	if err != nil {
+		return 0, err
 	}
+	start := hint
+	if !found {
+		if start, err = l.listNewest(ctx); err != nil || start == 0 {
+			return 0, err
+		}
+	}
+	v, b, err := l.forward(ctx, start)
+	if errors.Is(err, lake.ErrNotFound) {
+		v, b, err = l.restart(ctx, start)
+	}
+	if err != nil || v == 0 {
+		return 0, err
+	}
+	if err := l.DecodeObject(v, b, out, versionOf); err != nil {
+		return 0, err
+	}
+	if v != hint {
+		_ = l.NoteVersion(ctx, v) // best effort: a hint behind costs a probe
+	}
+	return v, nil
+}
+
+// restart is Newest's answer when the version it started from is gone.
+// Either the history below a newer version was dropped under the reader
+// (DeleteBefore racing this read, or a reader's late hint update), and the
+// listing shows the newer version to read from; or the whole folder was
+// deleted (no version, no hint: the log is empty, v is 0); or the version
+// was lost (ErrCorrupt naming it).
+func (l *Log) restart(ctx context.Context, start int64) (int64, []byte, error) {
+	newest, err := l.listNewest(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if newest > start {
+		return l.forward(ctx, newest)
+	}
+	if newest == 0 {
+		if _, found, err := l.readHint(ctx); err != nil || !found {
+			return 0, nil, err
+		}
+	}
+	return 0, nil, fmt.Errorf("%s: version %d (%s) is missing but was committed: %w", l.prefix, start, l.Key(start), ErrCorrupt)
+}
+
+// listNewest lists the log and returns its newest version, 0 when none.
+func (l *Log) listNewest(ctx context.Context) (int64, error) {
+	vs, err := l.Versions(ctx)
+	if err != nil || len(vs) == 0 {
+		return 0, err
+	}
+	return vs[len(vs)-1], nil
 }
 
 // forward reads version start and then start+1, ... while they exist, and

@@ -115,6 +115,8 @@ func (u *UnloadPlayer) playRedshift(q string) error {
 }
 
 // play runs sql on the source and writes its result under loc.
+// play runs sql on Source and writes its rows under loc as the service
+// would: partitioned by partitionBy, in Redshift's or Athena's layout.
 func (u *UnloadPlayer) play(sql, loc string, partitionBy []string, redshift bool) error {
 	ctx := context.Background()
 	root := u.Store.Location("")
@@ -134,6 +136,24 @@ func (u *UnloadPlayer) play(sql, loc string, partitionBy []string, redshift bool
 		return err
 	}
 	cols := res.Columns
+	partIdx, err := partitionIndexes(cols, partitionBy, redshift)
+	if err != nil {
+		return err
+	}
+	schema, stored, leaf, err := unloadSchema(cols, partIdx, redshift)
+	if err != nil {
+		return err
+	}
+	byPart, order, err := groupUnloadRows(rows, cols, partitionBy, partIdx, stored, leaf, redshift)
+	if err != nil {
+		return err
+	}
+	return u.writeUnloadFiles(ctx, prefix, schema, byPart, order, redshift)
+}
+
+// partitionIndexes finds each partition column in the result; Athena
+// wants them last, in partitioned_by's order.
+func partitionIndexes(cols []query.Column, partitionBy []string, redshift bool) ([]int, error) {
 	partIdx := make([]int, len(partitionBy))
 	for i, k := range partitionBy {
 		partIdx[i] = -1
@@ -143,12 +163,19 @@ func (u *UnloadPlayer) play(sql, loc string, partitionBy []string, redshift bool
 			}
 		}
 		if partIdx[i] < 0 {
-			return fmt.Errorf("partition column %q is not in the result", k)
+			return nil, fmt.Errorf("partition column %q is not in the result", k)
 		}
 		if !redshift && partIdx[i] != len(cols)-len(partitionBy)+i {
-			return fmt.Errorf("partition column %q must be among the last columns of the SELECT, in partitioned_by's order", k)
+			return nil, fmt.Errorf("partition column %q must be among the last columns of the SELECT, in partitioned_by's order", k)
 		}
 	}
+	return partIdx, nil
+}
+
+// unloadSchema is the files' schema: every column but the partition
+// columns, OPTIONAL, in the service's types. It returns the stored result
+// columns and each one's leaf index in the schema.
+func unloadSchema(cols []query.Column, partIdx []int, redshift bool) (*parquet.Schema, []int, map[int]int, error) {
 	isPart := map[int]bool{}
 	for _, j := range partIdx {
 		isPart[j] = true
@@ -161,7 +188,7 @@ func (u *UnloadPlayer) play(sql, loc string, partitionBy []string, redshift bool
 		}
 		n, err := serviceNode(c, redshift)
 		if err != nil {
-			return fmt.Errorf("column %q: %w", c.Name, err)
+			return nil, nil, nil, fmt.Errorf("column %q: %w", c.Name, err)
 		}
 		group[strings.ToLower(c.Name)] = parquet.Optional(n)
 		stored = append(stored, j)
@@ -175,6 +202,12 @@ func (u *UnloadPlayer) play(sql, loc string, partitionBy []string, redshift bool
 			}
 		}
 	}
+	return schema, stored, leaf, nil
+}
+
+// groupUnloadRows converts the rows to Parquet rows grouped by their
+// partition's Hive path, in the order the partitions first appear.
+func groupUnloadRows(rows [][]any, cols []query.Column, partitionBy []string, partIdx, stored []int, leaf map[int]int, redshift bool) (map[string][]parquet.Row, []string, error) {
 	byPart := map[string][]parquet.Row{}
 	var order []string
 	for _, r := range rows {
@@ -186,7 +219,7 @@ func (u *UnloadPlayer) play(sql, loc string, partitionBy []string, redshift bool
 		for _, j := range stored {
 			v, err := serviceValue(r[j], cols[j], redshift)
 			if err != nil {
-				return fmt.Errorf("column %q: %w", cols[j].Name, err)
+				return nil, nil, fmt.Errorf("column %q: %w", cols[j].Name, err)
 			}
 			def := 1
 			if r[j] == nil {
@@ -200,6 +233,12 @@ func (u *UnloadPlayer) play(sql, loc string, partitionBy []string, redshift bool
 		}
 		byPart[hp] = append(byPart[hp], row)
 	}
+	return byPart, order, nil
+}
+
+// writeUnloadFiles writes each partition's rows under prefix with the
+// service's file names: Athena several files per partition, Redshift one.
+func (u *UnloadPlayer) writeUnloadFiles(ctx context.Context, prefix string, schema *parquet.Schema, byPart map[string][]parquet.Row, order []string, redshift bool) error {
 	n := u.Unloads.Add(1)
 	for pi, hp := range order {
 		dir := prefix

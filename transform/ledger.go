@@ -30,6 +30,9 @@ const (
 	// table version the transform's ledger was rewound to. Entries of
 	// later commits before it no longer count.
 	MetaRewind = "lakekit.transform.rewind"
+	// MetaLedgerBatch holds a JSON array of LedgerEntry: the entries of
+	// every unit a fan-out committed at once (FanOut.Commit).
+	MetaLedgerBatch = "lakekit.transform.ledger.batch"
 )
 
 // InputFile is one input a transform consumed: a raw object (Key relative
@@ -127,7 +130,9 @@ type ledgerNode struct {
 	Parent  int64        `json:"parent"`
 	Rewind  bool         `json:"rewind,omitempty"`
 	Entry   *LedgerEntry `json:"entry,omitempty"`
-	Time    time.Time    `json:"time"`
+	// Entries are the units of a fan-out commit (MetaLedgerBatch).
+	Entries []*LedgerEntry `json:"entries,omitempty"`
+	Time    time.Time      `json:"time"`
 }
 
 func newLedger(name string) *Ledger {
@@ -148,6 +153,17 @@ func (l *Ledger) apply(c *zones.Commit) error {
 		}
 		l.nodes[c.Version] = &ledgerNode{Version: c.Version, Parent: to, Rewind: true, Time: c.Timestamp}
 		l.Epoch++
+		return nil
+	}
+	if raw, ok := c.Metadata[MetaLedgerBatch]; ok {
+		var es []*LedgerEntry
+		if err := json.Unmarshal([]byte(raw), &es); err != nil {
+			return fmt.Errorf("transform %s: commit %d: ledger batch: %v: %w", l.Transform, c.Version, err, ErrLedger)
+		}
+		for _, e := range es {
+			e.Version, e.CommitTime = c.Version, c.Timestamp
+		}
+		l.nodes[c.Version] = &ledgerNode{Version: c.Version, Parent: c.Version - 1, Entries: es, Time: c.Timestamp}
 		return nil
 	}
 	raw, ok := c.Metadata[MetaLedger]
@@ -187,6 +203,9 @@ func (l *Ledger) finish() {
 		}
 		if n.Entry != nil {
 			path = append(path, n.Entry)
+		}
+		for i := len(n.Entries) - 1; i >= 0; i-- { // path is newest first
+			path = append(path, n.Entries[i])
 		}
 		v = n.Parent
 	}
@@ -272,6 +291,9 @@ func loadLedger(ctx context.Context, name string, table *zones.Table, sys *lake.
 		for _, n := range c.Nodes {
 			if n.Entry != nil {
 				n.Entry.Version, n.Entry.CommitTime = n.Version, n.Time
+			}
+			for _, e := range n.Entries {
+				e.Version, e.CommitTime = n.Version, n.Time
 			}
 			l.nodes[n.Version] = n
 		}

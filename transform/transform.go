@@ -341,6 +341,9 @@ type unitRun[In, Out any] struct {
 	bufPos []Record // input position of each buffered output row
 	dd     *dedupState[Out]
 	err    error // first error of emit (writer failures)
+	// sink, when set, takes the output rows instead of the unit's writer
+	// (a fan-out worker writes staging files and does not commit).
+	sink func(context.Context, []Out) error
 }
 
 func (t *Transform[In, Out]) runUnit(ctx context.Context, epoch int, u *unit, dd *dedupState[Out]) (*Result, error) {
@@ -430,6 +433,16 @@ func (r *unitRun[In, Out]) flush(ctx context.Context) error {
 			return err
 		}
 		r.res.Duplicates += dropped
+	}
+	if r.sink != nil {
+		if r.dd == nil {
+			rows = r.dropBadPartitions(rows)
+		}
+		if err := r.sink(ctx, rows); err != nil {
+			return err
+		}
+		r.res.RowsOut += int64(len(rows))
+		return nil
 	}
 	w, err := r.writer(ctx)
 	if err != nil {

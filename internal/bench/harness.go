@@ -47,6 +47,16 @@ type Result struct {
 	// by the chart.
 	RatioTarget float64 `json:"ratio_target,omitempty"`
 
+	// Output bytes of the write scenarios (0 elsewhere): LakekitBytes and
+	// PeerBytes are the data files each side wrote for the same rows,
+	// BytesRatio lakekit/peer (at most 1 means lakekit's files are no
+	// larger), BytesMet whether BytesTarget held.
+	LakekitBytes int64   `json:"lakekit_bytes,omitempty"`
+	PeerBytes    int64   `json:"peer_bytes,omitempty"`
+	BytesRatio   float64 `json:"bytes_ratio,omitempty"`
+	BytesTarget  string  `json:"bytes_target,omitempty"`
+	BytesMet     *bool   `json:"bytes_met,omitempty"`
+
 	Reps int `json:"reps"`
 	// Rows and Partitions are the scenario's sizes (0: not applicable).
 	Rows           int       `json:"rows"`
@@ -90,6 +100,19 @@ func (r *Result) finish(value float64, t target, ratioTarget float64) {
 	if t.text != "" {
 		r.Target = t.text
 	}
+}
+
+// setBytes records both sides' output bytes and checks them against
+// "lakekit/peer <= limit".
+func (r *Result) setBytes(lakekit, peer int64, limit float64) {
+	r.LakekitBytes, r.PeerBytes = lakekit, peer
+	if lakekit <= 0 || peer <= 0 {
+		return
+	}
+	r.BytesRatio = round(float64(lakekit)/float64(peer), 4)
+	ok := r.BytesRatio <= limit
+	r.BytesMet = &ok
+	r.BytesTarget = fmt.Sprintf("<= %g", limit)
 }
 
 // tiny avoids dividing by zero for counts whose ideal is 0: a count of 0 is

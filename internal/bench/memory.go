@@ -254,8 +254,8 @@ func memory10M(ctx context.Context, c *config) (*Result, error) {
 			"notes":               "rows generated in the child in batches; zones writer defaults (pages spilled to temp files); RSS is the child's VmHWM: getrusage's ru_maxrss of a child started by os/exec starts at the parent's peak (Linux keeps the high-water mark across exec), so it is kept only for comparison",
 		},
 	}
-	ok := lk <= 256 && growth <= 1.3
-	r.finish(growth, target{text: "<= 256 MiB and growth (10M/1M) <= 1.3"}, 1/1.3)
+	ok := lk <= 128 && growth <= 1.2
+	r.finish(growth, target{text: "<= 128 MiB and growth (10M/1M) <= 1.2"}, 1/1.2)
 	r.Met = &ok
 	return r, nil
 }

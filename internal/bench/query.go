@@ -182,7 +182,7 @@ func queryVsReadParquet(ctx context.Context, c *config) (*Result, error) {
 			"notes":              "lakekit: query/duckdb.Open(lake, local catalog) view over the snapshot's files; both sides' answers are compared; engine open time is not in the number",
 		},
 	}
-	r.finish(lkv/pv, target{op: "<=", value: 1.1}, 1/1.1)
+	r.finish(lkv/pv, target{op: "<=", value: 1.05}, 1/1.05)
 	return r, nil
 }
 

@@ -482,7 +482,11 @@ func (c *compiler) step(g *graph, s *Step, states obj, next string) error {
 	case KindChoice:
 		return c.choice(g, s, states, next)
 	case KindMap:
-		st, err = c.mapState(g, s, next)
+		if s.Map.Distributed != nil {
+			st, err = c.distributedMapState(g, s, next)
+		} else {
+			st, err = c.mapState(g, s, next)
+		}
 	case KindParallel:
 		st, err = c.parallelState(s, next)
 	default:

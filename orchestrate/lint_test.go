@@ -122,3 +122,24 @@ func TestLintersReject(t *testing.T) {
 		}
 	}
 }
+
+// lintDistributedASL checks a definition with a Distributed Map with
+// asl-validator only, and that statelint still rejects it: @wmfs/statelint
+// 1.30.0 (the newest) predates Distributed Map and refuses ItemReader,
+// ItemBatcher, ResultWriter and ToleratedFailurePercentage in a valid
+// definition, while asl-validator 4.0.0 knows them. Every definition
+// without a Distributed Map goes through both linters (lintASL).
+func lintDistributedASL(t *testing.T, name string, def []byte) {
+	t.Helper()
+	av, sl := linters(t)
+	f := filepath.Join(t.TempDir(), name+".asl.json")
+	if err := os.WriteFile(f, def, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(av, "--json-path", f).CombinedOutput(); err != nil {
+		t.Errorf("asl-validator rejects %s: %v\n%s\ndefinition:\n%s", name, err, out, def)
+	}
+	if _, err := exec.Command(sl, f).CombinedOutput(); err == nil {
+		t.Errorf("statelint accepts %s, which has a Distributed Map: it now knows them, so lint it with lintASL", name)
+	}
+}

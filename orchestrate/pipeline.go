@@ -88,6 +88,9 @@ func (p *Pipeline) validate(names, keys map[string]bool) error {
 		if err := s.validateKind(p, names, keys); err != nil {
 			return err
 		}
+		if err := s.validateDistributed(); err != nil {
+			return err
+		}
 		for _, d := range s.deps() {
 			if d == s.Name {
 				return stepErr(s.Name, "depends on itself")

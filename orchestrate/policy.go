@@ -266,6 +266,7 @@ func GrantStateMachine(pol *iam.Policy, p *Pipeline, opts *CompileOptions, po *P
 	if po == nil {
 		po = &PolicyOptions{}
 	}
+	grantDistributed(pol, p)
 	return walkTasks(top.States, func(state string, t taskState) error {
 		return grantTask(pol, p, owners[state], state, t, po)
 	})

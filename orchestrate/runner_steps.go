@@ -164,8 +164,13 @@ func (e *execution) attempt(ctx context.Context, s *Step, in Input) (Output, err
 
 func (e *execution) runMap(ctx context.Context, s *Step, in Input) (Output, error) {
 	src := in.Deps[s.Map.ItemsFrom]
-	items, err := itemsAt(src, s.Map.ItemsPath)
-	if err != nil {
+	var items []json.RawMessage
+	var err error
+	if s.Map.Distributed != nil {
+		if items, err = distributedBatches(ctx, s, src); err != nil {
+			return nil, err
+		}
+	} else if items, err = itemsAt(src, s.Map.ItemsPath); err != nil {
 		return nil, fmt.Errorf("%w: step %q: items at %q in the output of %q: %v", ErrBadInput, s.Name, s.Map.ItemsPath, s.Map.ItemsFrom, err)
 	}
 	limit := s.Map.MaxConcurrency

@@ -183,6 +183,9 @@ type MapSpec struct {
 	ItemsPath      string
 	MaxConcurrency int
 	Func           Func
+	// Distributed, when set, compiles the step to a Distributed Map over
+	// an item file in S3 (see DistributedMap); ItemsPath is then unused.
+	Distributed *DistributedMap
 }
 
 // SQLSpec is a SQL step.

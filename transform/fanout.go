@@ -623,3 +623,83 @@ func (f *FanOut[In, Out]) StagingKeys(ctx context.Context, id string) ([]string,
 	}
 	return keys, nil
 }
+
+// PlanRun is Plan with the plan as JSON (a pipeline step's output; it
+// names the manifest for a Distributed Map's ItemReader):
+// orchestrate.FanOutJob.
+func (f *FanOut[In, Out]) PlanRun(ctx context.Context) (json.RawMessage, error) {
+	p, err := f.Plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(p)
+}
+
+// planID reads the plan id from PlanRun's JSON.
+func (f *FanOut[In, Out]) planID(plan json.RawMessage) (string, error) {
+	var p FanOutPlan
+	if err := json.Unmarshal(plan, &p); err != nil {
+		return "", invalidf("transform %s: fan-out plan JSON: %v", f.t.name, err)
+	}
+	if p.Transform != f.t.name {
+		return "", invalidf("transform %s: the plan is of transform %q", f.t.name, p.Transform)
+	}
+	return p.ID, checkPlanID(p.ID)
+}
+
+// ManifestItems reads the manifest of PlanRun's plan, one JSON item per
+// unit: orchestrate.FanOutJob.
+func (f *FanOut[In, Out]) ManifestItems(ctx context.Context, plan json.RawMessage) ([]json.RawMessage, error) {
+	id, err := f.planID(plan)
+	if err != nil {
+		return nil, err
+	}
+	units, err := f.Units(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]json.RawMessage, len(units))
+	for i := range units {
+		if items[i], err = json.Marshal(units[i]); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// WorkRun is Work on a batch given as a JSON array of manifest items, with
+// a small JSON result (units and rows, not the files):
+// orchestrate.FanOutJob.
+func (f *FanOut[In, Out]) WorkRun(ctx context.Context, batch json.RawMessage) (json.RawMessage, error) {
+	var units []FanOutUnit
+	if err := json.Unmarshal(batch, &units); err != nil {
+		return nil, invalidf("transform %s: fan-out batch is not a JSON array of manifest items: %v", f.t.name, err)
+	}
+	r, err := f.Work(ctx, units)
+	if err != nil {
+		return nil, err
+	}
+	var rows int64
+	for _, u := range r.Units {
+		rows += u.Entry.RowsOut
+	}
+	return json.Marshal(map[string]any{"plan": r.Plan, "units": len(r.Units), "rows": rows})
+}
+
+// CommitRun is Commit of PlanRun's plan from the results the workers
+// stored, with the outcome as JSON: orchestrate.FanOutJob.
+func (f *FanOut[In, Out]) CommitRun(ctx context.Context, plan json.RawMessage) (json.RawMessage, error) {
+	id, err := f.planID(plan)
+	if err != nil {
+		return nil, err
+	}
+	res, err := f.Commit(ctx, id, nil)
+	if res == nil {
+		return nil, err
+	}
+	out, merr := json.Marshal(map[string]any{"plan": id, "units": res.Units, "rows": res.RowsOut, "versions": res.Versions, "duplicate": res.DuplicateCommits > 0})
+	if err == nil {
+		err = merr
+	}
+	return out, err
+}

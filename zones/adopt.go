@@ -389,6 +389,13 @@ func adoptKey(files []*adoptee, mode Mode) string {
 // (Tx.FileKey: "part-<attempt>-<n>.parquet").
 var lakekitName = regexp.MustCompile(`^part-[0-9a-f]{20}-[0-9]{5}\.parquet$`)
 
+// WrittenByLakekit reports whether an object under a table (a key or a
+// file name) is named as lakekit's transactions name data files. Vacuum
+// deletes such a file once no commit needs it; any other object no commit
+// references is foreign (VacuumResult.Foreign): kept, for AddFiles to
+// adopt or its owner to remove.
+func WrittenByLakekit(key string) bool { return lakekitName.MatchString(path.Base(key)) }
+
 // adopt places one inspected file in the transaction: where it is, when it
 // already lies in the folder its partition reads (an append only), else
 // copied to a name of this attempt.

@@ -23,7 +23,8 @@ const (
 	driftMissingPart = "missing-partition" // a snapshot partition the catalog lacks
 	driftRepointed   = "repointed"         // a partition the catalog reads elsewhere
 	driftStale       = "stale-partition"   // a catalog partition the snapshot lacks
-	driftOrphan      = "orphan"            // a file Athena reads that no version names
+	driftOrphan      = "orphan"            // a lakekit file Athena reads that no version names
+	driftForeign     = "foreign"           // a file lakekit did not write that Athena reads
 	driftMissingFile = "missing-file"      // a snapshot file not on storage
 	driftPending     = "pending-move"      // a committed file still in staging
 	driftOutside     = "outside-lake"      // a catalog location outside the lake
@@ -65,7 +66,7 @@ type tableCheck struct {
 }
 
 func runCheck(ctx context.Context, env *cli, args []string) error {
-	f := newFlags("check", "[DB.TABLE]", "Compares, for one table or every table, what the catalog points engines such\nas Athena at with the newest snapshot of the commit log and the objects on\nstorage: partitions missing, stale or repointed in the catalog, orphan files\nAthena reads but no version names, committed files missing or still staged.\nExit status 1 when it finds drift. -repair runs SyncCatalog on each table with\ncatalog drift (registering a table the catalog lacks), then checks again;\norphans are left for you (move them aside, or commit them).",
+	f := newFlags("check", "[DB.TABLE]", "Compares, for one table or every table, what the catalog points engines such\nas Athena at with the newest snapshot of the commit log and the objects on\nstorage: partitions missing, stale or repointed in the catalog, orphan files\nAthena reads but no version names, foreign files (written by another engine:\nadopt them with zones.Dataset.AddFiles), committed files missing or still\nstaged. Exit status 1 when it finds drift. -repair runs SyncCatalog on each\ntable with catalog drift (registering a table the catalog lacks), then checks\nagain; orphans and foreign files are left for you (move them aside, or commit\nthem).",
 		"  lakekit check -lake ./quickstart-lake-123\n  lakekit check -lake s3://bucket/lake -catalog glue web.page_views -repair")
 	f.zoneFlag("check only this zone's tables (or: the zone of DB.TABLE)")
 	repair := f.Bool("repair", false, "bring the catalog to the snapshot (SyncCatalog) where it drifted, then check again")
@@ -285,8 +286,12 @@ func compareObjects(ctx context.Context, st *lake.Store, t *zones.Table, locs []
 			}
 			seen[k] = true
 			c.VisibleObjects++
-			if !live[k] {
+			switch {
+			case live[k]:
+			case zones.WrittenByLakekit(k):
 				c.Drift = append(c.Drift, drift{Kind: driftOrphan, Key: k, Detail: fmt.Sprintf("%s under %s: Athena reads it, no version of the table names it", fmtBytes(under[k]), loc)})
+			default:
+				c.Drift = append(c.Drift, drift{Kind: driftForeign, Key: k, Detail: fmt.Sprintf("%s under %s: Athena reads it, lakekit did not write it and no version names it (Vacuum keeps it); adopt it with zones.Dataset.AddFiles (it is committed where it lies), or move it away", fmtBytes(under[k]), loc)})
 			}
 		}
 	}

@@ -120,7 +120,7 @@ func TestCheckOrphan(t *testing.T) {
 		}
 		checks := parseChecks(t, r.stdout)
 		pv := findCheck(t, checks, "web.page_views")
-		want := []drift{{Kind: driftOrphan, Key: orphan}}
+		want := []drift{{Kind: driftForeign, Key: orphan}}
 		if d := cmp.Diff(want, pv.Drift, cmp.Comparer(func(a, b drift) bool { return a.Kind == b.Kind && a.Key == b.Key })); d != "" {
 			t.Errorf("lakekit %v: drift (-want +got):\n%s", args, d)
 		}
@@ -131,7 +131,7 @@ func TestCheckOrphan(t *testing.T) {
 		}
 	}
 	r := lakekit(t, nil, "check", "-lake", l.url)
-	if r.code != 1 || !strings.Contains(r.stdout, "orphan") || !strings.Contains(r.stdout, orphan) || !strings.Contains(r.stderr, "drift found in 1 of 2 tables") {
+	if r.code != 1 || !strings.Contains(r.stdout, "foreign") || !strings.Contains(r.stdout, orphan) || !strings.Contains(r.stdout, "AddFiles") || !strings.Contains(r.stderr, "drift found in 1 of 2 tables") {
 		t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -130,7 +130,7 @@ func TestMotoGlue(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = lakekit(t, nil, append([]string{"check"}, g...)...)
-	if r.code != 1 || !strings.Contains(r.stdout, "orphan            "+orphan) {
+	if r.code != 1 || !strings.Contains(r.stdout, "foreign           "+orphan) {
 		t.Errorf("check after planting an orphan on S3: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -99,8 +99,10 @@ func Decompress(r io.Reader) (io.ReadCloser, error) {
 type JSONOptions struct {
 	// Strict rejects records with fields the row type does not have.
 	Strict bool
-	// MaxLineBytes rejects longer records (they go to quarantine, cut to
-	// this length); 0 means 16 MiB.
+	// MaxLineBytes rejects longer lines (they go to quarantine, cut to
+	// this length); 0 means 128 MiB, the largest object Amazon Data
+	// Firehose delivers — whose records, sent without a delimiter, are
+	// all on one line. A line is held in memory while it is split.
 	MaxLineBytes int
 }
 
@@ -118,7 +120,7 @@ func JSONLines[T any](opts *JSONOptions) Decoder[T] {
 		o = *opts
 	}
 	if o.MaxLineBytes <= 0 {
-		o.MaxLineBytes = 16 << 20
+		o.MaxLineBytes = 128 << 20
 	}
 	return DecoderFunc[T](func(ctx context.Context, r io.Reader, source string) iter.Seq2[Decoded[T], error] {
 		return func(yield func(Decoded[T], error) bool) {

@@ -221,9 +221,9 @@ type FirehoseSetupOptions struct {
 	// 64). Default DefaultFirehoseBufferMiB, or
 	// DefaultFirehoseParquetBufferMiB with Parquet. A buffer is one
 	// object; when producers send records without a newline, the object
-	// is one line, which transform.JSONLines reads whole only up to its
-	// JSONOptions.MaxLineBytes (16 MiB by default): raise that, or keep
-	// the buffer below it.
+	// is one line, which transform.JSONLines holds in memory while it
+	// splits it (its JSONOptions.MaxLineBytes, 128 MiB by default, takes
+	// the largest buffer).
 	BufferMiB int32
 	// BufferInterval is how long Firehose buffers before it delivers
 	// (whole seconds, 0–900 s; 0 means the default,

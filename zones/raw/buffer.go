@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -105,6 +106,9 @@ type BufferOptions struct {
 	// buffers (one per task) apart; default 8 random hex digits. Letters,
 	// digits and '-' only.
 	InstanceID string
+	// Metadata adds user metadata to every flushed object, as
+	// LandOptions.Metadata does (who produced the records, for example).
+	Metadata map[string]string
 	// OnFlush is called after every flush attempt (Err set when it failed),
 	// from the flushing goroutine; several may run at once. Keep it quick:
 	// it is the hook for progress displays and metrics.
@@ -207,6 +211,10 @@ func NewBuffer(lk *lake.Lake, source, dataset string, opts *BufferOptions) (*Buf
 	if err := o.fill(); err != nil {
 		return nil, fmt.Errorf("raw: new buffer %s/%s: %w", source, dataset, err)
 	}
+	if err := (&LandOptions{Metadata: o.Metadata}).validate(); err != nil {
+		return nil, fmt.Errorf("raw: new buffer %s/%s: %w", source, dataset, err)
+	}
+	o.Metadata = maps.Clone(o.Metadata)
 	b := &Buffer{lk: lk, raw: raw, source: source, dataset: dataset, o: o,
 		outstanding: map[uint64]*bufferBatch{}, changed: make(chan struct{})}
 	b.flushCond = sync.NewCond(&b.mu)

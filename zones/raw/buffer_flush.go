@@ -91,7 +91,7 @@ func (b *Buffer) attempt(c *bufferBatch) error {
 	}
 	name := b.objectName(c)
 	lo := &LandOptions{ObjectName: name, IngestTime: c.sealedAt, AllowDuplicates: true, Records: c.records,
-		ContentType: b.ctype, ContentEncoding: string(b.o.Compression)}
+		ContentType: b.ctype, ContentEncoding: string(b.o.Compression), Metadata: b.o.Metadata}
 	payload := c.payload
 	l, err := landObject(b.ctx, b.lk, b.raw, b.source, b.dataset, "", lo,
 		func() io.Reader { return bytes.NewReader(payload) }, int64(len(payload)), c.sum)

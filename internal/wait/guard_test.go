@@ -27,6 +27,7 @@ var allowed = map[string]string{
 	"orchestrate execution.withRetry": "a step's Retry policy (Step Functions semantics: Interval, BackoffRate, MaxDelay, Jitter)",
 	"orchestrate execution.attempt":   "a Wait step sleeps as long as the pipeline asks",
 	"internal Moto.waitReady":         "internal/testaws, test support: waits for a local moto_server process to accept connections",
+	"cmd cli.startProgress":           "the lakekit command redraws its progress line on a terminal every 200 ms; it polls nothing",
 }
 
 // TestNoOtherPollingLoop fails when non-test code outside internal/wait

@@ -285,6 +285,10 @@ func (d *Dataset[T]) memoryBudget() int64 {
 	}
 }
 
+// pageBufferSize is the size of the spilled page buffers, and so of the
+// pages, of the files a dataset writes.
+const pageBufferSize = 64 << 10
+
 // writerOptions are the parquet-go options of every file the dataset writes.
 func (d *Dataset[T]) writerOptions(pool parquet.BufferPool) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
@@ -293,7 +297,10 @@ func (d *Dataset[T]) writerOptions(pool parquet.BufferPool) []parquet.WriterOpti
 		parquet.CreatedBy("lakekit", "", ""),
 	}
 	if pool != nil {
-		opts = append(opts, parquet.ColumnPageBuffers(pool), parquet.PageBufferSize(16<<10))
+		// 64 KiB pages: 16 KiB ones made event files 4.4% larger (zstd
+		// sees less of a column at once); the buffers stay within the
+		// memory budget either way, spilling the rest.
+		opts = append(opts, parquet.ColumnPageBuffers(pool), parquet.PageBufferSize(pageBufferSize))
 	}
 	for _, o := range d.tagOpts {
 		opts = append(opts, o)

@@ -1,6 +1,7 @@
 package iceberg
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -8,6 +9,8 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/glue"
 	"github.com/apache/iceberg-go/catalog/hadoop"
+	"github.com/apache/iceberg-go/table"
+	"github.com/apache/iceberg-go/utils"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	// The s3:// file IO for tables in S3 (Glue catalog).
@@ -51,7 +54,9 @@ type GlueOptions struct {
 // names the current metadata file; a commit writes the next metadata file
 // to S3 and swaps metadata_location with UpdateTable conditioned on the
 // Glue table's VersionId (optimistic concurrency: a writer that lost the
-// race gets a conflict and retries). cfg is used for Glue and for S3.
+// race gets a conflict and retries). cfg is used for Glue and for S3 (the
+// catalog's calls carry it to iceberg-go's S3 file IO; for iceberg-go
+// calls of your own on a table it loaded, use Table.Context).
 func GlueCatalog(cfg aws.Config, opts *GlueOptions) (catalog.Catalog, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("%w: Glue catalog: aws.Config has no Region", ErrInvalid)
@@ -75,5 +80,43 @@ func GlueCatalog(cfg aws.Config, opts *GlueOptions) (catalog.Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: Glue catalog: %w", err)
 	}
-	return cat, nil
+	return &glueCatalog{Catalog: cat, cfg: cfg}, nil
+}
+
+// glueCatalog hands cfg to iceberg-go's S3 file IO: without it in the
+// context, iceberg-go builds the S3 client from the default credential
+// chain (environment, profile, EC2 metadata), not from the caller's config.
+type glueCatalog struct {
+	*glue.Catalog
+	cfg aws.Config
+}
+
+// catalogContext is implemented by catalogs whose file IO needs something
+// in the context of every call (the Glue catalog's aws.Config).
+type catalogContext interface {
+	withContext(ctx context.Context) context.Context
+}
+
+func (g *glueCatalog) withContext(ctx context.Context) context.Context {
+	return utils.WithAwsConfig(ctx, &g.cfg)
+}
+
+func (g *glueCatalog) LoadTable(ctx context.Context, ident table.Identifier) (*table.Table, error) {
+	return g.Catalog.LoadTable(g.withContext(ctx), ident)
+}
+
+func (g *glueCatalog) CreateTable(ctx context.Context, ident table.Identifier, sc *ice.Schema, opts ...catalog.CreateTableOpt) (*table.Table, error) {
+	return g.Catalog.CreateTable(g.withContext(ctx), ident, sc, opts...)
+}
+
+func (g *glueCatalog) CommitTable(ctx context.Context, ident table.Identifier, reqs []table.Requirement, updates []table.Update) (table.Metadata, string, error) {
+	return g.Catalog.CommitTable(g.withContext(ctx), ident, reqs, updates)
+}
+
+func (g *glueCatalog) RegisterTable(ctx context.Context, ident table.Identifier, metadataLocation string) (*table.Table, error) {
+	return g.Catalog.RegisterTable(g.withContext(ctx), ident, metadataLocation)
+}
+
+func (g *glueCatalog) PurgeTable(ctx context.Context, ident table.Identifier) error {
+	return g.Catalog.PurgeTable(g.withContext(ctx), ident)
 }

@@ -187,7 +187,7 @@ func runConcurrentAppends(t *testing.T, cat catalog.Catalog, ident []string, opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(keys(want), scanIDs(t, it, it.CurrentSnapshot().SnapshotID)); diff != "" {
+	if diff := cmp.Diff(keys(want), scanIDs(tbl.Context(ctx), t, it, it.CurrentSnapshot().SnapshotID)); diff != "" {
 		t.Errorf("iceberg-go scan (-want +got):\n%s", diff)
 	}
 	t.Logf("%d writers x %d appends: %d/%d rows, %d snapshots, %d commits retried after a conflict",

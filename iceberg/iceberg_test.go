@@ -227,9 +227,9 @@ func TestIcebergPartitionPruning(t *testing.T) {
 
 // scanIDs reads a snapshot with iceberg-go's own scan (Arrow), not this
 // package's reader, and returns the (id, name, day) of each row, sorted.
-func scanIDs(t *testing.T, tbl *table.Table, snapshotID int64) []string {
+func scanIDs(ctx context.Context, t *testing.T, tbl *table.Table, snapshotID int64) []string {
 	t.Helper()
-	at, err := tbl.Scan(table.WithSnapshotID(snapshotID)).ToArrowTable(context.Background())
+	at, err := tbl.Scan(table.WithSnapshotID(snapshotID)).ToArrowTable(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func checkIndependentRead(t *testing.T, tbl *iceberg.Table[Event], want map[int6
 		t.Fatal(err)
 	}
 	for id, rows := range want {
-		if diff := cmp.Diff(keys(rows), scanIDs(t, it, id)); diff != "" {
+		if diff := cmp.Diff(keys(rows), scanIDs(tbl.Context(context.Background()), t, it, id)); diff != "" {
 			t.Errorf("iceberg-go scan of snapshot %d (-want +got):\n%s", id, diff)
 		}
 	}

@@ -37,6 +37,7 @@ type Plan struct {
 
 // Read returns the rows of one snapshot of the table.
 func (t *Table[T]) Read(ctx context.Context, opts *ReadOptions) ([]T, error) {
+	ctx = t.Context(ctx)
 	tbl, b, plan, tasks, err := t.plan(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -73,6 +74,7 @@ func (t *Table[T]) Plan(ctx context.Context, opts *ReadOptions) (*Plan, error) {
 }
 
 func (t *Table[T]) plan(ctx context.Context, opts *ReadOptions) (*table.Table, *binding, *Plan, []table.FileScanTask, error) {
+	ctx = t.Context(ctx)
 	if opts == nil {
 		opts = &ReadOptions{}
 	}

@@ -104,6 +104,7 @@ func Open[T any](ctx context.Context, cat catalog.Catalog, ident []string, opts 
 	if t.opts.RowGroupSize <= 0 {
 		t.opts.RowGroupSize = DefaultRowGroupSize
 	}
+	ctx = t.Context(ctx)
 	tbl, err := cat.LoadTable(ctx, t.ident)
 	if errors.Is(err, catalog.ErrNoSuchTable) {
 		tbl, err = t.create(ctx)
@@ -154,13 +155,23 @@ func (t *Table[T]) create(ctx context.Context) (*table.Table, error) {
 	return tbl, err
 }
 
+// Context returns ctx with what the catalog's file IO needs for every
+// call (the Glue catalog's aws.Config): pass it to iceberg-go calls on the
+// table Iceberg returns, such as Scan().ToArrowTable.
+func (t *Table[T]) Context(ctx context.Context) context.Context {
+	if c, ok := t.cat.(catalogContext); ok {
+		return c.withContext(ctx)
+	}
+	return ctx
+}
+
 // Name is the table identifier joined with dots.
 func (t *Table[T]) Name() string { return strings.Join(t.ident, ".") }
 
 // Iceberg loads the current state of the table as iceberg-go sees it: for
 // scans, metadata and maintenance this package does not wrap.
 func (t *Table[T]) Iceberg(ctx context.Context) (*table.Table, error) {
-	return t.cat.LoadTable(ctx, t.ident)
+	return t.cat.LoadTable(t.Context(ctx), t.ident)
 }
 
 // Append commits rows as a new snapshot (operation "append"): one data
@@ -179,6 +190,7 @@ func (t *Table[T]) Overwrite(ctx context.Context, rows []T) (*Commit, error) {
 }
 
 func (t *Table[T]) write(ctx context.Context, rows []T, overwrite bool) (*Commit, error) {
+	ctx = t.Context(ctx)
 	tbl, err := t.cat.LoadTable(ctx, t.ident)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: %s: %w", t.Name(), err)
@@ -382,6 +394,7 @@ type Snapshot struct {
 
 // Snapshots lists the table's snapshots, oldest first.
 func (t *Table[T]) Snapshots(ctx context.Context) ([]Snapshot, error) {
+	ctx = t.Context(ctx)
 	tbl, err := t.cat.LoadTable(ctx, t.ident)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: %s: %w", t.Name(), err)

@@ -427,36 +427,9 @@ func (f *FanOut[In, Out]) Commit(ctx context.Context, id string, results []*FanO
 			return nil, err
 		}
 	}
-	done := map[string]*FanOutUnitOut{}
-	for _, r := range results {
-		if r == nil || r.Plan != id {
-			continue
-		}
-		for i := range r.Units {
-			done[r.Units[i].Entry.Unit] = &r.Units[i]
-		}
-	}
-	var missing []string
-	entries := make([]*LedgerEntry, 0, len(units))
-	var files []string
-	for _, u := range units {
-		uo := done[u.Unit]
-		if uo == nil {
-			missing = append(missing, u.Unit)
-			continue
-		}
-		e := uo.Entry
-		e.Transform, e.Epoch, e.Unit, e.Partition, e.Inputs, e.InputVersion = t.name, p.Epoch, u.Unit, u.Partition, u.Inputs, u.InputVersion
-		entries = append(entries, &e)
-		files = append(files, uo.Files...)
-		res.RowsIn += e.RowsIn
-		res.RowsOut += e.RowsOut
-		res.Rejected += e.Rejected
-		res.Files += len(e.Inputs)
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("transform %s: fan-out plan %s: %d of %d unit(s) have no worker result (first: %s); nothing committed (rerun the failed batches, then Commit): %w",
-			t.name, id, len(missing), len(units), strings.Join(missing[:min(3, len(missing))], ", "), ErrFanOutIncomplete)
+	entries, files, err := f.gather(p, units, results, res)
+	if err != nil {
+		return nil, err
 	}
 	key := "transform-" + t.name + "-fanout-" + id
 	l, err := t.Ledger(ctx)
@@ -516,6 +489,43 @@ func (f *FanOut[In, Out]) Commit(ctx context.Context, id string, results []*FanO
 	res.finish(start)
 	t.logger.Info("transform: fan-out committed", append(res.logAttrs(), "plan", id)...)
 	return res, catalogOutcome(t.name, res)
+}
+
+// gather finds every unit's result: the ledger entries (with the plan's
+// epoch and the manifest's inputs) and staging files to commit, counted in
+// res; a unit without a result is ErrFanOutIncomplete.
+func (f *FanOut[In, Out]) gather(p *FanOutPlan, units []FanOutUnit, results []*FanOutResult, res *Result) ([]*LedgerEntry, []string, error) {
+	done := map[string]*FanOutUnitOut{}
+	for _, r := range results {
+		if r == nil || r.Plan != p.ID {
+			continue
+		}
+		for i := range r.Units {
+			done[r.Units[i].Entry.Unit] = &r.Units[i]
+		}
+	}
+	var missing, files []string
+	entries := make([]*LedgerEntry, 0, len(units))
+	for _, u := range units {
+		uo := done[u.Unit]
+		if uo == nil {
+			missing = append(missing, u.Unit)
+			continue
+		}
+		e := uo.Entry
+		e.Transform, e.Epoch, e.Unit, e.Partition, e.Inputs, e.InputVersion = f.t.name, p.Epoch, u.Unit, u.Partition, u.Inputs, u.InputVersion
+		entries = append(entries, &e)
+		files = append(files, uo.Files...)
+		res.RowsIn += e.RowsIn
+		res.RowsOut += e.RowsOut
+		res.Rejected += e.Rejected
+		res.Files += len(e.Inputs)
+	}
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("transform %s: fan-out plan %s: %d of %d unit(s) have no worker result (first: %s); nothing committed (rerun the failed batches, then Commit): %w",
+			f.t.name, p.ID, len(missing), len(units), strings.Join(missing[:min(3, len(missing))], ", "), ErrFanOutIncomplete)
+	}
+	return entries, files, nil
 }
 
 // anyDone reports whether the ledger already holds one of the units.

@@ -275,6 +275,11 @@ func TestFanOutDistributedWorkersKilledAndRetried(t *testing.T) {
 	if k := staged(); len(k) != 0 {
 		t.Fatalf("staging files left after the commit: %v", k[:min(3, len(k))])
 	}
+	// the commit step run again (a retried state) finds its commit
+	again, err := e.fo.Commit(ctx, p.ID, nil)
+	if err != nil || again.DuplicateCommits != 1 || !slices.Equal(again.Versions, []int64{1}) || e.version(t) != 1 {
+		t.Fatalf("second commit of the plan: %+v, %v; want the duplicate of version 1", again, err)
+	}
 }
 
 // workerCmd runs one batch in a child process.

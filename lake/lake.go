@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // SystemPrefix is the key prefix under a lake's root where lakekit keeps its
@@ -27,16 +29,22 @@ type Options struct {
 	// implements CallerIdentifier (the S3 driver asks STS), else unknown.
 	// See Lake.Caller.
 	Caller string
+	// MeterProvider receives lakekit's metrics (commits, rows and bytes
+	// written and read, retries, conflicts, quarantined records, buffer
+	// flushes, query bytes scanned, pipeline steps; see README
+	// "Operations"). nil means none are recorded.
+	MeterProvider metric.MeterProvider
 }
 
 // Lake is an opened data lake: a store, its zones and their settings.
 type Lake struct {
-	url    string
-	store  *Store
-	zones  map[ZoneName]*Zone
-	sys    *Store
-	logger *slog.Logger
-	caller callerCache
+	url     string
+	store   *Store
+	zones   map[ZoneName]*Zone
+	sys     *Store
+	logger  *slog.Logger
+	caller  callerCache
+	metrics *metrics
 }
 
 // Open opens the lake at urlstr (see OpenStore for the schemes). Nothing is
@@ -68,7 +76,7 @@ func New(s *Store, opts *Options) (*Lake, error) {
 	if opts != nil {
 		o = *opts
 	}
-	l := &Lake{store: s, zones: map[ZoneName]*Zone{}, logger: o.Logger, caller: callerCache{explicit: o.Caller}}
+	l := &Lake{store: s, zones: map[ZoneName]*Zone{}, logger: o.Logger, caller: callerCache{explicit: o.Caller}, metrics: newMetrics(o.MeterProvider)}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}

@@ -63,6 +63,7 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 		if err := emitRows(ctx, rr, p, sets, out, free); err != nil {
 			return fmt.Errorf("zones: read %s: %w", df.Key, err)
 		}
+		d.table.recordRead(ctx, md.RowGroups[i], p.needed)
 	}
 	return nil
 }

@@ -308,6 +308,7 @@ func (tx *Tx) Commit(ctx context.Context, publish func(context.Context) error) (
 	sort.Slice(tx.files, func(i, j int) bool { return tx.files[i].Key < tx.files[j].Key })
 	tx.mu.Unlock()
 	res, err := tx.commit(ctx)
+	tx.t.recordCommit(ctx, res, err)
 	if res == nil {
 		if errors.Is(err, ErrCommitUnknown) {
 			// the log may name these files: never delete them

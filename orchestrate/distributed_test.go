@@ -292,3 +292,60 @@ func TestDistributedMapValidate(t *testing.T) {
 		}
 	}
 }
+
+// recordingJob is a FanOutJob that records the batches it is given.
+type recordingJob struct {
+	fakeJob
+	batches []json.RawMessage
+}
+
+func (j *recordingJob) WorkRun(_ context.Context, batch json.RawMessage) (json.RawMessage, error) {
+	j.batches = append(j.batches, batch)
+	return json.RawMessage(`{"units":2}`), nil
+}
+
+// A child execution's state, built as the compiled child workflow's first
+// Pass state builds it from what the ItemBatcher hands it ({"Items",
+// "BatchInput"}), reaches the worker's Map function as the batch.
+func TestDistributedMapWorkerGetsTheBatch(t *testing.T) {
+	job := &recordingJob{}
+	p := fanOutPipeline(job)
+	def, err := Compile(p, &CompileOptions{Lambda: &LambdaOptions{FunctionName: "worker"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top struct{ States map[string]map[string]any }
+	if err := json.Unmarshal(def, &top); err != nil {
+		t.Fatal(err)
+	}
+	// the Pass state's Parameters, applied to a child execution's input
+	prm := top.States["backfill-work"]["ItemProcessor"].(map[string]any)["States"].(map[string]any)["batch:backfill-work"].(map[string]any)["Parameters"].(map[string]any)
+	childInput := map[string]any{
+		"Items":      []any{map[string]any{"unit": "partition:part=a"}, map[string]any{"unit": "partition:part=b"}},
+		"BatchInput": map[string]any{"params": map[string]any{"day": "2024-05-01"}, "steps": map[string]any{}},
+	}
+	state := map[string]any{}
+	for k, v := range prm {
+		path := strings.TrimPrefix(v.(string), "$.")
+		cur := any(childInput)
+		for _, f := range strings.Split(path, ".") {
+			cur = cur.(map[string]any)[f]
+		}
+		state[strings.TrimSuffix(k, ".$")] = cur
+	}
+	raw, err := json.Marshal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := NewWorker(p).Invoke(context.Background(), "squares-backfill", "backfill-work", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"units":2}` || len(job.batches) != 1 {
+		t.Fatalf("worker output %s, batches %d", out, len(job.batches))
+	}
+	var got []map[string]string
+	if err := json.Unmarshal(job.batches[0], &got); err != nil || len(got) != 2 || got[1]["unit"] != "partition:part=b" {
+		t.Fatalf("the worker got %s (%v), want the two items", job.batches[0], err)
+	}
+}

@@ -41,6 +41,30 @@ func ev(i int) event {
 	return event{EventID: fmt.Sprintf("e%05d", i), TS: time.Date(2024, 5, 1, 0, 0, i%3600, 0, time.UTC).Format(time.RFC3339), Kind: "click", N: i}
 }
 
+// testTokens is the token set the tests run the service with.
+const testTokens = `{"loadtest":"loadtest-token-0123456789","web-frontend":"web-frontend-token-0123"}`
+
+// post sends body to url with a bearer token ("" for none).
+func post(url, token, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// tokenEnv is a getenv giving the test token set.
+func tokenEnv(name string) string {
+	if name == "INGEST_TOKENS" {
+		return testTokens
+	}
+	return ""
+}
+
 // body renders events as a JSON array or as JSON lines.
 func body(evs []event, array bool) []byte {
 	if array {
@@ -63,7 +87,7 @@ func TestIngestAndSIGTERM(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := extest.Command(ctx, nil, "LAKE_URL="+dir, "LISTEN_ADDR=127.0.0.1:0",
-		"FLUSH_BYTES=65536", "FLUSH_INTERVAL=1h", "SOURCE=web", "DATASET=events")
+		"FLUSH_BYTES=65536", "FLUSH_INTERVAL=1h", "SOURCE=web", "DATASET=events", "INGEST_TOKENS="+testTokens)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +133,7 @@ func TestIngestAndSIGTERM(t *testing.T) {
 				if j%2 == 1 {
 					ct = "application/json"
 				}
-				resp, err := http.Post(base+"/events", ct, bytes.NewReader(body(evs, j%2 == 1)))
+				resp, err := post(base+"/events", "loadtest-token-0123456789", ct, bytes.NewReader(body(evs, j%2 == 1)))
 				if err != nil {
 					errs <- err
 					return
@@ -134,7 +158,7 @@ func TestIngestAndSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	// one invalid request: nothing of it may land
-	resp, err = http.Post(base+"/events", "application/json", strings.NewReader(`[{"event_id":"bad-1","ts":"2024-05-01T00:00:00Z"},{"ts":"2024-05-01T00:00:00Z"}]`))
+	resp, err = post(base+"/events", "loadtest-token-0123456789", "application/json", strings.NewReader(`[{"event_id":"bad-1","ts":"2024-05-01T00:00:00Z"},{"ts":"2024-05-01T00:00:00Z"}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +234,7 @@ func TestValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lk.Close()
-	cfg, _, err := loadConfig([]string{"-max-body", "2048"}, func(string) string { return "" }, io.Discard)
+	cfg, _, err := loadConfig([]string{"-max-body", "2048"}, tokenEnv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +261,7 @@ func TestValidation(t *testing.T) {
 		{"too large", `[` + strings.Repeat(`{"event_id":"g","ts":"2024-05-01T00:00:00Z"},`, 60) + `{}]`, 413, "larger than 2048"},
 	}
 	for _, c := range cases {
-		resp, err := http.Post(srv.URL+"/events", "application/json", strings.NewReader(c.body))
+		resp, err := post(srv.URL+"/events", "web-frontend-token-0123", "application/json", strings.NewReader(c.body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,6 +304,7 @@ func TestErrors(t *testing.T) {
 	ro := extest.ReadOnlyDir(t)
 	closed := extest.ClosedPort(t)
 	ok := "LISTEN_ADDR=127.0.0.1:0"
+	tok := "INGEST_TOKENS=" + testTokens
 	cases := []struct {
 		name  string
 		args  []string
@@ -289,9 +314,11 @@ func TestErrors(t *testing.T) {
 		{"wrong flag", []string{"-port", "80"}, []string{ok}, []string{"-port"}},
 		{"bad env", nil, []string{ok, "LAKE_URL=" + t.TempDir(), "FLUSH_BYTES=lots"}, []string{"FLUSH_BYTES", "lots"}},
 		{"bad source", nil, []string{ok, "LAKE_URL=" + t.TempDir(), "SOURCE=Web Site"}, []string{"SOURCE"}},
-		{"unreachable lake", nil, []string{ok, "LAKE_URL=s3://nowhere/lake", "AWS_ENDPOINT_URL=" + closed,
+		{"no token set", nil, []string{ok, "LAKE_URL=" + t.TempDir()}, []string{"AUTH=token", "INGEST_TOKENS", "AUTH=upstream"}},
+		{"bad token set", nil, []string{ok, "LAKE_URL=" + t.TempDir(), `INGEST_TOKENS={"web":"short"}`}, []string{"token set", "shorter than 16"}},
+		{"unreachable lake", nil, []string{ok, tok, "LAKE_URL=s3://nowhere/lake", "AWS_ENDPOINT_URL=" + closed,
 			"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=y", "AWS_MAX_ATTEMPTS=2"}, []string{"s3://nowhere/lake", "cannot be reached"}},
-		{"read-only directory", nil, []string{ok, "LAKE_URL=" + ro}, []string{ro, "not writable"}},
+		{"read-only directory", nil, []string{ok, tok, "LAKE_URL=" + ro}, []string{ro, "not writable"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -325,7 +352,7 @@ func TestBackPressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, _, err := loadConfig([]string{"-flush-bytes", "1024"}, func(string) string { return "" }, io.Discard)
+	cfg, _, err := loadConfig([]string{"-flush-bytes", "1024"}, tokenEnv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +367,7 @@ func TestBackPressure(t *testing.T) {
 		evs[i] = ev(i)
 	}
 	t0 := time.Now()
-	resp, err := http.Post(srv.URL+"/events", "application/json", bytes.NewReader(body(evs, true)))
+	resp, err := post(srv.URL+"/events", "web-frontend-token-0123", "application/json", bytes.NewReader(body(evs, true)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +380,7 @@ func TestBackPressure(t *testing.T) {
 	if n, _ := got["accepted"].(float64); n <= 0 || n >= 200 || time.Since(t0) < addWait {
 		t.Fatalf("accepted %v of 200 after %v", got["accepted"], time.Since(t0))
 	}
-	if st := svc.buf.Stats(); st.RecordsFlushed != 0 || st.FlushErrors == 0 {
+	if st := svc.stats(); st.RecordsFlushed != 0 || st.FlushErrors == 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"sort"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/lakekit/lakekit/internal/backoff"
 )
 
 // Defaults of Options.
@@ -296,11 +297,9 @@ func (t *Table[T]) commitFiles(ctx context.Context, files []ice.DataFile, overwr
 	var lastErr error
 	for attempt := 1; attempt <= t.opts.MaxCommitAttempts; attempt++ {
 		if attempt > 1 {
-			pause := time.Duration(1+rand.IntN(64)) * time.Millisecond
-			select {
-			case <-ctx.Done():
-				return nil, fmt.Errorf("iceberg: commit to %s: %w (last conflict: %v)", t.Name(), ctx.Err(), lastErr)
-			case <-time.After(pause):
+			// the jittered backoff lakekit's own commits use
+			if err := backoff.Sleep(ctx, backoff.Full(attempt, time.Millisecond, 64*time.Millisecond)); err != nil {
+				return nil, fmt.Errorf("iceberg: commit to %s: %w (last conflict: %v)", t.Name(), err, lastErr)
 			}
 		}
 		base, err := t.cat.LoadTable(ctx, t.ident)

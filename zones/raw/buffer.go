@@ -355,6 +355,7 @@ func (b *Buffer) Add(ctx context.Context, record []byte) error {
 		if !waited {
 			waited = true
 			b.stats.Waits++
+			b.recordWait()
 		}
 		ch := b.changed
 		b.mu.Unlock()

@@ -97,6 +97,7 @@ func (b *Buffer) attempt(c *bufferBatch) error {
 		func() io.Reader { return bytes.NewReader(payload) }, int64(len(payload)), c.sum)
 	f := BufferFlush{Seq: c.seq, Reason: c.reason, Records: c.records, Bytes: int64(len(c.data)),
 		StoredBytes: int64(len(payload)), Attempt: c.attempts, Duration: time.Since(start), Err: err}
+	b.recordFlush(f)
 	b.mu.Lock()
 	if err != nil {
 		b.stats.FlushErrors++

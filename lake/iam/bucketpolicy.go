@@ -22,7 +22,10 @@ type ZoneAccess struct {
 	// Location is the zone's s3://bucket/prefix/ (lake.Store.Location).
 	Location string
 	// KMSKey is the key ARN every PutObject into the zone must name
-	// (header x-amz-server-side-encryption-aws-kms-key-id).
+	// (header x-amz-server-side-encryption-aws-kms-key-id). The condition
+	// compares the header as sent, so the lake's zone key must be
+	// configured as this ARN too: a put naming an alias or a key id is
+	// denied.
 	KMSKey string
 	// Readers may get and list objects; Writers may also put, delete and
 	// abort multipart uploads. Role ARNs.

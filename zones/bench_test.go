@@ -66,7 +66,7 @@ func rawWrite[T any](b *testing.B, dir string, rows []T, part func(*T) string, p
 	outs := map[string]*out{}
 	opts := []parquet.WriterOption{parquet.Compression(&zstd.Codec{})}
 	if pool != nil {
-		opts = append(opts, parquet.ColumnPageBuffers(pool), parquet.PageBufferSize(64<<10)) // as zones writes
+		opts = append(opts, parquet.ColumnPageBuffers(pool), parquet.PageBufferSize(16<<10)) // as zones writes
 	}
 	for len(rows) > 0 {
 		n := min(len(rows), 10000)

@@ -286,8 +286,10 @@ func (d *Dataset[T]) memoryBudget() int64 {
 }
 
 // pageBufferSize is the size of the spilled page buffers, and so of the
-// pages, of the files a dataset writes.
-const pageBufferSize = 64 << 10
+// pages, of the files a dataset writes. 64 KiB pages wrote 4.4-5.5% fewer
+// bytes but raised the peak RSS of 10M rows into 100 partitions from 203
+// to 305 MiB (memory_10m), so pages stay at 16 KiB.
+const pageBufferSize = 16 << 10
 
 // writerOptions are the parquet-go options of every file the dataset writes.
 func (d *Dataset[T]) writerOptions(pool parquet.BufferPool) []parquet.WriterOption {
@@ -297,9 +299,6 @@ func (d *Dataset[T]) writerOptions(pool parquet.BufferPool) []parquet.WriterOpti
 		parquet.CreatedBy("lakekit", "", ""),
 	}
 	if pool != nil {
-		// 64 KiB pages: 16 KiB ones made event files 4.4% larger (zstd
-		// sees less of a column at once); the buffers stay within the
-		// memory budget either way, spilling the rest.
 		opts = append(opts, parquet.ColumnPageBuffers(pool), parquet.PageBufferSize(pageBufferSize))
 	}
 	for _, o := range d.tagOpts {

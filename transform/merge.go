@@ -444,6 +444,7 @@ func writeQuarantine(ctx context.Context, qds *zones.Dataset[Quarantine], name s
 			return catalogErr, fmt.Errorf("quarantine: %w", err)
 		}
 		catalogErr = errors.Join(catalogErr, c.catalogErr)
+		recordQuarantined(ctx, qds.Table(), name, c, bySource[src])
 	}
 	return catalogErr, nil
 }

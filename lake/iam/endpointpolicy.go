@@ -66,82 +66,13 @@ func EndpointPolicies(scope EndpointScope) (map[string][]byte, error) {
 	}
 	inAccount := map[string]any{"StringEquals": map[string]any{"aws:ResourceAccount": acct.ID}}
 	docs := map[string][]ResourceStatement{}
-	buckets := map[string]bool{}
-	for _, loc := range scope.Buckets {
-		b, _, err := parseS3(loc)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		buckets[fmt.Sprintf("arn:%s:s3:::%s", acct.Partition, b)] = true
-		buckets[fmt.Sprintf("arn:%s:s3:::%s/*", acct.Partition, b)] = true
-	}
-	if len(buckets) > 0 {
-		docs["s3"] = []ResourceStatement{{Sid: OwnedSidPrefix + "S3Lake", Effect: "Allow", Principal: Principal{Anyone: true},
-			Action: []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
-				"s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"},
-			Resource: sorted(buckets), Condition: inAccount}}
-	}
-	glueBase := fmt.Sprintf("arn:%s:glue:%s:%s:", acct.Partition, acct.Region, acct.ID)
-	glue := map[string]bool{}
-	for _, db := range scope.Databases {
-		if err := CheckGlueName("database", db); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		glue[glueBase+"catalog"] = true
-		glue[glueBase+"database/"+db] = true
-		glue[glueBase+"table/"+db+"/*"] = true
-		glue[glueBase+"userDefinedFunction/"+db+"/*"] = true
-	}
-	if len(glue) > 0 {
-		docs["glue"] = []ResourceStatement{{Sid: OwnedSidPrefix + "GlueLake", Effect: "Allow", Principal: Principal{Anyone: true},
-			Action: []string{"glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:BatchGetPartition", "glue:BatchUpdatePartition",
-				"glue:CreateDatabase", "glue:CreatePartition", "glue:CreatePartitionIndex", "glue:CreateTable", "glue:DeleteDatabase",
-				"glue:DeleteTable", "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable", "glue:GetTableVersion",
-				"glue:GetTableVersions", "glue:GetTables", "glue:UpdatePartition", "glue:UpdateTable"},
-			Resource: sorted(glue), Condition: inAccount}}
-	}
-	if scope.CatalogWide {
-		docs["glue"] = append(docs["glue"], ResourceStatement{Sid: OwnedSidPrefix + "GlueSearch", Effect: "Allow", Principal: Principal{Anyone: true},
-			Action:    []string{"glue:GetDatabases", "glue:SearchTables"},
-			Resource:  []string{glueBase + "catalog", glueBase + "database/*", glueBase + "table/*/*"},
-			Condition: inAccount})
-	}
-	wgs := map[string]bool{}
-	for _, wg := range scope.WorkGroups {
-		if !workGroupRE.MatchString(wg) {
-			errs = append(errs, fmt.Errorf("iam: Athena workgroup %q is not a valid name: %w", wg, ErrInvalid))
-			continue
-		}
-		wgs[fmt.Sprintf("arn:%s:athena:%s:%s:workgroup/%s", acct.Partition, acct.Region, acct.ID, wg)] = true
-	}
-	if len(wgs) > 0 {
-		docs["athena"] = []ResourceStatement{
-			{Sid: OwnedSidPrefix + "AthenaLake", Effect: "Allow", Principal: Principal{Anyone: true},
-				Action: []string{"athena:GetQueryExecution", "athena:GetQueryResults", "athena:GetWorkGroup",
-					"athena:StartQueryExecution", "athena:StopQueryExecution"},
-				Resource: sorted(wgs), Condition: inAccount},
-			{Sid: OwnedSidPrefix + "AthenaCatalog", Effect: "Allow", Principal: Principal{Anyone: true},
-				Action:    []string{"athena:GetDataCatalog"},
-				Resource:  []string{fmt.Sprintf("arn:%s:athena:%s:%s:datacatalog/AwsDataCatalog", acct.Partition, acct.Region, acct.ID)},
-				Condition: inAccount},
-		}
-	}
-	roles := map[string]bool{}
-	for _, r := range scope.Roles {
-		if err := checkRole("role", r); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		roles[r] = true
-	}
-	if len(roles) > 0 {
-		docs["sts"] = []ResourceStatement{
-			{Sid: OwnedSidPrefix + "STSAssume", Effect: "Allow", Principal: Principal{Anyone: true},
-				Action: []string{"sts:AssumeRole"}, Resource: sorted(roles), Condition: inAccount},
-			{Sid: OwnedSidPrefix + "STSWhoAmI", Effect: "Allow", Principal: Principal{Anyone: true},
-				Action: []string{"sts:GetCallerIdentity"}, Resource: []string{"*"}},
+	for svc, build := range map[string]func(Account, EndpointScope, map[string]any) ([]ResourceStatement, []error){
+		"s3": s3EndpointStatements, "glue": glueEndpointStatements, "athena": athenaEndpointStatements, "sts": stsEndpointStatements,
+	} {
+		sts, e := build(acct, scope, inAccount)
+		errs = append(errs, e...)
+		if len(sts) > 0 {
+			docs[svc] = sts
 		}
 	}
 	if len(docs) == 0 {
@@ -159,4 +90,110 @@ func EndpointPolicies(scope EndpointScope) (map[string][]byte, error) {
 		out[svc] = b
 	}
 	return out, nil
+}
+
+// s3EndpointStatements limits the S3 gateway endpoint to the lake's buckets.
+func s3EndpointStatements(acct Account, scope EndpointScope, inAccount map[string]any) ([]ResourceStatement, []error) {
+	var errs []error
+	buckets := map[string]bool{}
+	for _, loc := range scope.Buckets {
+		b, _, err := parseS3(loc)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		buckets[fmt.Sprintf("arn:%s:s3:::%s", acct.Partition, b)] = true
+		buckets[fmt.Sprintf("arn:%s:s3:::%s/*", acct.Partition, b)] = true
+	}
+	if len(buckets) == 0 {
+		return nil, errs
+	}
+	return []ResourceStatement{{Sid: OwnedSidPrefix + "S3Lake", Effect: "Allow", Principal: Principal{Anyone: true},
+		Action: []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
+			"s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"},
+		Resource: sorted(buckets), Condition: inAccount}}, errs
+}
+
+// glueEndpointStatements limits the Glue interface endpoint to the lake's
+// databases (and, CatalogWide, to listing and search).
+func glueEndpointStatements(acct Account, scope EndpointScope, inAccount map[string]any) ([]ResourceStatement, []error) {
+	var errs []error
+	var out []ResourceStatement
+	glueBase := fmt.Sprintf("arn:%s:glue:%s:%s:", acct.Partition, acct.Region, acct.ID)
+	glue := map[string]bool{}
+	for _, db := range scope.Databases {
+		if err := CheckGlueName("database", db); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		glue[glueBase+"catalog"] = true
+		glue[glueBase+"database/"+db] = true
+		glue[glueBase+"table/"+db+"/*"] = true
+		glue[glueBase+"userDefinedFunction/"+db+"/*"] = true
+	}
+	if len(glue) > 0 {
+		out = append(out, ResourceStatement{Sid: OwnedSidPrefix + "GlueLake", Effect: "Allow", Principal: Principal{Anyone: true},
+			Action: []string{"glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:BatchGetPartition", "glue:BatchUpdatePartition",
+				"glue:CreateDatabase", "glue:CreatePartition", "glue:CreatePartitionIndex", "glue:CreateTable", "glue:DeleteDatabase",
+				"glue:DeleteTable", "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable", "glue:GetTableVersion",
+				"glue:GetTableVersions", "glue:GetTables", "glue:UpdatePartition", "glue:UpdateTable"},
+			Resource: sorted(glue), Condition: inAccount})
+	}
+	if scope.CatalogWide {
+		out = append(out, ResourceStatement{Sid: OwnedSidPrefix + "GlueSearch", Effect: "Allow", Principal: Principal{Anyone: true},
+			Action:    []string{"glue:GetDatabases", "glue:SearchTables"},
+			Resource:  []string{glueBase + "catalog", glueBase + "database/*", glueBase + "table/*/*"},
+			Condition: inAccount})
+	}
+	return out, errs
+}
+
+// athenaEndpointStatements limits the Athena interface endpoint to the
+// lake's workgroups.
+func athenaEndpointStatements(acct Account, scope EndpointScope, inAccount map[string]any) ([]ResourceStatement, []error) {
+	var errs []error
+	wgs := map[string]bool{}
+	for _, wg := range scope.WorkGroups {
+		if !workGroupRE.MatchString(wg) {
+			errs = append(errs, fmt.Errorf("iam: Athena workgroup %q is not a valid name: %w", wg, ErrInvalid))
+			continue
+		}
+		wgs[fmt.Sprintf("arn:%s:athena:%s:%s:workgroup/%s", acct.Partition, acct.Region, acct.ID, wg)] = true
+	}
+	if len(wgs) == 0 {
+		return nil, errs
+	}
+	return []ResourceStatement{
+		{Sid: OwnedSidPrefix + "AthenaLake", Effect: "Allow", Principal: Principal{Anyone: true},
+			Action: []string{"athena:GetQueryExecution", "athena:GetQueryResults", "athena:GetWorkGroup",
+				"athena:StartQueryExecution", "athena:StopQueryExecution"},
+			Resource: sorted(wgs), Condition: inAccount},
+		{Sid: OwnedSidPrefix + "AthenaCatalog", Effect: "Allow", Principal: Principal{Anyone: true},
+			Action:    []string{"athena:GetDataCatalog"},
+			Resource:  []string{fmt.Sprintf("arn:%s:athena:%s:%s:datacatalog/AwsDataCatalog", acct.Partition, acct.Region, acct.ID)},
+			Condition: inAccount},
+	}, errs
+}
+
+// stsEndpointStatements limits the STS interface endpoint to the lake's
+// roles.
+func stsEndpointStatements(_ Account, scope EndpointScope, inAccount map[string]any) ([]ResourceStatement, []error) {
+	var errs []error
+	roles := map[string]bool{}
+	for _, r := range scope.Roles {
+		if err := checkRole("role", r); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		roles[r] = true
+	}
+	if len(roles) == 0 {
+		return nil, errs
+	}
+	return []ResourceStatement{
+		{Sid: OwnedSidPrefix + "STSAssume", Effect: "Allow", Principal: Principal{Anyone: true},
+			Action: []string{"sts:AssumeRole"}, Resource: sorted(roles), Condition: inAccount},
+		{Sid: OwnedSidPrefix + "STSWhoAmI", Effect: "Allow", Principal: Principal{Anyone: true},
+			Action: []string{"sts:GetCallerIdentity"}, Resource: []string{"*"}},
+	}, errs
 }

@@ -373,6 +373,7 @@ func (a *Athena) Run(ctx context.Context, req AthenaRequest) (*Execution, error)
 		ex.OutputLocation = aws.ToString(qe.ResultConfiguration.OutputLocation)
 	}
 	ex.Stats = a.stats(id, qe.Statistics)
+	a.recordExecution(ctx, ex.Stats, string(qe.Status.State))
 	switch qe.Status.State {
 	case types.QueryExecutionStateFailed:
 		reason := aws.ToString(qe.Status.StateChangeReason)

@@ -17,7 +17,8 @@ var operations = map[string][]string{
 	"LakeFormation": {"GrantPermissions", "ListPermissions", "RevokePermissions"},
 	"Redshift Data": {"ExecuteStatement", "BatchExecuteStatement", "DescribeStatement", "GetStatementResult", "CancelStatement"},
 	"S3": {"PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "ListObjectsV2", "CopyObject",
-		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"},
+		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload", "HeadBucket",
+		"GetBucketPolicy", "PutBucketPolicy", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration"},
 	"SFN": {"CreateStateMachine", "UpdateStateMachine", "ListStateMachines", "StartExecution", "DescribeExecution",
 		"GetExecutionHistory", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"},
 	"STS": {"GetCallerIdentity"},
@@ -148,4 +149,5 @@ var constraints = map[string]Limit{
 
 	// S3
 	"s3.ObjectIdentifier.Key": {Min: 1, Doc: s3Ref + "API_ObjectIdentifier.html"},
+	"s3.LifecycleRule.ID":     {Max: 255, Doc: s3Ref + "API_LifecycleRule.html"},
 }

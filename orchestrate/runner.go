@@ -88,6 +88,7 @@ type Runner struct {
 	runs runStore
 	opts RunnerOptions
 	log  *slog.Logger
+	lk   *lake.Lake // for its meter provider (metrics.go)
 }
 
 // NewRunner returns a runner recording runs in lk's system store "runs".
@@ -96,7 +97,7 @@ func NewRunner(lk *lake.Lake, opts *RunnerOptions) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("orchestrate: run history store: %w", err)
 	}
-	r := &Runner{runs: runStore{store: st}}
+	r := &Runner{runs: runStore{store: st}, lk: lk}
 	if opts != nil {
 		r.opts = *opts
 	}

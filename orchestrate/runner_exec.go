@@ -168,6 +168,7 @@ func (e *execution) finish(g *graph, res stepResult) error {
 	defer e.mu.Unlock()
 	sr := e.run.Steps[s.Name]
 	sr.Ended = time.Now().UTC()
+	defer e.recordStep(s, sr, res.err)
 	if res.err == nil {
 		sr.State, sr.Output = StateSucceeded, res.out
 		e.r.log.Debug("orchestrate: step succeeded", "pipeline", e.p.Name(), "run", e.run.ID, "step", s.Name)

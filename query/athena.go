@@ -266,6 +266,43 @@ func reusable(sql string) bool {
 // ErrCancelled and ctx's error. A failed query's error wraps
 // ErrQueryFailed and carries Athena's StateChangeReason.
 func (a *Athena) Run(ctx context.Context, req AthenaRequest) (*Execution, error) {
+	in, err := a.startInput(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := a.api.StartQueryExecution(ctx, in)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("query: athena: start query: %w: %w", ErrCancelled, err)
+		}
+		return nil, fmt.Errorf("query: athena: start query: %w", err)
+	}
+	id := aws.ToString(out.QueryExecutionId)
+	qe, err := a.wait(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ex := &Execution{ID: id, StatementType: string(qe.StatementType)}
+	if qe.ResultConfiguration != nil {
+		ex.OutputLocation = aws.ToString(qe.ResultConfiguration.OutputLocation)
+	}
+	ex.Stats = a.stats(id, qe.Statistics)
+	a.recordExecution(ctx, ex.Stats, string(qe.Status.State))
+	switch qe.Status.State {
+	case types.QueryExecutionStateFailed:
+		reason := aws.ToString(qe.Status.StateChangeReason)
+		if qe.Status.AthenaError != nil && qe.Status.AthenaError.ErrorMessage != nil && reason == "" {
+			reason = aws.ToString(qe.Status.AthenaError.ErrorMessage)
+		}
+		return ex, &AthenaError{QueryID: id, Reason: reason, Detail: qe.Status.AthenaError}
+	case types.QueryExecutionStateCancelled:
+		return ex, fmt.Errorf("query: athena query %s was cancelled: %s: %w", id, aws.ToString(qe.Status.StateChangeReason), ErrCancelled)
+	}
+	return ex, nil
+}
+
+// startInput builds the StartQueryExecution request of req.
+func (a *Athena) startInput(req AthenaRequest) (*athena.StartQueryExecutionInput, error) {
 	if strings.TrimSpace(req.SQL) == "" {
 		return nil, fmt.Errorf("query: empty SQL: %w", ErrInvalid)
 	}
@@ -324,16 +361,14 @@ func (a *Athena) Run(ctx context.Context, req AthenaRequest) (*Execution, error)
 			ResultReuseByAgeConfiguration: &types.ResultReuseByAgeConfiguration{Enabled: true, MaxAgeInMinutes: aws.Int32(mins)},
 		}
 	}
-	out, err := a.api.StartQueryExecution(ctx, in)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("query: athena: start query: %w: %w", ErrCancelled, err)
-		}
-		return nil, fmt.Errorf("query: athena: start query: %w", err)
-	}
-	id := aws.ToString(out.QueryExecutionId)
+	return in, nil
+}
+
+// wait polls the execution until it ends; when ctx ends or the poll
+// times out first, it stops the query on the service.
+func (a *Athena) wait(ctx context.Context, id string) (*types.QueryExecution, error) {
 	var qe *types.QueryExecution
-	err = poll(ctx, a.opts.Poll, "athena query "+id, func(ctx context.Context) (bool, error) {
+	err := poll(ctx, a.opts.Poll, "athena query "+id, func(ctx context.Context) (bool, error) {
 		got, err := a.api.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(id)})
 		if err != nil {
 			return false, fmt.Errorf("query: athena: get query execution %s: %w", id, err)
@@ -368,23 +403,7 @@ func (a *Athena) Run(ctx context.Context, req AthenaRequest) (*Execution, error)
 		}
 		return nil, err
 	}
-	ex := &Execution{ID: id, StatementType: string(qe.StatementType)}
-	if qe.ResultConfiguration != nil {
-		ex.OutputLocation = aws.ToString(qe.ResultConfiguration.OutputLocation)
-	}
-	ex.Stats = a.stats(id, qe.Statistics)
-	a.recordExecution(ctx, ex.Stats, string(qe.Status.State))
-	switch qe.Status.State {
-	case types.QueryExecutionStateFailed:
-		reason := aws.ToString(qe.Status.StateChangeReason)
-		if qe.Status.AthenaError != nil && qe.Status.AthenaError.ErrorMessage != nil && reason == "" {
-			reason = aws.ToString(qe.Status.AthenaError.ErrorMessage)
-		}
-		return ex, &AthenaError{QueryID: id, Reason: reason, Detail: qe.Status.AthenaError}
-	case types.QueryExecutionStateCancelled:
-		return ex, fmt.Errorf("query: athena query %s was cancelled: %s: %w", id, aws.ToString(qe.Status.StateChangeReason), ErrCancelled)
-	}
-	return ex, nil
+	return qe, nil
 }
 
 // AthenaError is a failed Athena query. It matches ErrQueryFailed.

@@ -67,75 +67,81 @@ func Validate(doc []byte) error {
 	}
 	sids := map[string]bool{}
 	for i, st := range sts {
-		name := fmt.Sprintf("statement %d", i)
-		if v, ok := st["Sid"]; ok {
-			var sid string
-			if err := json.Unmarshal(v, &sid); err != nil || !sidRE.MatchString(sid) {
-				bad("%s: Sid %s is not an alphanumeric string", name, v)
-			} else {
-				if sid != "" && sids[sid] {
-					bad("%s: Sid %q is used twice", name, sid)
-				}
-				sids[sid] = true
-				name = fmt.Sprintf("statement %d (%s)", i, sid)
+		checkStatement(i, st, sids, bad)
+	}
+	return errors.Join(errs...)
+}
+
+// checkStatement checks statement i of an identity policy, reporting each
+// problem through bad.
+func checkStatement(i int, st map[string]json.RawMessage, sids map[string]bool, bad func(format string, args ...any)) {
+	name := fmt.Sprintf("statement %d", i)
+	if v, ok := st["Sid"]; ok {
+		var sid string
+		if err := json.Unmarshal(v, &sid); err != nil || !sidRE.MatchString(sid) {
+			bad("%s: Sid %s is not an alphanumeric string", name, v)
+		} else {
+			if sid != "" && sids[sid] {
+				bad("%s: Sid %q is used twice", name, sid)
+			}
+			sids[sid] = true
+			name = fmt.Sprintf("statement %d (%s)", i, sid)
+		}
+	}
+	for k := range st {
+		switch k {
+		case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition":
+		default:
+			bad("%s: unknown element %q (identity policies have no Principal)", name, k)
+		}
+	}
+	var effect string
+	if err := json.Unmarshal(st["Effect"], &effect); err != nil || (effect != "Allow" && effect != "Deny") {
+		bad("%s: Effect is %s, want \"Allow\" or \"Deny\"", name, orMissing(st["Effect"]))
+	}
+	checkList := func(want, not string, ok func(string) bool, what string) {
+		v, has := st[want]
+		nv, hasNot := st[not]
+		switch {
+		case has && hasNot:
+			bad("%s: both %s and %s", name, want, not)
+			return
+		case !has && !hasNot:
+			bad("%s: no %s", name, want)
+			return
+		case hasNot:
+			v, want = nv, not
+		}
+		items, err := stringList(v)
+		if err != nil || len(items) == 0 {
+			bad("%s: %s is %s, want a string or a non-empty list of strings", name, want, v)
+			return
+		}
+		for _, it := range items {
+			if it != "*" && !ok(it) {
+				bad("%s: %s %q is not %s", name, want, it, what)
 			}
 		}
-		for k := range st {
-			switch k {
-			case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition":
-			default:
-				bad("%s: unknown element %q (identity policies have no Principal)", name, k)
-			}
+	}
+	checkList("Action", "NotAction", actionRE.MatchString, `"service:Action"`)
+	checkList("Resource", "NotResource", arnRE.MatchString, "a well-formed ARN (arn:partition:service:region:account:resource)")
+	if v, ok := st["Condition"]; ok {
+		var cond map[string]map[string]json.RawMessage
+		if err := json.Unmarshal(v, &cond); err != nil || len(cond) == 0 {
+			bad("%s: Condition is %s, want {operator: {key: value or values}}", name, v)
+			return
 		}
-		var effect string
-		if err := json.Unmarshal(st["Effect"], &effect); err != nil || (effect != "Allow" && effect != "Deny") {
-			bad("%s: Effect is %s, want \"Allow\" or \"Deny\"", name, orMissing(st["Effect"]))
-		}
-		checkList := func(want, not string, ok func(string) bool, what string) {
-			v, has := st[want]
-			nv, hasNot := st[not]
-			switch {
-			case has && hasNot:
-				bad("%s: both %s and %s", name, want, not)
-				return
-			case !has && !hasNot:
-				bad("%s: no %s", name, want)
-				return
-			case hasNot:
-				v, want = nv, not
+		for op, keys := range cond {
+			if len(keys) == 0 {
+				bad("%s: Condition operator %q has no keys", name, op)
 			}
-			items, err := stringList(v)
-			if err != nil || len(items) == 0 {
-				bad("%s: %s is %s, want a string or a non-empty list of strings", name, want, v)
-				return
-			}
-			for _, it := range items {
-				if it != "*" && !ok(it) {
-					bad("%s: %s %q is not %s", name, want, it, what)
-				}
-			}
-		}
-		checkList("Action", "NotAction", actionRE.MatchString, `"service:Action"`)
-		checkList("Resource", "NotResource", arnRE.MatchString, "a well-formed ARN (arn:partition:service:region:account:resource)")
-		if v, ok := st["Condition"]; ok {
-			var cond map[string]map[string]json.RawMessage
-			if err := json.Unmarshal(v, &cond); err != nil || len(cond) == 0 {
-				bad("%s: Condition is %s, want {operator: {key: value or values}}", name, v)
-				continue
-			}
-			for op, keys := range cond {
-				if len(keys) == 0 {
-					bad("%s: Condition operator %q has no keys", name, op)
-				}
-				for k, val := range keys {
-					if !conditionValue(val) {
-						bad("%s: Condition %s %s is %s, want a value or a list of values", name, op, k, val)
-					}
+			for k, val := range keys {
+				if !conditionValue(val) {
+					bad("%s: Condition %s %s is %s, want a value or a list of values", name, op, k, val)
 				}
 			}
 		}
 	}
-	return errors.Join(errs...)
 }
 
 func orMissing(v json.RawMessage) string {

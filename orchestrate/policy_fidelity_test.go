@@ -99,7 +99,9 @@ var sdkActions = map[string][]string{
 
 // callsNeedNoGrant are SDK calls no policy has to grant, and why.
 var callsNeedNoGrant = map[string]string{
-	"sts.GetCallerIdentity": "STS answers GetCallerIdentity for any principal, even one whose policies deny it",
+	"sts.GetCallerIdentity":              "STS answers GetCallerIdentity for any principal, even one whose policies deny it",
+	"s3.GetBucketLifecycleConfiguration": "lifecycle.Manager.Apply runs at deploy time under the deployer's role (IAM action s3:GetLifecycleConfiguration); no service role lakekit renders should change a bucket's lifecycle",
+	"s3.PutBucketLifecycleConfiguration": "lifecycle.Manager.Apply runs at deploy time under the deployer's role (IAM action s3:PutLifecycleConfiguration); no service role lakekit renders should change a bucket's lifecycle",
 }
 
 // sdkCalls parses lakekit's non-test Go files and returns every AWS SDK

@@ -115,6 +115,8 @@ type S3API interface {
 	PutBucketLifecycleConfiguration(ctx context.Context, in *s3.PutBucketLifecycleConfigurationInput, optFns ...func(*s3.Options)) (*s3.PutBucketLifecycleConfigurationOutput, error)
 }
 
+var _ S3API = (*s3.Client)(nil)
+
 // ErrReferenced is returned for a rule that would expire (or move out of
 // reach) files that committed tables still reference.
 var ErrReferenced = errors.New("lifecycle: rule would expire files a table still references")

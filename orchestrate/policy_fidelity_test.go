@@ -102,6 +102,8 @@ var callsNeedNoGrant = map[string]string{
 	"sts.GetCallerIdentity":              "STS answers GetCallerIdentity for any principal, even one whose policies deny it",
 	"s3.GetBucketLifecycleConfiguration": "lifecycle.Manager.Apply runs at deploy time under the deployer's role (IAM action s3:GetLifecycleConfiguration); no service role lakekit renders should change a bucket's lifecycle",
 	"s3.PutBucketLifecycleConfiguration": "lifecycle.Manager.Apply runs at deploy time under the deployer's role (IAM action s3:PutLifecycleConfiguration); no service role lakekit renders should change a bucket's lifecycle",
+	"s3.GetBucketPolicy":                 "iam.BucketPolicy.Apply runs at deploy time under the deployer's role (IAM action s3:GetBucketPolicy); no service role lakekit renders should read or change a bucket's policy",
+	"s3.PutBucketPolicy":                 "iam.BucketPolicy.Apply runs at deploy time under the deployer's role (IAM action s3:PutBucketPolicy); no service role lakekit renders should change a bucket's policy",
 }
 
 // sdkCalls parses lakekit's non-test Go files and returns every AWS SDK

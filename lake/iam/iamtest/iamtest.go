@@ -255,59 +255,72 @@ func (t Table) Check(doc []byte) []error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	granted := map[string][]statement{} // expanded action → statements allowing it
 	for i, st := range d.Statement {
-		name := fmt.Sprintf("statement %d %s", i, st.Sid)
-		if st.Effect != "Allow" {
-			continue
+		t.checkGrant(i, st, granted, bad)
+	}
+	t.checkRequired(granted, bad)
+	return errs
+}
+
+// checkGrant checks statement i of a policy and records the actions it
+// allows in granted.
+func (t Table) checkGrant(i int, st statement, granted map[string][]statement, bad func(format string, args ...any)) {
+	name := fmt.Sprintf("statement %d %s", i, st.Sid)
+	if st.Effect != "Allow" {
+		return
+	}
+	if st.NotAction != nil {
+		bad("%s: NotAction grants every other action", name)
+		return
+	}
+	resources := strs(st.Resource)
+	star := slices.Contains(resources, "*")
+	var acts []string
+	for _, pat := range strs(st.Action) {
+		exp := t.Expand(pat)
+		if len(exp) == 0 {
+			bad("%s: action %q is not in the Service Authorization Reference table (testdata/sar.json)", name, pat)
 		}
-		if st.NotAction != nil {
-			bad("%s: NotAction grants every other action", name)
-			continue
+		acts = append(acts, exp...)
+	}
+	for _, a := range acts {
+		granted[a] = append(granted[a], st)
+		_, row, _ := t.Lookup(a)
+		switch {
+		case len(row.ResourceTypes) == 0 && !star:
+			bad("%s: %s has no resource types in the SAR, so its Resource must be \"*\"; %v is never matched", name, a, resources)
+		case len(row.ResourceTypes) > 0 && star:
+			bad("%s: %s supports resource-level permissions (%v); Resource \"*\" grants it on every resource", name, a, row.ResourceTypes)
 		}
-		resources := strs(st.Resource)
-		star := slices.Contains(resources, "*")
-		var acts []string
-		for _, pat := range strs(st.Action) {
-			exp := t.Expand(pat)
-			if len(exp) == 0 {
-				bad("%s: action %q is not in the Service Authorization Reference table (testdata/sar.json)", name, pat)
-			}
-			acts = append(acts, exp...)
-		}
-		for _, a := range acts {
-			granted[a] = append(granted[a], st)
-			_, row, _ := t.Lookup(a)
-			switch {
-			case len(row.ResourceTypes) == 0 && !star:
-				bad("%s: %s has no resource types in the SAR, so its Resource must be \"*\"; %v is never matched", name, a, resources)
-			case len(row.ResourceTypes) > 0 && star:
-				bad("%s: %s supports resource-level permissions (%v); Resource \"*\" grants it on every resource", name, a, row.ResourceTypes)
-			}
-			for op, keys := range st.Condition {
-				for k := range keys {
-					if !t.keyValid(a, k) {
-						bad("%s: condition %s %q is not a condition key of %s", name, op, k, a)
-					}
+		for op, keys := range st.Condition {
+			for k := range keys {
+				if !t.keyValid(a, k) {
+					bad("%s: condition %s %q is not a condition key of %s", name, op, k, a)
 				}
-			}
-		}
-		for _, r := range resources {
-			if r == "*" {
-				continue
-			}
-			ok := false
-			for _, a := range acts {
-				_, row, _ := t.Lookup(a)
-				for _, rt := range row.ResourceTypes {
-					if t.matchesType(a, strings.TrimSuffix(rt, "*"), r) {
-						ok = true
-					}
-				}
-			}
-			if !ok && len(acts) > 0 {
-				bad("%s: resource %q is no ARN of a resource type of %v", name, r, acts)
 			}
 		}
 	}
+	for _, r := range resources {
+		if r == "*" {
+			continue
+		}
+		ok := false
+		for _, a := range acts {
+			_, row, _ := t.Lookup(a)
+			for _, rt := range row.ResourceTypes {
+				if t.matchesType(a, strings.TrimSuffix(rt, "*"), r) {
+					ok = true
+				}
+			}
+		}
+		if !ok && len(acts) > 0 {
+			bad("%s: resource %q is no ARN of a resource type of %v", name, r, acts)
+		}
+	}
+}
+
+// checkRequired checks that each granted action has its required
+// resource types and dependent actions.
+func (t Table) checkRequired(granted map[string][]statement, bad func(format string, args ...any)) {
 	for _, a := range slices.Sorted(maps.Keys(granted)) {
 		_, row, _ := t.Lookup(a)
 		for _, rt := range row.ResourceTypes {
@@ -357,7 +370,6 @@ func (t Table) Check(doc []byte) []error {
 			}
 		}
 	}
-	return errs
 }
 
 // passes reports whether one of the iam:PassRole statements lets roles

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -273,7 +274,7 @@ func (d *Dataset[T]) checkColumns(f *parquet.File) error {
 	found := map[string]bool{}
 	for i, field := range f.Schema().Fields() {
 		name := field.Name()
-		if slicesContains(d.partKeys, name) {
+		if slices.Contains(d.partKeys, name) {
 			continue // the path's value wins, as in Hive
 		}
 		c, ok := want[name]
@@ -317,15 +318,6 @@ func (d *Dataset[T]) checkColumns(f *parquet.File) error {
 		}
 	}
 	return nil
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func columnNames(cs []Column) string {
@@ -412,7 +404,7 @@ func (tx *Tx) adopt(ctx context.Context, a *adoptee) (DataFile, error) {
 				return DataFile{}, fmt.Errorf("%s was removed from the table by an earlier commit (Vacuum deletes it): %w", a.loc, ErrInvalid)
 			}
 		}
-		if tx.opts.Mode == Append && path.Dir(a.key) == tx.inPlaceFolder(p) && visibleUnder(t.prefix+"/", a.key) {
+		if tx.opts.Mode == Append && path.Dir(a.key) == tx.inPlaceFolder(p) && VisibleUnder(t.prefix+"/", a.key) {
 			df.Key = a.key
 			tx.placeAt(df.Partition, path.Dir(a.key))
 			return df, nil

@@ -161,7 +161,7 @@ func (d *Dataset[T]) hiveLocations(ctx context.Context) ([]PartitionLocation, er
 		if err != nil {
 			return nil, err
 		}
-		if e.IsDir || !visibleUnder(t.prefix+"/", e.Key) {
+		if e.IsDir || !VisibleUnder(t.prefix+"/", e.Key) {
 			continue
 		}
 		dir := path.Dir(e.Key)
@@ -194,7 +194,7 @@ func (d *Dataset[T]) filesUnder(ctx context.Context, pl PartitionLocation) ([]Da
 		if err != nil {
 			return nil, err
 		}
-		if e.IsDir || !visibleUnder(pl.Prefix+"/", e.Key) {
+		if e.IsDir || !VisibleUnder(pl.Prefix+"/", e.Key) {
 			continue
 		}
 		if len(d.partKeys) == 0 && path.Dir(e.Key) != pl.Prefix {

@@ -339,7 +339,7 @@ func (t *Table) setAsideUnreferenced(ctx context.Context, res *RepairResult) err
 		}
 		shown := false
 		for _, loc := range locs {
-			shown = shown || visibleUnder(loc, e.Key)
+			shown = shown || VisibleUnder(loc, e.Key)
 		}
 		if !shown {
 			continue

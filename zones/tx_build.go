@@ -123,7 +123,7 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 				f.Key = loc + "/" + path.Base(f.Key)
 			case st.files[f.Key].Key != "":
 				return nil, fmt.Errorf("zones: commit %s: file %s, adopted in place, was committed meanwhile by version %d: %w", t.prefix, f.Key, st.files[f.Key].AddedIn, ErrConflict)
-			case !visibleUnder(loc+"/", f.Key):
+			case !VisibleUnder(loc+"/", f.Key):
 				return nil, fmt.Errorf("zones: commit %s: file %s lies in %s, but version %d put its partition at %s (adopt it again: it will be copied): %w", t.prefix, f.Key, path.Dir(f.Key), st.Version, loc, ErrConflict)
 			}
 			added[i] = f

@@ -124,11 +124,11 @@ func (t *Table) retention(r time.Duration) time.Duration {
 	return r
 }
 
-// visibleUnder reports whether an engine reading location prefix loc
+// VisibleUnder reports whether an engine reading location prefix loc
 // (relative, ending in "/") reads key: key lies below it and no folder or
 // name between them starts with "_" or "." (Hive's hidden-file rule,
 // which Athena and Spectrum follow).
-func visibleUnder(loc, key string) bool {
+func VisibleUnder(loc, key string) bool {
 	rest, ok := strings.CutPrefix(key, loc)
 	if !ok {
 		return false
@@ -191,7 +191,7 @@ func (t *Table) vacuum(ctx context.Context, retention time.Duration, keep []stri
 		}
 		shown := false
 		for _, loc := range keep {
-			if visibleUnder(loc, o.key) {
+			if VisibleUnder(loc, o.key) {
 				shown = true
 			}
 		}

@@ -281,7 +281,7 @@ func compareObjects(ctx context.Context, st *lake.Store, t *zones.Table, locs []
 			}
 		}
 		for _, k := range sortedKeys(under) {
-			if !visibleUnder(rel, k) || seen[k] {
+			if !zones.VisibleUnder(rel, k) || seen[k] {
 				continue
 			}
 			seen[k] = true
@@ -302,22 +302,6 @@ func compareObjects(ctx context.Context, st *lake.Store, t *zones.Table, locs []
 		}
 	}
 	return nil
-}
-
-// visibleUnder reports whether an engine reading location prefix loc reads
-// key: key lies below it and no folder or name between them starts with
-// "_" or "." (Hive's hidden-file rule, which Athena follows).
-func visibleUnder(loc, key string) bool {
-	rest, ok := strings.CutPrefix(key, loc)
-	if !ok {
-		return false
-	}
-	for _, seg := range strings.Split(rest, "/") {
-		if strings.HasPrefix(seg, "_") || strings.HasPrefix(seg, ".") {
-			return false
-		}
-	}
-	return true
 }
 
 // repairTable registers a table the catalog lacks (catalog.Discover over

@@ -41,11 +41,6 @@ type RepairResult struct {
 	// "<table>/_lakekit/repair/unreferenced/<key>". Inspect them, and add
 	// them back with a new commit if they belong.
 	SetAside map[string]string
-	// Foreign lists objects in those folders that lakekit did not write
-	// (another engine's output): Repair leaves them where they are. Commit
-	// them with Dataset.AddFiles, or remove them, so that lakekit and the
-	// engines reading the folders agree again.
-	Foreign []string
 }
 
 // Repair restores service to a table whose commit log is damaged (reads
@@ -342,10 +337,6 @@ func (t *Table) setAsideUnreferenced(ctx context.Context, res *RepairResult) err
 			shown = shown || VisibleUnder(loc, e.Key)
 		}
 		if !shown {
-			continue
-		}
-		if !t.wroteUnreferenced(e.Key) {
-			res.Foreign = append(res.Foreign, e.Key)
 			continue
 		}
 		dst := t.prefix + "/_lakekit/repair/unreferenced/" + strings.TrimPrefix(e.Key, t.prefix+"/")

@@ -15,8 +15,7 @@
 // carrying the Iceberg field ID of its schema field, and read back by field
 // ID. Catalogs: LocalCatalog (files only, for a file lake) and GlueCatalog.
 //
-// The package is its own Go module (github.com/lakekit/lakekit/iceberg):
-// iceberg-go needs a newer go directive (1.25.9) than lakekit's own module
-// (1.24.9), and services that do not use Iceberg do not download or
-// compile it.
+// The package is behind its own import path, like query/duckdb: services
+// that do not import it do not compile iceberg-go. iceberg-go v0.7.0 is
+// why lakekit's go directive is 1.25.9 (Go 1.25, the previous release).
 package iceberg

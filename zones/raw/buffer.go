@@ -341,9 +341,11 @@ func (b *Buffer) Add(ctx context.Context, record []byte) error {
 	}
 	b.mu.Lock()
 	waited := false
+	var waitStart time.Time
 	for {
 		if b.closed {
 			b.mu.Unlock()
+			b.recordWaited(waitStart, "closed")
 			return fmt.Errorf("raw: buffer %s/%s: add: %w", b.source, b.dataset, ErrBufferClosed)
 		}
 		if b.stats.BufferedBytes+need <= b.o.MaxBufferedBytes {
@@ -355,17 +357,19 @@ func (b *Buffer) Add(ctx context.Context, record []byte) error {
 		if !waited {
 			waited = true
 			b.stats.Waits++
-			b.recordWait()
+			waitStart = b.recordWait()
 		}
 		ch := b.changed
 		b.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			b.recordWaited(waitStart, "buffer_full")
 			return fmt.Errorf("raw: buffer %s/%s: add waited for space: %w: %w", b.source, b.dataset, ErrBufferFull, ctx.Err())
 		}
 		b.mu.Lock()
 	}
+	b.recordWaited(waitStart, "")
 	c := b.cur
 	if c == nil {
 		c = &bufferBatch{data: b.newBatchData()}

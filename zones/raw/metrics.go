@@ -3,6 +3,7 @@ package raw
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -29,13 +30,19 @@ const (
 	MetricRecordsLanded = "lakekit.raw.records.landed"
 	MetricBytesLanded   = "lakekit.raw.bytes.landed"
 	// MetricBufferWaits counts Adds that had to wait for space
-	// (back-pressure: the buffer held BufferOptions.MaxBufferedBytes).
+	// (back-pressure: the buffer held BufferOptions.MaxBufferedBytes),
+	// when the wait begins.
 	MetricBufferWaits = "lakekit.raw.buffer.waits"
+	// MetricBufferWaitDuration is how long those Adds waited, recorded
+	// when the wait ends: with error.type "buffer_full" when the Add's
+	// context ended first (the record was not added) or "closed" when the
+	// buffer was closed meanwhile.
+	MetricBufferWaitDuration = "lakekit.raw.buffer.wait.duration"
 )
 
 type instruments struct {
 	flushes, records, bytes, waits metric.Int64Counter
-	duration                       metric.Float64Histogram
+	duration, waited               metric.Float64Histogram
 }
 
 func instrumentsOf(lk *lake.Lake) *instruments {
@@ -44,12 +51,13 @@ func instrumentsOf(lk *lake.Lake) *instruments {
 	}
 	s, _ := lk.Instruments(MetricScope, func(m metric.Meter) (any, error) {
 		var in instruments
-		var e [5]error
+		var e [6]error
 		in.flushes, e[0] = m.Int64Counter(MetricBufferFlushes, metric.WithUnit("{flush}"), metric.WithDescription("Raw buffer flush attempts."))
 		in.duration, e[1] = m.Float64Histogram(MetricBufferFlushDuration, metric.WithUnit("s"), metric.WithDescription("Duration of raw buffer flush attempts."))
 		in.records, e[2] = m.Int64Counter(MetricRecordsLanded, metric.WithUnit("{record}"), metric.WithDescription("Records landed in the raw zone by buffers."))
 		in.bytes, e[3] = m.Int64Counter(MetricBytesLanded, metric.WithUnit("By"), metric.WithDescription("Bytes stored in the raw zone by buffers."))
 		in.waits, e[4] = m.Int64Counter(MetricBufferWaits, metric.WithUnit("{wait}"), metric.WithDescription("Buffer adds that waited for space (back-pressure)."))
+		in.waited, e[5] = m.Float64Histogram(MetricBufferWaitDuration, metric.WithUnit("s"), metric.WithDescription("Time buffer adds waited for space (back-pressure)."))
 		return &in, errors.Join(e[:]...)
 	})
 	in, _ := s.(*instruments)
@@ -83,9 +91,27 @@ func (b *Buffer) recordFlush(f BufferFlush) {
 	in.bytes.Add(ctx, f.StoredBytes, b.metricAttrs())
 }
 
-// recordWait records an Add that waits for space.
-func (b *Buffer) recordWait() {
-	if in := instrumentsOf(b.lk); in != nil {
-		in.waits.Add(context.Background(), 1, b.metricAttrs())
+// recordWait records an Add that begins to wait for space and returns
+// when (the zero time when the lake records no metrics).
+func (b *Buffer) recordWait() time.Time {
+	in := instrumentsOf(b.lk)
+	if in == nil {
+		return time.Time{}
 	}
+	in.waits.Add(context.Background(), 1, b.metricAttrs())
+	return time.Now()
+}
+
+// recordWaited records the end of a wait recordWait began at start (none
+// when start is zero); errType is "" when the record was added.
+func (b *Buffer) recordWaited(start time.Time, errType string) {
+	in := instrumentsOf(b.lk)
+	if in == nil || start.IsZero() {
+		return
+	}
+	attrs := b.metricAttrs()
+	if errType != "" {
+		attrs = b.metricAttrs(attribute.String("error.type", errType))
+	}
+	in.waited.Record(context.Background(), time.Since(start).Seconds(), attrs)
 }

@@ -2,6 +2,7 @@ package raw_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,8 +17,9 @@ import (
 )
 
 // A buffer whose store stalls, then fails once: the instruments count the
-// back-pressure wait, the failed and the landed flushes, and what landed,
-// as the buffer's own Stats do.
+// back-pressure waits and time them (one Add gives up when its context
+// ends, one waits until the store answers), the failed and the landed
+// flushes, and what landed, as the buffer's own Stats do.
 func TestMetricsOfBufferFlushesAndWaits(t *testing.T) {
 	ctx := context.Background()
 	rec := metrictest.New(t)
@@ -43,22 +45,34 @@ func TestMetricsOfBufferFlushesAndWaits(t *testing.T) {
 		}
 	}
 	done := make(chan error, 1)
+	start := time.Now()
 	go func() { done <- b.Add(ctx, rec100(30)) }()
 	for deadline := time.Now().Add(10 * time.Second); b.Stats().Waits < 1; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the Add on a full buffer never waited")
 		}
 	}
+	// A second Add gives up after 50ms: it waited that long, for nothing.
+	const patience = 50 * time.Millisecond
+	short, cancel := context.WithTimeout(ctx, patience)
+	shortStart := time.Now()
+	err = b.Add(short, rec100(99))
+	shortWait := time.Since(shortStart)
+	cancel()
+	if !errors.Is(err, raw.ErrBufferFull) {
+		t.Fatalf("Add with a %v deadline on a full buffer: %v, want ErrBufferFull", patience, err)
+	}
 	close(stall)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	longWait := time.Since(start)
 	if err := b.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	st := b.Stats()
-	if st.RecordsFlushed != 31 || st.FlushErrors != 1 || st.Waits != 1 {
-		t.Fatalf("stats %+v: want 31 records landed, 1 flush error, 1 wait", st)
+	if st.RecordsFlushed != 31 || st.FlushErrors != 1 || st.Waits != 2 {
+		t.Fatalf("stats %+v: want 31 records landed, 1 flush error, 2 waits", st)
 	}
 
 	m := rec.Collect(t)
@@ -88,5 +102,20 @@ func TestMetricsOfBufferFlushesAndWaits(t *testing.T) {
 	}
 	if n, _ := m.Count(raw.MetricBufferFlushDuration, src...); n != uint64(st.Flushes+st.FlushErrors) {
 		t.Errorf("%s holds %d measurements, want %d", raw.MetricBufferFlushDuration, n, st.Flushes+st.FlushErrors)
+	}
+	// The Add that gave up waited at least its deadline and at most as long
+	// as the call took; the one that got in waited through that, until the
+	// store answered.
+	gaveUp := attribute.String("error.type", "buffer_full")
+	nGave, gave := m.Count(raw.MetricBufferWaitDuration, append(src, gaveUp)...)
+	if nGave != 1 || gave < patience.Seconds() || gave > shortWait.Seconds() {
+		t.Errorf("%s{error.type=buffer_full}: %d measurements summing %vs, want 1 in [%v, %v]", raw.MetricBufferWaitDuration, nGave, gave, patience.Seconds(), shortWait.Seconds())
+	}
+	n, sum := m.Count(raw.MetricBufferWaitDuration, src...)
+	if added := sum - gave; n != 2 || added < patience.Seconds() || added > longWait.Seconds() {
+		t.Errorf("%s: %d measurements, the added one %vs; want 2, the added one in [%v, %v]", raw.MetricBufferWaitDuration, n, added, patience.Seconds(), longWait.Seconds())
+	}
+	if u := m.Unit(raw.MetricBufferWaitDuration); u != "s" {
+		t.Errorf("%s unit %q, want s", raw.MetricBufferWaitDuration, u)
 	}
 }

@@ -40,12 +40,16 @@ const (
 	// the column chunks read for them.
 	MetricRowsRead  = "lakekit.rows.read"
 	MetricBytesRead = "lakekit.bytes.read"
+	// MetricFilesRead counts data files opened by reads (files pruned by
+	// partition are not opened; a file whose row groups statistics skip
+	// is).
+	MetricFilesRead = "lakekit.files.read"
 )
 
 type instruments struct {
 	commits, retries, conflicts         metric.Int64Counter
 	rowsWritten, bytesWritten, filesOut metric.Int64Counter
-	rowsRead, bytesRead                 metric.Int64Counter
+	rowsRead, bytesRead, filesIn        metric.Int64Counter
 }
 
 // instrumentsOf returns the lake's instruments of this package, nil when the
@@ -70,6 +74,7 @@ func instrumentsOf(lk *lake.Lake) *instruments {
 		counter(&in.filesOut, MetricFilesWritten, "{file}", "Data files added by commits.")
 		counter(&in.rowsRead, MetricRowsRead, "{row}", "Rows decoded from data files.")
 		counter(&in.bytesRead, MetricBytesRead, "By", "Compressed column chunk bytes read from data files.")
+		counter(&in.filesIn, MetricFilesRead, "{file}", "Data files opened by reads.")
 		return &in, errors.Join(errs...)
 	})
 	in, _ := s.(*instruments)
@@ -125,6 +130,13 @@ func (t *Table) recordRead(ctx context.Context, rg format.RowGroup, needed map[s
 	attrs := t.metricAttrs()
 	in.rowsRead.Add(ctx, rg.NumRows, attrs)
 	in.bytesRead.Add(ctx, bytes, attrs)
+}
+
+// recordFileRead records one data file opened by a read.
+func (t *Table) recordFileRead(ctx context.Context) {
+	if in := instrumentsOf(t.lk); in != nil {
+		in.filesIn.Add(ctx, 1, t.metricAttrs())
+	}
 }
 
 // errorType names an error for the error.type attribute: the package

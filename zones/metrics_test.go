@@ -100,6 +100,7 @@ func TestMetricsOfCommitsAndReads(t *testing.T) {
 		{zones.MetricBytesWritten, []attribute.KeyValue{table}, first.Bytes + over.Bytes},
 		{zones.MetricFilesWritten, []attribute.KeyValue{table}, int64(len(first.Files) + len(over.Files))},
 		{zones.MetricRowsRead, []attribute.KeyValue{table, zone}, int64(len(got))},
+		{zones.MetricFilesRead, []attribute.KeyValue{table, zone}, int64(len(snap.Files))},
 	} {
 		if v := m.Int(c.name, c.attrs...); v != c.want {
 			t.Errorf("%s %v = %d, want %d", c.name, c.attrs, v, c.want)
@@ -113,7 +114,7 @@ func TestMetricsOfCommitsAndReads(t *testing.T) {
 	if b := m.Int(zones.MetricBytesRead, table); b <= 0 || b >= liveBytes {
 		t.Errorf("%s = %d, want in (0, %d)", zones.MetricBytesRead, b, liveBytes)
 	}
-	for name, unit := range map[string]string{zones.MetricBytesWritten: "By", zones.MetricBytesRead: "By", zones.MetricRowsWritten: "{row}", zones.MetricCommits: "{commit}"} {
+	for name, unit := range map[string]string{zones.MetricBytesWritten: "By", zones.MetricBytesRead: "By", zones.MetricRowsWritten: "{row}", zones.MetricCommits: "{commit}", zones.MetricFilesRead: "{file}"} {
 		if u := m.Unit(name); u != unit {
 			t.Errorf("%s unit %q, want %q", name, u, unit)
 		}

@@ -36,6 +36,7 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 	if err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}
+	d.table.recordFileRead(ctx)
 	md := f.Metadata()
 	if err := checkCodecs(md); err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)

@@ -23,10 +23,23 @@ type ReadOptions struct {
 	// AsOf, when not zero, reads the snapshot current at that time (the
 	// last one committed at or before it). Not with SnapshotID.
 	AsOf time.Time
-	// Partition keeps the rows whose partition columns (by column name)
-	// equal the given values (of the fields' Go types). The data files of
-	// other partitions are pruned from the manifests, not opened.
+	// Partition keeps the rows whose identity partition columns (by column
+	// name) equal the given values (of the fields' Go types). The data
+	// files of other partitions are pruned from the manifests, not opened.
 	Partition map[string]any
+	// Range keeps the rows whose time.Time column Range.Column is in
+	// [From, To). On a column with hidden partitioning (`lakekit:
+	// "partition,day"`) the files of days (hours, months, years) outside
+	// the range are pruned from the manifests through the transform; on
+	// any column, files whose min/max statistics lie outside are skipped.
+	Range *TimeRange
+}
+
+// TimeRange selects the rows whose Column is at or after From and before
+// To. A zero From or To leaves that side open.
+type TimeRange struct {
+	Column   string
+	From, To time.Time
 }
 
 // Plan is what a read opens: the snapshot and its data files after pruning.
@@ -49,7 +62,7 @@ func (t *Table[T]) Read(ctx context.Context, opts *ReadOptions) ([]T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: %s: file IO: %w", t.Name(), err)
 	}
-	keep, err := t.partitionFilter(b, opts)
+	keep, err := t.rowKeep(b, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -85,28 +98,14 @@ func (t *Table[T]) plan(ctx context.Context, opts *ReadOptions) (*table.Table, *
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("iceberg: %s: %w", t.Name(), err)
 	}
-	var snap *table.Snapshot
-	switch {
-	case opts.SnapshotID != 0:
-		if snap = tbl.SnapshotByID(opts.SnapshotID); snap == nil {
-			return nil, nil, nil, nil, fmt.Errorf("%w: %s has no snapshot %d", ErrNoSnapshot, t.Name(), opts.SnapshotID)
-		}
-	case !opts.AsOf.IsZero():
-		if snap = tbl.SnapshotAsOf(opts.AsOf.UnixMilli(), true); snap == nil {
-			return nil, nil, nil, nil, fmt.Errorf("%w: %s has no snapshot at or before %s", ErrNoSnapshot, t.Name(), opts.AsOf.UTC().Format(time.RFC3339Nano))
-		}
-	default:
-		snap = tbl.CurrentSnapshot()
+	snap, err := t.pickSnapshot(tbl, opts)
+	if err != nil {
+		return nil, nil, nil, nil, err
 	}
-	// The snapshot's own schema: a time-travel read sees the columns as
-	// they were.
-	sc := tbl.Schema()
-	if snap != nil && snap.SchemaID != nil {
-		if s, ok := tbl.Schemas()[*snap.SchemaID]; ok {
-			sc = s
-		}
-	}
-	b, err := bind(t.rt, sc, tbl.Spec())
+	// Bound to the current schema: data files of any snapshot are read by
+	// field ID, so renamed columns read, dropped ones are ignored and
+	// columns added since read as null (zero).
+	b, err := bind(t.rt, tbl.Schema(), tbl.Spec())
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("iceberg: %s: %w", t.Name(), err)
 	}
@@ -115,7 +114,7 @@ func (t *Table[T]) plan(ctx context.Context, opts *ReadOptions) (*table.Table, *
 		return tbl, b, plan, nil, nil
 	}
 	plan.SnapshotID = snap.SnapshotID
-	filter, err := t.rowFilter(b, opts.Partition)
+	filter, err := t.rowFilter(b, opts)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -131,8 +130,42 @@ func (t *Table[T]) plan(ctx context.Context, opts *ReadOptions) (*table.Table, *
 }
 
 // ErrNoSnapshot is returned by a time-travel read of a snapshot the table
-// does not have.
+// does not have: never committed, or expired by Vacuum.
 var ErrNoSnapshot = errors.New("iceberg: no such snapshot")
+
+// pickSnapshot is the snapshot opts select (nil: the table has none).
+func (t *Table[T]) pickSnapshot(tbl *table.Table, opts *ReadOptions) (*table.Snapshot, error) {
+	switch {
+	case opts.SnapshotID != 0:
+		if snap := tbl.SnapshotByID(opts.SnapshotID); snap != nil {
+			return snap, nil
+		}
+		return nil, fmt.Errorf("%w: %s has no snapshot %d: it was expired by Vacuum or never committed to this table (%s)",
+			ErrNoSnapshot, t.Name(), opts.SnapshotID, oldestKept(tbl))
+	case !opts.AsOf.IsZero():
+		if snap := tbl.SnapshotAsOf(opts.AsOf.UnixMilli(), true); snap != nil {
+			return snap, nil
+		}
+		return nil, fmt.Errorf("%w: %s has no snapshot at or before %s: older ones were expired by Vacuum, or the table did not exist yet (%s)",
+			ErrNoSnapshot, t.Name(), opts.AsOf.UTC().Format(time.RFC3339Nano), oldestKept(tbl))
+	}
+	return tbl.CurrentSnapshot(), nil
+}
+
+// oldestKept names the oldest snapshot the table keeps, for messages.
+func oldestKept(tbl *table.Table) string {
+	snaps := tbl.Metadata().Snapshots()
+	if len(snaps) == 0 {
+		return "it has no snapshots"
+	}
+	oldest := snaps[0]
+	for _, s := range snaps[1:] {
+		if s.TimestampMs < oldest.TimestampMs {
+			oldest = s
+		}
+	}
+	return fmt.Sprintf("the oldest snapshot kept is %d of %s", oldest.SnapshotID, time.UnixMilli(oldest.TimestampMs).UTC().Format(time.RFC3339Nano))
+}
 
 // partitionValue converts v to the Go type of partition field f.
 func (t *Table[T]) partitionValue(f goField, v any) (reflect.Value, error) {
@@ -145,8 +178,12 @@ func (t *Table[T]) partitionValue(f goField, v any) (reflect.Value, error) {
 
 func (t *Table[T]) partitionField(b *binding, name string) (goField, error) {
 	for _, i := range b.parts {
-		if b.rt.fields[i].name == name {
-			return b.rt.fields[i], nil
+		f := b.rt.fields[i]
+		if f.name == name && f.transform != "identity" {
+			return goField{}, fmt.Errorf("%w: column %q of %s has hidden partitioning by %s: select it with ReadOptions.Range", ErrInvalid, name, t.Name(), f.transform)
+		}
+		if f.name == name {
+			return f, nil
 		}
 	}
 	var names []string
@@ -156,12 +193,13 @@ func (t *Table[T]) partitionField(b *binding, name string) (goField, error) {
 	return goField{}, fmt.Errorf("%w: %q is not a partition column of %s (partition columns: %v)", ErrInvalid, name, t.Name(), names)
 }
 
-// rowFilter is the Iceberg expression of the partition selection, for
-// iceberg-go's manifest and partition pruning.
-func (t *Table[T]) rowFilter(b *binding, sel map[string]any) (ice.BooleanExpression, error) {
+// rowFilter is the Iceberg expression of the partition selection and
+// time range, for iceberg-go's manifest, partition (through transforms)
+// and min/max pruning.
+func (t *Table[T]) rowFilter(b *binding, opts *ReadOptions) (ice.BooleanExpression, error) {
 	var expr ice.BooleanExpression = ice.AlwaysTrue{}
-	names := make([]string, 0, len(sel))
-	for k := range sel {
+	names := make([]string, 0, len(opts.Partition))
+	for k := range opts.Partition {
 		names = append(names, k)
 	}
 	sort.Strings(names)
@@ -170,40 +208,76 @@ func (t *Table[T]) rowFilter(b *binding, sel map[string]any) (ice.BooleanExpress
 		if err != nil {
 			return nil, err
 		}
-		v, err := t.partitionValue(f, sel[name])
+		v, err := t.partitionValue(f, opts.Partition[name])
 		if err != nil {
 			return nil, err
 		}
-		var pred ice.BooleanExpression
-		ref := ice.Reference(f.name)
-		switch f.ice.(type) {
-		case ice.BooleanType:
-			pred = ice.EqualTo(ref, v.Bool())
-		case ice.Int32Type:
-			pred = ice.EqualTo(ref, int32(v.Int()))
-		case ice.Int64Type:
-			pred = ice.EqualTo(ref, v.Int())
-		case ice.Float32Type:
-			pred = ice.EqualTo(ref, float32(v.Float()))
-		case ice.Float64Type:
-			pred = ice.EqualTo(ref, v.Float())
-		case ice.StringType:
-			pred = ice.EqualTo(ref, v.String())
-		case ice.TimestampTzType:
-			pred = ice.EqualTo(ref, ice.Timestamp(v.Interface().(time.Time).UnixMicro()))
-		default:
-			return nil, fmt.Errorf("%w: cannot select partition column %q of type %s", ErrInvalid, f.name, f.ice)
+		pred, err := equalTo(f, v)
+		if err != nil {
+			return nil, err
 		}
 		expr = ice.NewAnd(expr, pred)
+	}
+	if r := opts.Range; r != nil {
+		f, err := t.rangeField(r)
+		if err != nil {
+			return nil, err
+		}
+		ref := ice.Reference(f.name)
+		if !r.From.IsZero() {
+			expr = ice.NewAnd(expr, ice.GreaterThanEqual(ref, ice.Timestamp(r.From.UnixMicro())))
+		}
+		if !r.To.IsZero() {
+			expr = ice.NewAnd(expr, ice.LessThan(ref, ice.Timestamp(r.To.UnixMicro())))
+		}
 	}
 	return expr, nil
 }
 
-// partitionFilter keeps a decoded row when its partition columns equal
-// the selection (the files planned hold only such rows; this is a check
-// that costs a comparison per row).
-func (t *Table[T]) partitionFilter(b *binding, opts *ReadOptions) (func(reflect.Value) bool, error) {
-	if opts == nil || len(opts.Partition) == 0 {
+func equalTo(f goField, v reflect.Value) (ice.BooleanExpression, error) {
+	ref := ice.Reference(f.name)
+	switch f.ice.(type) {
+	case ice.BooleanType:
+		return ice.EqualTo(ref, v.Bool()), nil
+	case ice.Int32Type:
+		return ice.EqualTo(ref, int32(v.Int())), nil
+	case ice.Int64Type:
+		return ice.EqualTo(ref, v.Int()), nil
+	case ice.Float32Type:
+		return ice.EqualTo(ref, float32(v.Float())), nil
+	case ice.Float64Type:
+		return ice.EqualTo(ref, v.Float()), nil
+	case ice.StringType:
+		return ice.EqualTo(ref, v.String()), nil
+	case ice.TimestampTzType:
+		return ice.EqualTo(ref, ice.Timestamp(v.Interface().(time.Time).UnixMicro())), nil
+	}
+	return nil, fmt.Errorf("%w: cannot select partition column %q of type %s", ErrInvalid, f.name, f.ice)
+}
+
+// rangeField is the time.Time field a TimeRange selects on.
+func (t *Table[T]) rangeField(r *TimeRange) (goField, error) {
+	if !r.From.IsZero() && !r.To.IsZero() && !r.From.Before(r.To) {
+		return goField{}, fmt.Errorf("%w: time range of %s: From %s is not before To %s", ErrInvalid, t.Name(), r.From, r.To)
+	}
+	for _, f := range t.rt.fields {
+		if f.name != r.Column {
+			continue
+		}
+		if f.typ != timeType {
+			return goField{}, fmt.Errorf("%w: time range on column %q of %s, which is %v, not time.Time", ErrInvalid, r.Column, t.Name(), f.typ)
+		}
+		return f, nil
+	}
+	return goField{}, fmt.Errorf("%w: time range on column %q, which %v does not have", ErrInvalid, r.Column, t.rt.t)
+}
+
+// rowKeep keeps a decoded row when its partition columns equal the
+// selection and its time is in the range (the files planned may hold
+// other rows: those with a time outside the range in a partition that
+// overlaps it).
+func (t *Table[T]) rowKeep(b *binding, opts *ReadOptions) (func(reflect.Value) bool, error) {
+	if opts == nil || (len(opts.Partition) == 0 && opts.Range == nil) {
 		return nil, nil
 	}
 	type cond struct {
@@ -222,9 +296,24 @@ func (t *Table[T]) partitionFilter(b *binding, opts *ReadOptions) (func(reflect.
 		}
 		conds = append(conds, cond{f.index, want})
 	}
+	var r TimeRange
+	ri := -1
+	if opts.Range != nil {
+		f, err := t.rangeField(opts.Range)
+		if err != nil {
+			return nil, err
+		}
+		r, ri = *opts.Range, f.index
+	}
 	return func(row reflect.Value) bool {
 		for _, c := range conds {
 			if !reflect.DeepEqual(row.Field(c.index).Interface(), c.want.Interface()) {
+				return false
+			}
+		}
+		if ri >= 0 {
+			ts := row.Field(ri).Interface().(time.Time)
+			if (!r.From.IsZero() && ts.Before(r.From)) || (!r.To.IsZero() && !ts.Before(r.To)) {
 				return false
 			}
 		}
@@ -271,7 +360,7 @@ func readFile[T any](fs icebergio.IO, b *binding, path string, keep func(reflect
 		}
 	}
 	for i, c := range colOf {
-		if c < 0 && !b.rt.fields[i].optional {
+		if c < 0 && !b.nullable[i] {
 			return nil, fmt.Errorf("data file %s has no column with field ID %d (%q), which %v requires", path, b.ids[i], b.rt.fields[i].name, b.rt.t)
 		}
 	}

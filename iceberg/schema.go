@@ -31,6 +31,10 @@ type goField struct {
 	typ       reflect.Type // field type without the pointer
 	optional  bool         // a pointer field: nil is null
 	partition bool         // tagged `lakekit:"partition"`
+	// transform of a partition field: "identity", or "year", "month",
+	// "day", "hour" of a time.Time field (hidden partitioning).
+	transform string
+	was       []string // former column names (`lakekit:"was=old"`), newest first
 	ice       ice.Type
 }
 
@@ -71,12 +75,8 @@ func describe(t reflect.Type) (*rowType, error) {
 			f.optional = true
 			f.typ = f.typ.Elem()
 		}
-		switch sf.Tag.Get("lakekit") {
-		case "":
-		case "partition":
-			f.partition = true
-		default:
-			return nil, fmt.Errorf("%w: %v.%s: unknown lakekit tag %q (want \"partition\")", ErrInvalid, t, sf.Name, sf.Tag.Get("lakekit"))
+		if err := parseTag(&f, sf.Tag.Get("lakekit")); err != nil {
+			return nil, fmt.Errorf("%w: %v.%s: %v", ErrInvalid, t, sf.Name, err)
 		}
 		it, err := iceType(f.typ)
 		if err != nil {
@@ -85,6 +85,9 @@ func describe(t reflect.Type) (*rowType, error) {
 		if f.partition && (f.optional || f.typ.Kind() == reflect.Slice) {
 			return nil, fmt.Errorf("%w: %v.%s: a partition column must be a non-pointer scalar, not %v", ErrInvalid, t, sf.Name, sf.Type)
 		}
+		if f.transform != "identity" && f.transform != "" && f.typ != timeType {
+			return nil, fmt.Errorf("%w: %v.%s: partition transform %q needs a time.Time field, not %v", ErrInvalid, t, sf.Name, f.transform, sf.Type)
+		}
 		f.ice = it
 		rt.fields = append(rt.fields, f)
 	}
@@ -92,6 +95,70 @@ func describe(t reflect.Type) (*rowType, error) {
 		return nil, fmt.Errorf("%w: row type %v has no exported fields to store", ErrInvalid, t)
 	}
 	return rt, nil
+}
+
+// parseTag reads a field's lakekit tag: comma-separated options
+//
+//	partition              identity partition on the field
+//	partition,day          hidden partitioning by day(field) of a time.Time
+//	                       (also year, month, hour): no extra column
+//	was=old_name           the column was called old_name (rename by field
+//	                       ID when the schema evolves; repeatable)
+func parseTag(f *goField, tag string) error {
+	if tag == "" {
+		return nil
+	}
+	for _, opt := range strings.Split(tag, ",") {
+		opt = strings.TrimSpace(opt)
+		switch {
+		case opt == "partition":
+			f.partition = true
+			if f.transform == "" {
+				f.transform = "identity"
+			}
+		case opt == "year" || opt == "month" || opt == "day" || opt == "hour":
+			if f.transform != "" && f.transform != "identity" {
+				return fmt.Errorf("lakekit tag %q has two partition transforms", tag)
+			}
+			f.transform = opt
+		case strings.HasPrefix(opt, "was="):
+			old := strings.TrimPrefix(opt, "was=")
+			if old == "" || old == f.name {
+				return fmt.Errorf("lakekit tag %q: was= needs the column's former name", tag)
+			}
+			f.was = append(f.was, old)
+		default:
+			return fmt.Errorf("unknown lakekit tag option %q in %q (want partition, partition,year|month|day|hour, was=old_name)", opt, tag)
+		}
+	}
+	if f.transform != "" && !f.partition {
+		return fmt.Errorf("lakekit tag %q: transform %s without partition (write \"partition,%s\")", tag, f.transform, f.transform)
+	}
+	return nil
+}
+
+// transform is the Iceberg transform of partition field f.
+func (f goField) icebergTransform() ice.Transform {
+	switch f.transform {
+	case "year":
+		return ice.YearTransform{}
+	case "month":
+		return ice.MonthTransform{}
+	case "day":
+		return ice.DayTransform{}
+	case "hour":
+		return ice.HourTransform{}
+	}
+	return ice.IdentityTransform{}
+}
+
+// partitionName is the partition field's name: the column's for identity,
+// else column_transform ("at_day"), as Spark and Athena name them.
+func (f goField) partitionName() string {
+	if f.transform == "identity" {
+		return f.name
+	}
+	return f.name + "_" + f.transform
 }
 
 func iceType(t reflect.Type) (ice.Type, error) {
@@ -129,12 +196,12 @@ func (rt *rowType) icebergSchema() *ice.Schema {
 	return ice.NewSchema(0, fields...)
 }
 
-// partitionSpec is identity partitioning on the tagged fields.
+// partitionSpec partitions by the tagged fields, each with its transform.
 func (rt *rowType) partitionSpec(sc *ice.Schema) (*ice.PartitionSpec, error) {
 	var opts []ice.PartitionOption
 	for _, f := range rt.fields {
 		if f.partition {
-			opts = append(opts, ice.AddPartitionFieldByName(f.name, f.name, ice.IdentityTransform{}, sc, nil))
+			opts = append(opts, ice.AddPartitionFieldByName(f.name, f.partitionName(), f.icebergTransform(), sc, nil))
 		}
 	}
 	spec, err := ice.NewPartitionSpecOpts(opts...)
@@ -147,21 +214,25 @@ func (rt *rowType) partitionSpec(sc *ice.Schema) (*ice.PartitionSpec, error) {
 // binding ties T's fields to one table schema: field IDs and the Parquet
 // schema data files are written with.
 type binding struct {
-	rt      *rowType
-	ids     []int // field ID of rt.fields[i]
-	byID    map[int]int
-	pschema *parquet.Schema
-	column  []int // leaf column index in pschema of rt.fields[i]
-	parts   []int // indexes into rt.fields of the partition columns, spec order
+	rt       *rowType
+	ids      []int // field ID of rt.fields[i]
+	byID     map[int]int
+	nullable []bool // the table column of rt.fields[i] is optional
+	pschema  *parquet.Schema
+	column   []int // leaf column index in pschema of rt.fields[i]
+	parts    []int // indexes into rt.fields of the partition columns, spec order
 }
 
 // bind checks that the table schema sc and partition spec store rt's
-// fields exactly (same names, types, nullability and identity partition
-// columns) and returns the binding. Extra optional table columns are
+// fields (same names and types, partitions on the tagged fields with
+// their transforms) and returns the binding. A pointer field needs an
+// optional column; a value field may have one (a null, or a column older
+// files lack, reads as the zero value: columns added by schema evolution
+// are optional, as Iceberg requires). Extra optional table columns are
 // allowed (T does not read them); extra required ones are not (T could
 // not write them).
 func bind(rt *rowType, sc *ice.Schema, spec ice.PartitionSpec) (*binding, error) {
-	b := &binding{rt: rt, ids: make([]int, len(rt.fields)), byID: map[int]int{}}
+	b := &binding{rt: rt, ids: make([]int, len(rt.fields)), byID: map[int]int{}, nullable: make([]bool, len(rt.fields))}
 	used := map[int]bool{}
 	for i, f := range rt.fields {
 		nf, ok := sc.FindFieldByNameCaseInsensitive(f.name)
@@ -171,11 +242,12 @@ func bind(rt *rowType, sc *ice.Schema, spec ice.PartitionSpec) (*binding, error)
 		if !nf.Type.Equals(f.ice) {
 			return nil, fmt.Errorf("%w: column %q is %s in the table, %s in %v.%s", ErrSchemaMismatch, f.name, nf.Type, f.ice, rt.t, f.goName)
 		}
-		if nf.Required == f.optional {
-			return nil, fmt.Errorf("%w: column %q is required=%v in the table, but %v.%s is %v", ErrSchemaMismatch, f.name, nf.Required, rt.t, f.goName, reflect.PointerTo(f.typ))
+		if nf.Required && f.optional {
+			return nil, fmt.Errorf("%w: column %q is required in the table, but %v.%s is %v (nil could not be stored)", ErrSchemaMismatch, f.name, rt.t, f.goName, reflect.PointerTo(f.typ))
 		}
 		b.ids[i] = nf.ID
 		b.byID[nf.ID] = i
+		b.nullable[i] = !nf.Required
 		used[nf.ID] = true
 	}
 	for _, nf := range sc.Fields() {
@@ -183,21 +255,38 @@ func bind(rt *rowType, sc *ice.Schema, spec ice.PartitionSpec) (*binding, error)
 			return nil, fmt.Errorf("%w: required column %q is not a field of %v", ErrSchemaMismatch, nf.Name, rt.t)
 		}
 	}
+	if err := b.bindSpec(spec); err != nil {
+		return nil, err
+	}
+	b.parquetSchema()
+	return b, nil
+}
+
+// bindSpec checks that the partition fields are T's tagged fields with
+// their transforms, and records them in spec order.
+func (b *binding) bindSpec(spec ice.PartitionSpec) error {
+	rt := b.rt
 	var specCols []int
 	for _, pf := range spec.Fields() {
 		i, ok := b.byID[pf.SourceIDs[0]]
-		if !ok || !rt.fields[i].partition || pf.Transform.String() != "identity" {
-			return nil, fmt.Errorf("%w: partition field %q (%s) is not an identity partition on a `lakekit:\"partition\"` field of %v", ErrSchemaMismatch, pf.Name, pf.Transform, rt.t)
+		if !ok || !rt.fields[i].partition || pf.Transform.String() != rt.fields[i].transform {
+			return fmt.Errorf("%w: partition field %q (%s) of the table is not a `lakekit:\"partition\"` field of %v with that transform", ErrSchemaMismatch, pf.Name, pf.Transform, rt.t)
 		}
 		specCols = append(specCols, i)
 	}
 	for i, f := range rt.fields {
 		if f.partition && !containsInt(specCols, i) {
-			return nil, fmt.Errorf("%w: %v.%s is tagged partition but the table is not partitioned by %q", ErrSchemaMismatch, rt.t, f.goName, f.name)
+			return fmt.Errorf("%w: %v.%s is tagged partition (%s) but the table is not partitioned by %q", ErrSchemaMismatch, rt.t, f.goName, f.transform, f.partitionName())
 		}
 	}
 	b.parts = specCols
+	return nil
+}
 
+// parquetSchema is the schema data files are written with: one column per
+// field, optional where the table column is, with the field's ID.
+func (b *binding) parquetSchema() {
+	rt := b.rt
 	group := parquet.Group{}
 	for i, f := range rt.fields {
 		var node parquet.Node
@@ -219,7 +308,7 @@ func bind(rt *rowType, sc *ice.Schema, spec ice.PartitionSpec) (*binding, error)
 		case ice.TimestampTzType:
 			node = parquet.Timestamp(parquet.Microsecond)
 		}
-		if f.optional {
+		if b.nullable[i] {
 			node = parquet.Optional(node)
 		}
 		group[f.name] = parquet.FieldID(node, b.ids[i])
@@ -233,7 +322,6 @@ func bind(rt *rowType, sc *ice.Schema, spec ice.PartitionSpec) (*binding, error)
 			}
 		}
 	}
-	return b, nil
 }
 
 func containsInt(s []int, v int) bool {
@@ -259,7 +347,11 @@ func (b *binding) encode(dst parquet.Row, v reflect.Value) parquet.Row {
 			row[col] = scalar(f, fv.Elem()).Level(0, 1, col)
 			continue
 		}
-		row[col] = scalar(f, fv).Level(0, 0, col)
+		def := 0
+		if b.nullable[i] {
+			def = 1
+		}
+		row[col] = scalar(f, fv).Level(0, def, col)
 	}
 	return append(dst, row...)
 }
@@ -289,11 +381,11 @@ func scalar(f goField, v reflect.Value) parquet.Value {
 // setScalar stores Parquet value pv into field f of the struct value dst.
 func setScalar(f goField, dst reflect.Value, pv parquet.Value) {
 	fv := dst.Field(f.index)
+	if pv.IsNull() {
+		fv.Set(reflect.Zero(fv.Type()))
+		return
+	}
 	if f.optional {
-		if pv.IsNull() {
-			fv.Set(reflect.Zero(fv.Type()))
-			return
-		}
 		p := reflect.New(f.typ)
 		fv.Set(p)
 		fv = p.Elem()
@@ -304,10 +396,18 @@ func setScalar(f goField, dst reflect.Value, pv parquet.Value) {
 	case ice.Int32Type:
 		fv.SetInt(int64(pv.Int32()))
 	case ice.Int64Type:
+		if pv.Kind() == parquet.Int32 { // written before int was widened to long
+			fv.SetInt(int64(pv.Int32()))
+			break
+		}
 		fv.SetInt(pv.Int64())
 	case ice.Float32Type:
 		fv.SetFloat(float64(pv.Float()))
 	case ice.Float64Type:
+		if pv.Kind() == parquet.Float { // written before float was widened to double
+			fv.SetFloat(float64(pv.Float()))
+			break
+		}
 		fv.SetFloat(pv.Double())
 	case ice.StringType:
 		fv.SetString(string(pv.ByteArray()))
@@ -326,15 +426,23 @@ func (b *binding) partitionKey(v reflect.Value) string {
 		f := b.rt.fields[i]
 		fv := v.Field(f.index)
 		var s string
-		switch f.ice.(type) {
-		case ice.TimestampTzType:
+		switch {
+		case f.transform != "identity":
+			s = fv.Interface().(time.Time).UTC().Format(transformLayout[f.transform])
+		case f.typ == timeType:
 			s = fv.Interface().(time.Time).UTC().Format("2006-01-02T15-04-05.000000Z")
 		default:
 			s = fmt.Sprint(fv.Interface())
 		}
-		parts = append(parts, f.name+"="+escapePath(s))
+		parts = append(parts, f.partitionName()+"="+escapePath(s))
 	}
 	return strings.Join(parts, "/")
+}
+
+// transformLayout formats a time as its partition of each transform, as
+// Iceberg writes it in paths (hour: "2026-01-02-15").
+var transformLayout = map[string]string{
+	"year": "2006", "month": "2006-01", "day": "2006-01-02", "hour": "2006-01-02-15",
 }
 
 // escapePath keeps a partition value usable as one path segment of any

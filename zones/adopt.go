@@ -72,6 +72,9 @@ type AddFilesOptions struct {
 // error wrapping ErrCatalog when only publishing failed), not committed
 // (copies removed, nothing else touched), or ErrCommitUnknown.
 func (d *Dataset[T]) AddFiles(ctx context.Context, locations []string, opts *AddFilesOptions) (*CommitResult, error) {
+	if err := d.unsupported("AddFiles"); err != nil {
+		return nil, err
+	}
 	var o AddFilesOptions
 	if opts != nil {
 		o = *opts

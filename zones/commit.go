@@ -28,6 +28,9 @@ import (
 //
 // After Commit (successful or not) the writer is finished.
 func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
+	if w.fw != nil { // Options.Format: see format.go
+		return w.formatCommit(ctx)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.done {
@@ -114,6 +117,9 @@ func resultOf(c *Commit, dup bool, attempts int) *CommitResult {
 // hand; the next commit does the same for what changed since the version
 // the catalog records.
 func (d *Dataset[T]) SyncCatalog(ctx context.Context) error {
+	if err := d.unsupported("SyncCatalog (the format commits to its own catalog)"); err != nil {
+		return err
+	}
 	if d.opts.Catalog == nil {
 		return fmt.Errorf("zones: sync catalog of %s: no Options.Catalog: %w", d.table.prefix, ErrInvalid)
 	}

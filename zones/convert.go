@@ -42,6 +42,9 @@ type ConvertOptions struct {
 // commits, Vacuum (which deletes a converted file only after a commit has
 // removed it) and the catalog projection work as for any lakekit table.
 func (d *Dataset[T]) Convert(ctx context.Context, opts *ConvertOptions) (*CommitResult, error) {
+	if err := d.unsupported("Convert"); err != nil {
+		return nil, err
+	}
 	var o ConvertOptions
 	if opts != nil {
 		o = *opts

@@ -91,6 +91,12 @@ type Options[T any] struct {
 	Logger *slog.Logger
 	// Progress, when set, is called after each Write and each uploaded file.
 	Progress func(Progress)
+
+	// Format, when set, stores the rows in that table format (e.g.
+	// iceberg.Format) instead of lakekit's own Hive-style layout and commit
+	// log, behind the same Dataset API; see TableFormat. Catalog and
+	// PartitionBy are lakekit's own format's and refused with it.
+	Format TableFormat[T]
 }
 
 // Dataset is a typed table: rows of T stored as partitioned Parquet in one
@@ -108,6 +114,7 @@ type Dataset[T any] struct {
 	catSchema  catalog.Schema
 	codec      compress.Codec
 	logger     *slog.Logger
+	format     FormatTable[T] // Options.Format's table; nil: lakekit's own
 }
 
 type partField struct {
@@ -170,6 +177,9 @@ func NewDataset[T any](lk *lake.Lake, zone lake.ZoneName, database, table string
 	if err := d.deriveSchema(); err != nil {
 		return nil, fmt.Errorf("zones: dataset %s: %w", t.prefix, err)
 	}
+	if err := d.bindFormat(); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -188,11 +198,17 @@ func (d *Dataset[T]) Columns() []Column { return append([]Column(nil), d.columns
 
 // Snapshot returns the table at version (0: newest). See Table.Snapshot.
 func (d *Dataset[T]) Snapshot(ctx context.Context, version int64) (*Snapshot, error) {
+	if d.format != nil {
+		return d.format.Snapshot(ctx, version)
+	}
 	return d.table.Snapshot(ctx, version)
 }
 
 // History returns the table's commits, oldest first. See Table.History.
 func (d *Dataset[T]) History(ctx context.Context) ([]Commit, error) {
+	if d.format != nil {
+		return d.format.History(ctx)
+	}
 	return d.table.History(ctx)
 }
 

@@ -64,6 +64,9 @@ func PartitionRange(key, from, to string) func(lake.Partition) bool {
 // Files returns the files a read with opts would open (after partition and
 // statistics pruning), for engines that read the files themselves.
 func (d *Dataset[T]) Files(ctx context.Context, opts *ReadOptions) ([]DataFile, error) {
+	if err := d.unsupported("Files (the format's engines read its own file list)"); err != nil {
+		return nil, err
+	}
 	p, err := d.plan(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -111,6 +114,9 @@ func (d *Dataset[T]) ReadAll(ctx context.Context, opts *ReadOptions) ([]T, error
 // stops the read and is returned. Memory stays bounded: at most
 // Parallelism+2 batches and one row group's pages per file in flight.
 func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func([]T) error) error {
+	if d.format != nil { // Options.Format: see format.go
+		return d.formatReadBatches(ctx, opts, fn)
+	}
 	p, err := d.plan(ctx, opts)
 	if err != nil {
 		return err

@@ -77,6 +77,9 @@ func (d *Dataset[T]) Vacuum(ctx context.Context, retention time.Duration) (*Vacu
 	if retention < 0 {
 		return nil, fmt.Errorf("zones: vacuum %s: negative retention %v: %w", d.table.prefix, retention, ErrInvalid)
 	}
+	if d.format != nil { // Options.Format: see format.go
+		return d.format.Vacuum(ctx, retention)
+	}
 	if d.opts.Catalog == nil {
 		return d.table.Vacuum(ctx, retention)
 	}

@@ -80,6 +80,7 @@ type Writer[T any] struct {
 	pool *spill.Pool // nil with Options.InMemoryBuffers
 	tmp  string
 
+	fw     *formatWriter[T] // set on a dataset with Options.Format
 	open   map[string]*partWriter[T]
 	clock  int64
 	rows   int64
@@ -108,6 +109,9 @@ type partWriter[T any] struct {
 // against it and against the catalog before anything is uploaded; the
 // commit is checked against what changed since.
 func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Writer[T], error) {
+	if d.format != nil { // Options.Format: see format.go
+		return d.newFormatWriter(opts)
+	}
 	w := &Writer[T]{d: d, open: map[string]*partWriter[T]{}}
 	if opts != nil {
 		w.opts = *opts
@@ -165,6 +169,9 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	}
 	if len(rows) == 0 {
 		return nil
+	}
+	if w.fw != nil { // Options.Format: see format.go
+		return w.formatWrite(rows)
 	}
 	if len(w.d.partKeys) == 0 { // unpartitioned: one file at a time, no routing
 		pw := w.open[""]
@@ -517,6 +524,9 @@ func (w *Writer[T]) discardOpen() {
 // attempt uploaded deleted (best effort; leftovers are orphans Vacuum
 // removes). The table is unchanged.
 func (w *Writer[T]) Abort(ctx context.Context) error {
+	if w.fw != nil { // Options.Format: see format.go
+		return w.formatAbort()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.done {

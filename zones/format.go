@@ -1,0 +1,232 @@
+package zones
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lakekit/lakekit/lake"
+)
+
+// TableFormat is a table format other than lakekit's own (Hive-style
+// partitioned Parquet and the commit log), set as Options.Format: with it
+// a Dataset keeps its typed API (NewWriter, Write, Commit, Read, History,
+// Snapshot, Vacuum) and stores its rows in that format instead. The
+// Iceberg format (package iceberg, iceberg.Format) is one; zones does not
+// import it, so services that do not use it do not compile it.
+//
+// Bind is called once by NewDataset; the FormatTable it returns does the
+// work.
+type TableFormat[T any] interface {
+	// Name names the format in errors and logs ("iceberg").
+	Name() string
+	// Bind returns the format's table for the dataset described by target.
+	Bind(target FormatTarget) (FormatTable[T], error)
+}
+
+// FormatTarget is the dataset a TableFormat binds to.
+type FormatTarget struct {
+	Zone     lake.ZoneName
+	Database string
+	Table    string
+	// Location is the dataset's folder as a URL ("s3://bucket/curated/db/t/"
+	// or "file:///lake/curated/db/t/"), where a format may put the table
+	// when its catalog lets it choose.
+	Location string
+}
+
+// FormatTable is a TableFormat's table under one Dataset. Versions are the
+// format's snapshot IDs (0: the current snapshot). An operation the format
+// cannot do returns an error wrapping errors.ErrUnsupported that names the
+// format and the operation.
+type FormatTable[T any] interface {
+	// Commit writes rows as one new snapshot with the mode (Append,
+	// Overwrite, OverwritePartitions); metadata goes into the snapshot's
+	// summary where the format keeps such properties.
+	Commit(ctx context.Context, mode Mode, rows []T, metadata map[string]string) (*CommitResult, error)
+	// Read returns the rows of the snapshot version (0: the current one;
+	// no snapshot yet: no rows).
+	Read(ctx context.Context, version int64) ([]T, error)
+	// Snapshot describes the snapshot version (0: the current one); a
+	// table with no snapshot yet is ErrNoSuchTable, an unknown version
+	// ErrNoSuchVersion.
+	Snapshot(ctx context.Context, version int64) (*Snapshot, error)
+	// History lists the snapshots as commits, oldest first.
+	History(ctx context.Context) ([]Commit, error)
+	// Vacuum expires snapshots older than retention and deletes the files
+	// only they referenced.
+	Vacuum(ctx context.Context, retention time.Duration) (*VacuumResult, error)
+}
+
+// UnsupportedError is an operation the dataset's table format cannot do.
+// It wraps errors.ErrUnsupported.
+type UnsupportedError struct {
+	Format    string // "iceberg"
+	Operation string // "AddFiles", "ReadOptions.Columns", ...
+	Table     string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("zones: %s: %s is not supported on a table in the %s format", e.Table, e.Operation, e.Format)
+}
+
+func (e *UnsupportedError) Unwrap() error { return errors.ErrUnsupported }
+
+// Format returns the dataset's table format and its table, or nil, nil
+// for lakekit's own format.
+func (d *Dataset[T]) Format() (TableFormat[T], FormatTable[T]) {
+	return d.opts.Format, d.format
+}
+
+// bindFormat checks the options a table format cannot honour and binds it
+// (NewDataset).
+func (d *Dataset[T]) bindFormat() error {
+	f := d.opts.Format
+	if f == nil {
+		return nil
+	}
+	t := d.table
+	refuse := func(opt string) error {
+		return fmt.Errorf("zones: dataset %s: Options.%s is lakekit's own format's; the %s format does not use it: %w", t.prefix, opt, f.Name(), ErrInvalid)
+	}
+	switch {
+	case d.opts.Catalog != nil:
+		return refuse("Catalog (the format keeps its own catalog)")
+	case d.opts.PartitionBy != nil:
+		return refuse("PartitionBy (partition by tagged fields)")
+	}
+	ft, err := f.Bind(FormatTarget{Zone: t.zone.Name(), Database: t.database, Table: t.name, Location: t.Location()})
+	if err != nil {
+		return fmt.Errorf("zones: dataset %s: %s format: %w", t.prefix, f.Name(), err)
+	}
+	if ft == nil {
+		return fmt.Errorf("zones: dataset %s: %s format bound no table: %w", t.prefix, f.Name(), ErrInvalid)
+	}
+	d.format = ft
+	return nil
+}
+
+// unsupported is the error of an operation the dataset's format cannot do
+// (nil for lakekit's own format).
+func (d *Dataset[T]) unsupported(op string) error {
+	if d.format == nil {
+		return nil
+	}
+	return &UnsupportedError{Format: d.opts.Format.Name(), Operation: op, Table: d.table.prefix}
+}
+
+// formatWriter buffers a write to a table format until Commit: the format
+// commits all rows of one write as one snapshot.
+type formatWriter[T any] struct {
+	rows []T
+}
+
+// newFormatWriter is NewWriter on a table format.
+func (d *Dataset[T]) newFormatWriter(opts *WriterOptions) (*Writer[T], error) {
+	w := &Writer[T]{d: d, fw: &formatWriter[T]{}}
+	if opts != nil {
+		w.opts = *opts
+	}
+	switch {
+	case w.opts.Mode < Append || w.opts.Mode > OverwritePartitions:
+		return nil, fmt.Errorf("zones: write to %s: unknown mode %d: %w", d.table.prefix, w.opts.Mode, ErrInvalid)
+	case w.opts.ReplaceSchema:
+		return nil, d.unsupported("WriterOptions.ReplaceSchema")
+	case w.opts.IdempotencyKey != "":
+		// A key promises that a retry commits nothing twice; the format's
+		// commits do not look keys up, so the promise would be false.
+		return nil, d.unsupported("WriterOptions.IdempotencyKey")
+	}
+	return w, nil
+}
+
+// formatWrite is Writer.Write on a table format (w.mu held, rows checked).
+func (w *Writer[T]) formatWrite(rows []T) error {
+	w.fw.rows = append(w.fw.rows, rows...)
+	w.rows += int64(len(rows))
+	return nil
+}
+
+// formatCommit is Writer.Commit on a table format.
+func (w *Writer[T]) formatCommit(ctx context.Context) (*CommitResult, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return nil, fmt.Errorf("zones: commit %s: %w", w.d.table.prefix, ErrWriterClosed)
+	}
+	w.done = true
+	rows := w.fw.rows
+	w.fw.rows = nil
+	if len(rows) == 0 && w.opts.Mode == Append {
+		return nil, fmt.Errorf("zones: commit %s: nothing written to append: %w", w.d.table.prefix, ErrInvalid)
+	}
+	res, err := w.d.format.Commit(ctx, w.opts.Mode, rows, w.opts.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("zones: commit %s (%s format): %w", w.d.table.prefix, w.d.opts.Format.Name(), err)
+	}
+	return res, nil
+}
+
+// formatAbort is Writer.Abort on a table format: nothing was written yet.
+func (w *Writer[T]) formatAbort() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return fmt.Errorf("zones: abort %s: %w", w.d.table.prefix, ErrWriterClosed)
+	}
+	w.done = true
+	w.fw.rows = nil
+	return nil
+}
+
+// formatReadBatches is ReadBatches on a table format: the snapshot's rows,
+// filtered by ReadOptions.Partitions, in batches of BatchSize.
+func (d *Dataset[T]) formatReadBatches(ctx context.Context, opts *ReadOptions, fn func([]T) error) error {
+	var o ReadOptions
+	if opts != nil {
+		o = *opts
+	}
+	switch {
+	case len(o.Where) > 0:
+		return d.unsupported("ReadOptions.Where")
+	case len(o.Columns) > 0:
+		return d.unsupported("ReadOptions.Columns")
+	case o.Files != nil:
+		return d.unsupported("ReadOptions.Files")
+	case o.BatchSize < 0:
+		return fmt.Errorf("zones: read %s: negative BatchSize: %w", d.table.prefix, ErrInvalid)
+	}
+	batch := o.BatchSize
+	if batch == 0 {
+		batch = 4096
+	}
+	rows, err := d.format.Read(ctx, o.Version)
+	if err != nil {
+		return fmt.Errorf("zones: read %s (%s format): %w", d.table.prefix, d.opts.Format.Name(), err)
+	}
+	if o.Partitions != nil {
+		kept := rows[:0]
+		for i := range rows {
+			p, err := d.partitionOf(&rows[i])
+			if err != nil {
+				return fmt.Errorf("zones: read %s: partition of a row: %w", d.table.prefix, err)
+			}
+			if o.Partitions(p) {
+				kept = append(kept, rows[i])
+			}
+		}
+		rows = kept
+	}
+	for len(rows) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(batch, len(rows))
+		if err := fn(rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}

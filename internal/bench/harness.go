@@ -188,6 +188,7 @@ var order = []string{
 	"s3_write",
 	"transform_json_to_parquet",
 	"ingest_buffer",
+	"fanout_local",
 }
 
 func register(s scenario) { scenarios = append(scenarios, s) }

@@ -136,7 +136,7 @@ func fanOutResult(c *config, rows int, rates map[int][]float64, sizes []int, com
 			"commit_ratio_large_small":   round(cl/max(median(commits[small]), 1e-9), 3),
 			"commit_units_small":         small,
 			"commit_units_large":         large,
-			"notes": fmt.Sprintf("workers: transform.FanOut.RunLocal (plan, batches of 1 unit = 1 partition on N goroutines, one commit) of an identity transform over the generated table, a fresh transform and output table per run, on the default file lake (fsync on); rows/s = rows / the whole run. commit: a transform over n partitions of %d rows each, planned and worked untimed (fsync off), then FanOut.Commit timed on the default file lake: gathering the results, adopting every staged file into the table and the one commit with every ledger entry. commit_ratio_large_small = commit seconds at the large / at the small plan", fanRowsPerUnit),
+			"notes":                      fmt.Sprintf("workers: transform.FanOut.RunLocal (plan, batches of 1 unit = 1 partition on N goroutines, one commit) of an identity transform over the generated table, a fresh transform and output table per run, on the default file lake (fsync on); rows/s = rows / the whole run. commit: a transform over n partitions of %d rows each, planned and worked untimed (fsync off), then FanOut.Commit timed on the default file lake: gathering the results, adopting every staged file into the table and the one commit with every ledger entry. commit_ratio_large_small = commit seconds at the large / at the small plan", fanRowsPerUnit),
 		},
 	}
 	r.finish(cl, target{op: "<=", value: fanOutCommitLimit, text: fmt.Sprintf("commit of %d units <= %g s", large, fanOutCommitLimit)}, 0)

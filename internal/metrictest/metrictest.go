@@ -4,6 +4,8 @@ package metrictest
 
 import (
 	"context"
+	"sort"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -16,14 +18,44 @@ type Recorder struct {
 	// Provider is the provider to hand to lake.Options.MeterProvider.
 	Provider *sdkmetric.MeterProvider
 	reader   *sdkmetric.ManualReader
+
+	mu      sync.Mutex
+	created map[string]Instrument
+}
+
+// Instrument is an instrument a meter of the provider made.
+type Instrument struct {
+	Scope, Name, Unit string
+	Kind              sdkmetric.InstrumentKind
 }
 
 // New returns a Recorder, shut down when the test ends.
 func New(t testing.TB) *Recorder {
-	r := sdkmetric.NewManualReader()
-	p := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
-	t.Cleanup(func() { p.Shutdown(context.Background()) })
-	return &Recorder{Provider: p, reader: r}
+	rec := &Recorder{reader: sdkmetric.NewManualReader(), created: map[string]Instrument{}}
+	// The SDK asks the views about each instrument when a meter makes it:
+	// this one notes the instrument and leaves its stream as it is.
+	note := func(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
+		rec.mu.Lock()
+		rec.created[i.Name] = Instrument{Scope: i.Scope.Name, Name: i.Name, Unit: i.Unit, Kind: i.Kind}
+		rec.mu.Unlock()
+		return sdkmetric.Stream{}, false
+	}
+	rec.Provider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(rec.reader), sdkmetric.WithView(note))
+	t.Cleanup(func() { rec.Provider.Shutdown(context.Background()) })
+	return rec
+}
+
+// Instruments returns every instrument the provider's meters made, whether
+// or not it recorded anything, by name.
+func (r *Recorder) Instruments() []Instrument {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Instrument, 0, len(r.created))
+	for _, i := range r.created {
+		out = append(out, i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
 }
 
 // Snapshot is the metrics collected at one moment, by instrument name.
@@ -104,6 +136,21 @@ func (s Snapshot) Count(name string, attrs ...attribute.KeyValue) (count uint64,
 		}
 	}
 	return count, sum
+}
+
+// Kind says how to read an instrument: "int" (Int), "float" (Float),
+// "histogram" (Count), or "" when it recorded nothing or is of another
+// kind.
+func (s Snapshot) Kind(name string) string {
+	switch s.Metrics[name].Data.(type) {
+	case metricdata.Sum[int64]:
+		return "int"
+	case metricdata.Sum[float64]:
+		return "float"
+	case metricdata.Histogram[float64]:
+		return "histogram"
+	}
+	return ""
 }
 
 // Unit returns the unit an instrument was made with.

@@ -66,10 +66,12 @@ type Engine struct {
 	local    string // the lake's root directory on the file store, or ""
 	cacheDir string
 
-	mu      sync.Mutex // serialises Refresh and Pin
-	tables  map[string]*tableView
-	profMu  sync.Mutex
-	profile *Profile
+	mu     sync.Mutex // serialises Refresh and Pin
+	tables map[string]*tableView
+	// attached are the views over other formats' snapshots (iceberg.go)
+	attached map[string]*attachedView
+	profMu   sync.Mutex
+	profile  *Profile
 }
 
 var _ query.Engine = (*Engine)(nil)

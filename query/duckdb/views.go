@@ -158,7 +158,10 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	if err := e.rebuild(ctx, all); err != nil {
 		return err
 	}
-	return e.drop(ctx, gone)
+	if err := e.drop(ctx, gone); err != nil {
+		return err
+	}
+	return e.refreshAttached(ctx) // Attach's views (iceberg.go)
 }
 
 // drop removes the views of tables that are no longer in the catalog.

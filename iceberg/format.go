@@ -44,12 +44,13 @@ type TableFormat[T any] struct {
 // database.table becomes the Iceberg table of cat with that identifier
 // (namespace = database unless FormatOptions.Namespace says otherwise),
 // created with T's schema on first use. A Writer's rows are committed as
-// one snapshot by Commit (Append, Overwrite; OverwritePartitions when the
-// table supports it); Read reads a snapshot (ReadOptions.Version is a
-// snapshot ID, 0 the current one); History lists the snapshots. What has
-// no Iceberg meaning (AddFiles, Convert, SyncCatalog, Files, ReplaceSchema,
-// IdempotencyKey, Where, Columns) fails with a zones.UnsupportedError,
-// which wraps errors.ErrUnsupported.
+// one snapshot by Commit (Append, Overwrite, OverwritePartitions); Read
+// reads a snapshot (ReadOptions.Version is a snapshot ID, 0 the current
+// one); History lists the snapshots; Vacuum expires snapshots older than
+// the retention. What has no Iceberg meaning (AddFiles, Convert,
+// SyncCatalog, Files, ReplaceSchema, IdempotencyKey, Metadata, Where,
+// Columns) fails with a zones.UnsupportedError, which wraps
+// errors.ErrUnsupported.
 func Format[T any](cat catalog.Catalog, opts *FormatOptions) *TableFormat[T] {
 	f := &TableFormat[T]{cat: cat}
 	if opts != nil {
@@ -132,9 +133,12 @@ func (d *DatasetTable[T]) Commit(ctx context.Context, mode zones.Mode, rows []T,
 	case zones.Overwrite:
 		c, err = t.Overwrite(ctx, rows)
 	case zones.OverwritePartitions:
-		return nil, d.unsupported("OverwritePartitions")
+		c, err = t.OverwritePartitions(ctx, rows)
 	default:
 		return nil, fmt.Errorf("%w: write mode %v", ErrInvalid, mode)
+	}
+	if errors.Is(err, ErrConflict) {
+		return nil, fmt.Errorf("%w: %w", zones.ErrConflict, err)
 	}
 	if err != nil {
 		return nil, err
@@ -163,7 +167,7 @@ func (d *DatasetTable[T]) Read(ctx context.Context, version int64) ([]T, error) 
 		return nil, err
 	}
 	rows, err := t.Read(ctx, &ReadOptions{SnapshotID: version})
-	if errors.Is(err, ErrNoSnapshot) {
+	if errors.Is(err, ErrNoSnapshot) && !errors.Is(err, zones.ErrNoSuchVersion) {
 		return nil, fmt.Errorf("%w: %w", zones.ErrNoSuchVersion, err)
 	}
 	return rows, err
@@ -227,10 +231,29 @@ func (d *DatasetTable[T]) History(ctx context.Context) ([]zones.Commit, error) {
 	return out, nil
 }
 
-// Vacuum expires the snapshots older than retention and deletes the files
-// no remaining snapshot references.
+// Vacuum is Table.Vacuum with OlderThan = retention (zones.Dataset.Vacuum
+// has turned zones.ZoneRetention into the zone's): snapshots other than
+// the current one that are older than retention expire, with the files
+// only they referenced, and unreferenced data files older than
+// DefaultOrphanAge are deleted. Deleted lists those orphans; Live counts
+// the current snapshot's data files. Time travel to an expired snapshot
+// fails with zones.ErrNoSuchVersion.
 func (d *DatasetTable[T]) Vacuum(ctx context.Context, retention time.Duration) (*zones.VacuumResult, error) {
-	return nil, d.unsupported("Vacuum (snapshot expiry)")
+	t, err := d.Table(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vr, err := t.Vacuum(ctx, &VacuumOptions{OlderThan: retention})
+	if err != nil {
+		return nil, err
+	}
+	res := &zones.VacuumResult{Deleted: vr.Orphans}
+	_, files, err := t.SnapshotFiles(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	res.Live = len(files)
+	return res, nil
 }
 
 // snapshotTasks plans snapshot version (0: the current one) with

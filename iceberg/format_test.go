@@ -340,3 +340,74 @@ func TestIcebergFormatRefusals(t *testing.T) {
 		t.Error("a row type Iceberg cannot store was accepted")
 	}
 }
+
+// TestIcebergFormatModesLocal: OverwritePartitions through the dataset
+// replaces only the partitions its rows fall in (zones and iceberg-go's
+// scan agree), and Dataset.Vacuum expires the older snapshots: time
+// travel to them then fails with zones.ErrNoSuchVersion while the current
+// rows stay.
+func TestIcebergFormatModesLocal(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	lk, err := lake.Open(ctx, "file://"+dir+"/lake", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	cat, err := iceberg.LocalCatalog(dir + "/iceberg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := zones.NewDataset(lk, lake.Curated, "shop", "sales", &zones.Options[Sale]{Format: iceberg.Format[Sale](cat, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := sales(0, 10, "eu", "us")
+	c1 := commitRows(t, ds, zones.Append, a)
+	eu := sales(300, 3, "eu")
+	c2 := commitRows(t, ds, zones.OverwritePartitions, eu)
+	want := append([]Sale(nil), eu...)
+	for _, s := range a {
+		if s.Region == "us" {
+			want = append(want, s)
+		}
+	}
+	if diff := cmp.Diff(sortSales(want), readSales(t, ds, nil)); diff != "" {
+		t.Errorf("after OverwritePartitions of eu (-want +got):\n%s", diff)
+	}
+	_, ft := ds.Format()
+	tbl, err := ft.(*iceberg.DatasetTable[Sale]).Table(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := tbl.Iceberg(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(saleKeys(want), saleScan(tbl.Context(ctx), t, it, c2.Version)); diff != "" {
+		t.Errorf("iceberg-go scan after OverwritePartitions (-want +got):\n%s", diff)
+	}
+	if got := readSales(t, ds, &zones.ReadOptions{Version: c1.Version}); len(got) != len(a) {
+		t.Fatalf("time travel before Vacuum: %d rows, want %d", len(got), len(a))
+	}
+	res, err := ds.Vacuum(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Live != 2 {
+		t.Errorf("Vacuum: %d live files, want 2 (us kept, eu rewritten)", res.Live)
+	}
+	if _, err := ds.ReadAll(ctx, &zones.ReadOptions{Version: c1.Version}); !errors.Is(err, zones.ErrNoSuchVersion) {
+		t.Errorf("time travel to an expired snapshot: %v, want ErrNoSuchVersion", err)
+	}
+	if diff := cmp.Diff(sortSales(want), readSales(t, ds, nil)); diff != "" {
+		t.Errorf("after Vacuum (-want +got):\n%s", diff)
+	}
+	hist, err := ds.History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Version != c2.Version {
+		t.Errorf("History after Vacuum: %+v, want only snapshot %d", hist, c2.Version)
+	}
+}

@@ -19,9 +19,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lakekit/lakekit/iceberg"
+	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/lake/s3store"
-	"github.com/lakekit/lakekit/internal/testaws"
 	"github.com/lakekit/lakekit/zones"
 )
 

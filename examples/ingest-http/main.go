@@ -20,7 +20,9 @@
 // Configuration comes from the environment (flags override it for local
 // runs): LAKE_URL, LISTEN_ADDR, SOURCE, DATASET, REQUIRED_FIELDS,
 // MAX_BODY_BYTES, FLUSH_BYTES, FLUSH_INTERVAL, COMPRESSION (gzip, zstd),
-// SHUTDOWN_TIMEOUT, BODY_TIMEOUT, and the authentication settings below.
+// SHUTDOWN_TIMEOUT, BODY_TIMEOUT, METRICS_ADDR, and the authentication
+// settings below. With METRICS_ADDR set (say :9464) lakekit's metrics are
+// served for Prometheus at http://METRICS_ADDR/metrics (metrics.go).
 //
 // # Authentication
 //
@@ -61,9 +63,10 @@
 // accepting requests, finishes the ones in flight, flushes the buffer into
 // the lake and exits 0; keep SHUTDOWN_TIMEOUT below the task's stopTimeout.
 //
-// It imports only lake, lake/s3store, zones and the AWS SDK's config and
-// Secrets Manager packages, so it builds with CGO_ENABLED=0 into a static
-// binary (see the Dockerfile).
+// It imports only lake, lake/s3store, zones, the AWS SDK's config and
+// Secrets Manager packages and the OpenTelemetry SDK with its Prometheus
+// exporter, so it builds with CGO_ENABLED=0 into a static binary (see the
+// Dockerfile).
 package main
 
 import (
@@ -124,6 +127,8 @@ type Config struct {
 	IdentityHeader string
 	// MaxProducers bounds the producers buffered at once.
 	MaxProducers int
+	// MetricsAddr serves /metrics when set (metrics.go).
+	MetricsAddr string
 }
 
 // loadConfig reads the environment, then the flags.
@@ -153,11 +158,13 @@ func loadConfig(args []string, getenv func(string) string, stdout io.Writer) (*C
 	recheck := fs.String("tokens-recheck", env("TOKENS_RECHECK", "10s"), "on an unknown token, read the token set again if older than this (TOKENS_RECHECK)")
 	idHeader := fs.String("identity-header", env("IDENTITY_HEADER", "X-Amzn-Oidc-Identity"), "header carrying the upstream identity (IDENTITY_HEADER)")
 	maxProducers := fs.String("max-producers", env("MAX_PRODUCERS", "64"), "producers buffered at once (MAX_PRODUCERS)")
+	metricsAddr := fs.String("metrics-addr", env("METRICS_ADDR", ""), "serve Prometheus metrics at http://<this address>/metrics; empty for none (METRICS_ADDR)")
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return nil, help, err
 	}
 	c := &Config{Addr: *addr, Lake: *lakeURL, Source: *source, Dataset: *dataset, Auth: *auth,
-		TokensSecret: *secretID, TokensFile: *tokensFile, TokensJSON: getenv("INGEST_TOKENS"), IdentityHeader: *idHeader}
+		TokensSecret: *secretID, TokensFile: *tokensFile, TokensJSON: getenv("INGEST_TOKENS"), IdentityHeader: *idHeader,
+		MetricsAddr: *metricsAddr}
 	for _, f := range strings.Split(*required, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			c.Required = append(c.Required, f)
@@ -230,7 +237,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	lk, err := openLake(ctx, cfg.Lake, &lake.Options{Logger: log})
+	mx, err := startMetrics(cfg.MetricsAddr, log)
+	if err != nil {
+		return err
+	}
+	defer mx.Close(context.Background())
+	lk, err := openLake(ctx, cfg.Lake, &lake.Options{Logger: log, MeterProvider: mx.Provider()})
 	if err != nil {
 		return err
 	}
@@ -248,6 +260,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "ingest-http listening on http://%s, landing in %s raw/%s/%s\n", ln.Addr(), where(lk), cfg.Source, cfg.Dataset)
+	if mx != nil {
+		fmt.Fprintf(stdout, "metrics on %s\n", mx.URL())
+	}
 
 	select {
 	case <-ctx.Done(): // SIGTERM or SIGINT
@@ -399,6 +414,7 @@ func (s *Service) stats() raw.BufferStats {
 		t.BytesStored += st.BytesStored
 		t.BufferedRecs += st.BufferedRecs
 		t.FlushErrors += st.FlushErrors
+		t.Waits += st.Waits
 	}
 	return t
 }

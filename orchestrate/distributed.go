@@ -246,6 +246,15 @@ type FanOutJob interface {
 	CommitRun(ctx context.Context, plan json.RawMessage) (json.RawMessage, error)
 }
 
+// FanOutParamsJob is a FanOutJob whose plan depends on the run's
+// parameters (the execution input on Step Functions), such as the range
+// of a replay (transform.FanOut.ReplayJob): FanOutSteps' plan step calls
+// PlanRunParams with them instead of PlanRun.
+type FanOutParamsJob interface {
+	FanOutJob
+	PlanRunParams(ctx context.Context, params json.RawMessage) (json.RawMessage, error)
+}
+
 // FanOutSteps returns the three steps of a fan-out: "<prefix>-plan" (a Go
 // step: the plan and its manifest), "<prefix>-work" (a Distributed Map
 // over the manifest, batches on ECS or Lambda as the compile options
@@ -256,7 +265,12 @@ func FanOutSteps(prefix string, job FanOutJob, d DistributedMap) []*Step {
 	plan, work, commit := prefix+"-plan", prefix+"-work", prefix+"-commit"
 	d.Items = job.ManifestItems
 	return []*Step{
-		GoStep(plan, func(ctx context.Context, _ Input) (Output, error) { return job.PlanRun(ctx) }),
+		GoStep(plan, func(ctx context.Context, in Input) (Output, error) {
+			if pj, ok := job.(FanOutParamsJob); ok {
+				return pj.PlanRunParams(ctx, in.Params)
+			}
+			return job.PlanRun(ctx)
+		}),
 		DistributedMapStep(work, plan, d, func(ctx context.Context, in Input) (Output, error) {
 			return job.WorkRun(ctx, in.Item)
 		}),

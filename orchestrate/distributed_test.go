@@ -349,3 +349,88 @@ func TestDistributedMapWorkerGetsTheBatch(t *testing.T) {
 		t.Fatalf("the worker got %s (%v), want the two items", job.batches[0], err)
 	}
 }
+
+// A replay of a range of partitions (transform.FanOut.ReplayJob) is one
+// pipeline run: its plan step reads the range from the run's parameters,
+// the work step compiles to a Distributed Map over the replay's manifest,
+// and the run lands as one new table version with every row once.
+func TestDistributedReplayOneExecution(t *testing.T) {
+	ctx := context.Background()
+	const parts = 60
+	lk, out, fo := fanOutJob(t, parts)
+	if _, err := fo.RunLocal(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	job, err := fo.ReplayJob(transform.ReplayRange{Key: "part"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := FanOutSteps("replay", job, testDistributed)
+	steps[1].MaxConcurrency(4)
+	p := New("squares-replay", steps...)
+	def, err := Compile(p, &CompileOptions{Lambda: &LambdaOptions{FunctionName: "worker"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top struct{ States map[string]map[string]any }
+	if err := json.Unmarshal(def, &top); err != nil {
+		t.Fatal(err)
+	}
+	m := top.States["replay-work"]
+	for path, v := range map[string]string{"ItemProcessor.ProcessorConfig.Mode": "DISTRIBUTED",
+		"ItemReader.Resource":         ResourceS3GetObject,
+		"ItemReader.Parameters.Key.$": "$.steps.replay_plan.output.manifest_key",
+		"ResultWriter.Resource":       ResourceS3PutObject} {
+		if got := fieldOf(m, path); got != v {
+			t.Errorf("replay-work: %s = %q, want %q", path, got, v)
+		}
+	}
+	lintDistributedASL(t, "replay", def)
+
+	before, err := out.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(lk, &RunnerOptions{Parallelism: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := r.Run(ctx, p, map[string]any{"replay": map[string]string{"from": "p010", "to": "p029"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.State != StateSucceeded {
+		t.Fatalf("run %s: %s", run.State, run.Error)
+	}
+	if n := run.Steps["replay-work"].Items; n != 1 { // 20 units, batches of 20
+		t.Fatalf("the work step ran %d batches, want 1", n)
+	}
+	after, err := out.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version != before.Version+1 {
+		t.Fatalf("output at version %d after the replay run, was %d: want one new version", after.Version, before.Version)
+	}
+	hist, err := out.History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := hist[len(hist)-1]; last.Mode != zones.OverwritePartitions || len(last.Removed) != 20 {
+		t.Fatalf("the replay commit: mode %s, %d files replaced; want OverwritePartitions of the 20 partitions' files", last.Mode, len(last.Removed))
+	}
+	rows, err := out.ReadAll(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for _, row := range rows {
+		if seen[row.ID] || row.Square != row.ID*row.ID {
+			t.Fatalf("row %+v duplicated or wrong", row)
+		}
+		seen[row.ID] = true
+	}
+	if len(seen) != 2*parts {
+		t.Fatalf("%d rows, want %d", len(seen), 2*parts)
+	}
+}

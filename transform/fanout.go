@@ -105,6 +105,10 @@ type FanOutPlan struct {
 	Staging string `json:"staging"`
 	// BaseVersion is the output table's version when the plan was made.
 	BaseVersion int64 `json:"base_version"`
+	// Replay is set for the plan of a replay (FanOut.Replay): its units
+	// are every input partition in the range, and its commit overwrites
+	// the output partitions they write.
+	Replay *ReplayRange `json:"replay,omitempty"`
 }
 
 // FanOutResult is what a worker returns for a batch: small (no rows).
@@ -136,18 +140,32 @@ func (f *FanOut[In, Out]) stagingPrefix(id string) string {
 // bounds them as for Run) and writes the manifest and the plan. A plan
 // with no unit is written too (an empty manifest): its Commit does nothing.
 func (f *FanOut[In, Out]) Plan(ctx context.Context) (*FanOutPlan, error) {
+	return f.plan(ctx, nil)
+}
+
+// plan plans the pending units, or with r the replay of r's input
+// partitions (see Replay).
+func (f *FanOut[In, Out]) plan(ctx context.Context, r *ReplayRange) (*FanOutPlan, error) {
 	t := f.t
 	l, err := t.Ledger(ctx)
 	if err != nil {
 		return nil, err
 	}
-	units, err := t.src.plan(ctx, l, planOptions{wholePartitions: t.opts.Mode == zones.OverwritePartitions,
-		filesPerUnit: t.opts.FilesPerUnit, maxUnits: t.opts.MaxUnits})
+	var units []*unit
+	if r == nil {
+		units, err = t.src.plan(ctx, l, planOptions{wholePartitions: t.opts.Mode == zones.OverwritePartitions,
+			filesPerUnit: t.opts.FilesPerUnit, maxUnits: t.opts.MaxUnits})
+	} else {
+		units, err = f.replayUnits(ctx, r)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("transform %s: fan-out plan: %w", t.name, err)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00", t.name, l.Epoch)
+	if r != nil { // a replay is of the output version it replaces partitions of
+		fmt.Fprintf(h, "replay\x00%s\x00%s\x00%s\x00%d\x00", r.Key, r.From, r.To, l.Version)
+	}
 	for _, u := range units {
 		e := LedgerEntry{Transform: t.name, Epoch: l.Epoch, Unit: u.name, Inputs: u.inputs}
 		fmt.Fprintf(h, "%s\x00", e.idempotencyKey())
@@ -169,7 +187,7 @@ func (f *FanOut[In, Out]) Plan(ctx context.Context) (*FanOutPlan, error) {
 	dir := f.planDir(id)
 	p := &FanOutPlan{ID: id, Transform: t.name, Epoch: l.Epoch, Units: len(units), Manifest: dir + "manifest.jsonl",
 		ManifestURL: sys.Location(dir + "manifest.jsonl"), ResultsURL: sys.Location(dir + "results/"),
-		Staging: t.out.Table().Zone().Store().Location(f.stagingPrefix(id)), BaseVersion: l.Version}
+		Staging: t.out.Table().Zone().Store().Location(f.stagingPrefix(id)), BaseVersion: l.Version, Replay: r}
 	if b, k, ok := strings.Cut(strings.TrimPrefix(p.ManifestURL, "s3://"), "/"); ok && strings.HasPrefix(p.ManifestURL, "s3://") {
 		p.ManifestBucket, p.ManifestKey = b, k
 	}
@@ -402,7 +420,9 @@ func (f *FanOut[In, Out]) Results(ctx context.Context, id string) ([]*FanOutResu
 // missing units. A plan whose commit is already in the table is reported
 // as a duplicate (Result.DuplicateCommits 1); a plan made stale by another
 // commit of its units (or a rewind) is refused with ErrConflict: plan
-// again. The error says what is committed as for Transform.Run.
+// again. A replay's plan (Replay) commits with OverwritePartitions and is
+// stale once the output table has any commit after the one it was
+// planned on. The error says what is committed as for Transform.Run.
 func (f *FanOut[In, Out]) Commit(ctx context.Context, id string, results []*FanOutResult) (*Result, error) {
 	start := time.Now()
 	t := f.t
@@ -433,7 +453,13 @@ func (f *FanOut[In, Out]) Commit(ctx context.Context, id string, results []*FanO
 	if err != nil {
 		return nil, err
 	}
-	if stale := l.Epoch != p.Epoch || f.anyDone(l, units); stale {
+	stale := l.Epoch != p.Epoch
+	if p.Replay != nil { // replayed units are done: the table must not have moved on
+		stale = stale || l.Version != p.BaseVersion
+	} else {
+		stale = stale || f.anyDone(l, units)
+	}
+	if stale {
 		prev, err := commitWithKey(ctx, t.out.Table(), key)
 		if err != nil {
 			return nil, err
@@ -450,9 +476,13 @@ func (f *FanOut[In, Out]) Commit(ctx context.Context, id string, results []*FanO
 		return nil, err
 	}
 	md := map[string]string{MetaTransform: t.name, MetaLedgerBatch: string(b)}
+	mode := t.opts.Mode
+	if p.Replay != nil {
+		mode = zones.OverwritePartitions
+	}
 	var c *committed
 	if len(files) == 0 {
-		w, err := t.out.NewWriter(ctx, &zones.WriterOptions{Mode: t.opts.Mode, Caller: t.opts.Caller, IdempotencyKey: key, Metadata: md})
+		w, err := t.out.NewWriter(ctx, &zones.WriterOptions{Mode: mode, Caller: t.opts.Caller, IdempotencyKey: key, Metadata: md})
 		if err != nil {
 			return nil, err
 		}
@@ -462,7 +492,7 @@ func (f *FanOut[In, Out]) Commit(ctx context.Context, id string, results []*FanO
 		}
 	} else {
 		c, err = commitWriter(ctx, adoption[Out]{out: t.out, files: files,
-			opts: &zones.AddFilesOptions{Mode: t.opts.Mode, IdempotencyKey: key, Metadata: md, Caller: t.opts.Caller}}, t.out.Table(), key)
+			opts: &zones.AddFilesOptions{Mode: mode, IdempotencyKey: key, Metadata: md, Caller: t.opts.Caller}}, t.out.Table(), key)
 		if err != nil {
 			return nil, fmt.Errorf("transform %s: fan-out plan %s: %w", t.name, id, err)
 		}

@@ -29,6 +29,11 @@ type FanOutOptions struct {
 // of the batches that succeeded wait for Vacuum, and rerunning plans the
 // same units again (the same plan id and staging names).
 func (f *FanOut[In, Out]) RunLocal(ctx context.Context, opts *FanOutOptions) (*Result, error) {
+	return f.runLocal(ctx, nil, opts)
+}
+
+// runLocal plans (the pending units, or r's replay), works and commits.
+func (f *FanOut[In, Out]) runLocal(ctx context.Context, r *ReplayRange, opts *FanOutOptions) (*Result, error) {
 	var o FanOutOptions
 	if opts != nil {
 		o = *opts
@@ -42,7 +47,7 @@ func (f *FanOut[In, Out]) RunLocal(ctx context.Context, opts *FanOutOptions) (*R
 	if o.Work == nil {
 		o.Work = f.Work
 	}
-	p, err := f.Plan(ctx)
+	p, err := f.plan(ctx, r)
 	if err != nil {
 		return nil, err
 	}

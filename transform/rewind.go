@@ -85,7 +85,10 @@ func (t *Transform[In, Out]) Rewind(ctx context.Context, to int64) (int64, error
 	return v, err
 }
 
-// Replay rebuilds the output from scratch: Rewind(ctx, 0), then Run.
+// Replay rebuilds the output from scratch: Rewind(ctx, 0), then Run. To
+// reprocess a range of input partitions as one commit — and on AWS as one
+// state machine execution with a Distributed Map — use FanOut.Replay and
+// FanOut.ReplayJob.
 func (t *Transform[In, Out]) Replay(ctx context.Context) (*Result, error) {
 	return replay(ctx, t.name, t.Rewind, t.Run)
 }

@@ -4,6 +4,7 @@
 //	go run ./examples/quickstart                      # a new lake under the current directory
 //	go run ./examples/quickstart -rows 1000000 -seed 7
 //	go run ./examples/quickstart -lake s3://bucket/prefix -catalog glue
+//	go run ./examples/quickstart -format iceberg        # the curated page views also as Iceberg
 //
 // It generates deterministic clickstream events (about 1% malformed), sends
 // them through the ingestion buffer into the raw zone as JSON lines, runs
@@ -19,6 +20,11 @@
 //
 // On AWS (or moto_server via AWS_ENDPOINT_URL) the same program runs on S3
 // and Glue unchanged: -lake s3://bucket/prefix -catalog glue.
+//
+// With -format iceberg the curated page views are also written as an
+// Apache Iceberg table (web.page_views_iceberg) through the same
+// zones.Dataset API, with Options.Format = iceberg.Format, and the report
+// runs on it with DuckDB too (iceberg.go).
 //
 // The files: main.go the program, pipeline.go the pipeline (its tables,
 // transforms and steps; examples/stepfunctions holds the same file),
@@ -39,6 +45,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	icecatalog "github.com/apache/iceberg-go/catalog"
 
 	"github.com/lakekit/lakekit/lake"
 	_ "github.com/lakekit/lakekit/lake/s3store" // s3:// lakes
@@ -67,6 +75,8 @@ type Summary struct {
 	RunID             string   `json:"run_id"`
 	Pictures          []string `json:"pictures"`
 	Seconds           float64  `json:"seconds"`
+	// Iceberg is set with -format iceberg.
+	Iceberg *IcebergSummary `json:"iceberg,omitempty"`
 }
 
 // DayRow is one row of the report query.
@@ -91,6 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rows := fs.Int("rows", 200000, "events to generate")
 	seed := fs.Int64("seed", 1, "seed of the event generator (the same seed gives the same events)")
 	catKind := fs.String("catalog", "local", "catalog: local (inside the lake) or glue (AWS Glue Data Catalog)")
+	format := fs.String("format", "hive", "table format of the extra curated copy: hive (none) or iceberg (web.page_views_iceberg as Apache Iceberg)")
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
@@ -99,6 +110,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *catKind != "local" && *catKind != "glue" {
 		return usagef("-catalog %q: want local or glue", *catKind)
+	}
+	if *format != "hive" && *format != "iceberg" {
+		return usagef("-format %q: want hive or iceberg", *format)
 	}
 	start := time.Now()
 	if *lakeURL == "" {
@@ -120,6 +134,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "lake       %s (catalog: %s)\n", where(lk), *catKind)
+	var icat icecatalog.Catalog
+	if *format == "iceberg" {
+		if icat, err = icebergCatalog(ctx, lk, *catKind); err != nil {
+			return err
+		}
+	}
 
 	env, err := NewEnv(lk, cat, &EnvOptions{Caller: "examples/quickstart"})
 	if err != nil {
@@ -190,6 +210,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout)
+	var ice *IcebergSummary
+	if icat != nil {
+		if ice, err = curateIceberg(ctx, env, icat, eng, days, stdout); err != nil {
+			return fmt.Errorf("iceberg: %w", err)
+		}
+	}
 
 	// 5. the summary: the program's own counts
 	snap, err := env.PageViews.Table().Snapshot(ctx, 0)
@@ -200,7 +226,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		CleanedRows: results["clean"].RowsOut, QuarantinedRows: results["clean"].Rejected,
 		CuratedRows: results["page_views"].RowsOut, CuratedPartitions: len(snap.Partitions()), CuratedTableRows: snap.Rows(),
 		DailyRows: results["daily_pages"].RowsOut, QueryRows: len(days), RunID: r.ID, Pictures: pictures,
-		Seconds: float64(time.Since(start).Milliseconds()) / 1000}
+		Seconds: float64(time.Since(start).Milliseconds()) / 1000, Iceberg: ice}
 	out, err := json.Marshal(s)
 	if err != nil {
 		return err

@@ -362,3 +362,42 @@ func TestDefaultLake(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestQuickstartIceberg runs the quickstart with -format iceberg: the
+// summary holds the same counts as without it, and the Iceberg copy of the
+// curated page views has every curated row (one snapshot), its metadata
+// file is in the lake's iceberg/ folder, and the report query gives the
+// same rows on it (a DuckDB view over the snapshot's files) as on
+// web.page_views.
+func TestQuickstartIceberg(t *testing.T) {
+	dir := t.TempDir()
+	const rows = 5000
+	out, s := runQuickstart(t, "-lake", dir, "-rows", fmt.Sprint(rows), "-seed", "5", "-format", "iceberg")
+	good, bad := expected(rows, 5)
+	checkSummary(t, dir, s, rows, good, bad)
+	ice := s.Iceberg
+	if ice == nil {
+		t.Fatalf("no iceberg part in the summary; output:\n%s", out)
+	}
+	if ice.Rows != s.CuratedTableRows || ice.Rows != good || ice.Snapshot == 0 || ice.Files == 0 {
+		t.Errorf("iceberg: %+v; want %d rows (the curated table's %d) in a snapshot with files", ice, good, s.CuratedTableRows)
+	}
+	if !ice.SameReport {
+		t.Errorf("the report on %s differs from the one on web.page_views:\n%s", ice.Table, out)
+	}
+	meta := strings.TrimPrefix(ice.Metadata, "file://")
+	if !strings.HasPrefix(meta, filepath.Join(dir, "iceberg", "web", IcebergTable, "metadata")+"/") {
+		t.Errorf("metadata %q is not in the lake's iceberg folder", ice.Metadata)
+	}
+	if _, err := os.Stat(meta); err != nil {
+		t.Errorf("metadata file: %v", err)
+	}
+	if !strings.Contains(out, "\niceberg ") {
+		t.Errorf("no iceberg progress line in:\n%s", out)
+	}
+	// a bad -format is a usage error
+	var o, e bytes.Buffer
+	if err := run(context.Background(), []string{"-lake", t.TempDir(), "-format", "delta"}, &o, &e); err == nil || !strings.Contains(err.Error(), "-format") {
+		t.Errorf("-format delta: %v, want a usage error naming -format", err)
+	}
+}

@@ -42,11 +42,18 @@ type Options struct {
 	// RowGroupSize is the most rows per Parquet row group (default
 	// DefaultRowGroupSize).
 	RowGroupSize int64
+	// Evolve lets Open bring an existing table's schema to T's, by field
+	// ID with the Iceberg rules (see the package documentation): add, rename (tag
+	// `lakekit:"was=old_name"`), widen, make optional, drop. Without it
+	// Open only checks that the table stores T (ErrSchemaMismatch).
+	Evolve bool
 }
 
 // Table is a typed Iceberg table: rows of T, one Iceberg column per
 // exported field of T (named by its parquet tag, else the field name),
-// identity-partitioned by the fields tagged `lakekit:"partition"`. Data
+// partitioned by the fields tagged `lakekit:"partition"` (identity) or
+// `lakekit:"partition,day"` (hidden partitioning of a time.Time by year,
+// month, day or hour: an Iceberg transform, no extra column). Data
 // files are Parquet whose column field IDs are the table schema's.
 // Metadata, manifests and commits are iceberg-go's, through any
 // iceberg-go catalog (LocalCatalog, GlueCatalog). A Table is safe for
@@ -71,7 +78,8 @@ type Commit struct {
 
 // Open returns the table ident (namespace..., name) of catalog cat,
 // creating it (and its namespace) with T's schema when it does not exist.
-// An existing table must store T's fields (ErrSchemaMismatch otherwise).
+// An existing table must store T's fields (ErrSchemaMismatch otherwise),
+// unless opts.Evolve, which first evolves its schema to T's.
 func Open[T any](ctx context.Context, cat catalog.Catalog, ident []string, opts *Options) (*Table[T], error) {
 	if cat == nil {
 		return nil, fmt.Errorf("%w: nil catalog", ErrInvalid)
@@ -105,6 +113,11 @@ func Open[T any](ctx context.Context, cat catalog.Catalog, ident []string, opts 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: open %s: %w", t.Name(), err)
+	}
+	if t.opts.Evolve {
+		if tbl, _, err = t.evolve(ctx, tbl); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := bind(rt, tbl.Schema(), tbl.Spec()); err != nil {
 		return nil, fmt.Errorf("iceberg: open %s: %w", t.Name(), err)

@@ -35,7 +35,7 @@ func (t *Table[T]) Append(ctx context.Context, rows []T) (*Commit, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%w: append of no rows to %s", ErrInvalid, t.Name())
 	}
-	return t.write(ctx, rows, func(*table.Table, []ice.DataFile) (stageFunc, error) {
+	return t.write(ctx, rows, func(context.Context, *table.Table, []ice.DataFile) (stageFunc, error) {
 		return appendStage, nil
 	})
 }
@@ -45,7 +45,7 @@ func (t *Table[T]) Append(ctx context.Context, rows []T) (*Commit, error) {
 // current when it commits: rows another writer appended meanwhile are
 // replaced too.
 func (t *Table[T]) Overwrite(ctx context.Context, rows []T) (*Commit, error) {
-	return t.write(ctx, rows, func(*table.Table, []ice.DataFile) (stageFunc, error) {
+	return t.write(ctx, rows, func(context.Context, *table.Table, []ice.DataFile) (stageFunc, error) {
 		return t.overwriteStage, nil
 	})
 }
@@ -67,7 +67,7 @@ func (t *Table[T]) OverwritePartitions(ctx context.Context, rows []T) (*Commit, 
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%w: overwrite of the partitions of no rows in %s", ErrInvalid, t.Name())
 	}
-	return t.write(ctx, rows, func(start *table.Table, files []ice.DataFile) (stageFunc, error) {
+	return t.write(ctx, rows, func(ctx context.Context, start *table.Table, files []ice.DataFile) (stageFunc, error) {
 		if start.Spec().IsUnpartitioned() {
 			return t.overwriteStage, nil
 		}
@@ -210,7 +210,7 @@ func currentFiles(ctx context.Context, tbl *table.Table, keep func(ice.DataFile)
 // write writes rows as data files of the current table state start, then
 // commits them with the stage that plan returns for them. Data files of a
 // write that did not commit are removed.
-func (t *Table[T]) write(ctx context.Context, rows []T, plan func(start *table.Table, files []ice.DataFile) (stageFunc, error)) (*Commit, error) {
+func (t *Table[T]) write(ctx context.Context, rows []T, plan func(ctx context.Context, start *table.Table, files []ice.DataFile) (stageFunc, error)) (*Commit, error) {
 	ctx = t.Context(ctx)
 	start, err := t.cat.LoadTable(ctx, t.ident)
 	if err != nil {
@@ -224,7 +224,7 @@ func (t *Table[T]) write(ctx context.Context, rows []T, plan func(start *table.T
 	if err != nil {
 		return nil, err
 	}
-	stage, err := plan(start, files)
+	stage, err := plan(ctx, start, files)
 	if err != nil {
 		removeAll(wfs, paths)
 		return nil, err

@@ -16,6 +16,10 @@
 // execution input is {"lake": "s3://...", "catalog": "glue"}.
 // AWS_ENDPOINT_URL points the SDK at moto_server for a rehearsal.
 //
+// With -backfill it does the same for the page_views transform as a
+// backfill — plan → Distributed Map of workers → one commit — or, without
+// -emit and -deploy, runs that backfill here on -lake (backfill.go).
+//
 // pipeline.go is the quickstart's pipeline (the same file as in
 // examples/quickstart); cli.go is the command-line plumbing.
 package main
@@ -61,6 +65,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	catKind := fs.String("catalog", "glue", "the catalog the execution's steps use: glue or local")
 	runID := fs.String("run-id", "", "execution name (default: quickstart-<UTC time>); starting the same name with the same input again is a no-op")
 	wait := fs.Duration("wait", 30*time.Minute, "how long to wait for the execution (0: do not wait)")
+	var bf backfillOptions
+	doBackfill := fs.Bool("backfill", false, "the page_views transform as a backfill: plan → Distributed Map of workers → one commit; without -emit or -deploy, run it here on -lake")
+	fs.StringVar(&bf.results, "results", "", "s3:// prefix the backfill's Distributed Map writes its results under (default <lake>/_lakekit/map-runs/)")
+	fs.IntVar(&bf.batch, "batch", 20, "backfill: units (cleaned partitions) per worker batch")
+	fs.IntVar(&bf.parallel, "workers", 8, "backfill: worker batches at once (the Map's MaxConcurrency)")
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		return err
 	}
@@ -82,6 +91,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	p := pipeline()
+	if bf.lake = *lakeURL; *doBackfill && *emit == "" && !*deploy {
+		return runBackfill(ctx, bf, *catKind, stdout)
+	} else if *doBackfill {
+		var err error
+		if p, err = backfill(bf, false); err != nil {
+			return err
+		}
+	}
 	def, err := orchestrate.Compile(p, copts)
 	if err != nil {
 		return err
@@ -150,10 +167,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // pipeline is the quickstart pipeline whose Go steps open the lake the run
 // parameters name (the worker's view; locally the quickstart passes its own).
-func pipeline() *orchestrate.Pipeline {
+func pipeline() *orchestrate.Pipeline { return Pipeline(opener(), nil) }
+
+// opener opens the environment a run's parameters name, once per
+// parameters.
+func opener() Opener {
 	var mu sync.Mutex
 	envs := map[Params]*Env{}
-	return Pipeline(func(ctx context.Context, p Params) (*Env, error) {
+	return func(ctx context.Context, p Params) (*Env, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if e, ok := envs[p]; ok {
@@ -179,12 +200,16 @@ func pipeline() *orchestrate.Pipeline {
 		}
 		envs[p] = e
 		return e, nil
-	}, nil)
+	}
 }
 
 // work runs one step, as an ECS task started by the state machine does.
 func work(ctx context.Context, args []string, stdout io.Writer) error {
-	w := orchestrate.NewWorker(pipeline())
+	bp, err := backfill(backfillOptions{}, true)
+	if err != nil {
+		return err
+	}
+	w := orchestrate.NewWorker(pipeline(), bp)
 	w.Stdout = stdout
 	if v := os.Getenv(orchestrate.EnvTaskToken); v != "" {
 		cfg, err := awsConfig(ctx)

@@ -100,6 +100,9 @@ func (t *Table[T]) mergeOnce(ctx context.Context, changes []T, last map[string]i
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: merge into %s: file IO: %w", t.Name(), err)
 	}
+	if err := noDeleteFiles(ctx, base); err != nil {
+		return nil, fmt.Errorf("iceberg: merge into %s: %w", t.Name(), err)
+	}
 	current, err := currentFiles(ctx, base, nil)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: merge into %s: %w", t.Name(), err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
+	ice "github.com/apache/iceberg-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lakekit/lakekit/iceberg"
@@ -161,5 +163,52 @@ func TestIcebergMergeRace(t *testing.T) {
 	}
 	if diff := cmp.Diff(referencedFiles(ctx, t, it), dataFiles(t, it)); diff != "" {
 		t.Errorf("files of the abandoned first attempt left on disk (-referenced by a snapshot +disk):\n%s", diff)
+	}
+}
+
+// TestIcebergMergeRefusesDeleteFiles: a table whose snapshot has position
+// delete files (here from iceberg-go's merge-on-read Delete, as Athena's
+// DELETE writes them) is not merged: rewriting its data files without
+// applying the deletes would bring the deleted rows back. ErrInvalid, and
+// nothing is committed.
+func TestIcebergMergeRefusesDeleteFiles(t *testing.T) {
+	ctx := context.Background()
+	cat, err := iceberg.LocalCatalog(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := iceberg.Open[Event](ctx, cat, []string{"curated", "events"},
+		&iceberg.Options{Properties: map[string]string{"write.delete.mode": "merge-on-read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.Append(ctx, events(0, 6, "a")); err != nil {
+		t.Fatal(err)
+	}
+	it, err := tbl.Iceberg(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := it.NewTransaction()
+	if err := tx.Delete(ctx, ice.EqualTo(ice.Reference("id"), int64(2)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if it, err = tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := it.Scan().PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 1 || len(tasks[0].DeleteFiles)+len(tasks[0].DeletionVectorFiles) == 0 {
+		t.Fatalf("iceberg-go's merge-on-read delete wrote no delete file: %d tasks", len(tasks))
+	}
+	loc := it.MetadataLocation()
+	_, err = tbl.Merge(ctx, []Event{withName(events(3, 1, "a")[0], "x")}, eventKey, eventDeleted)
+	if !errors.Is(err, iceberg.ErrInvalid) || !strings.Contains(err.Error(), "delete files") {
+		t.Errorf("merge over delete files: %v, want ErrInvalid about delete files", err)
+	}
+	if it, err = tbl.Iceberg(ctx); err != nil || it.MetadataLocation() != loc {
+		t.Errorf("the refused merge committed: %v", err)
 	}
 }

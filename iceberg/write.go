@@ -207,6 +207,25 @@ func currentFiles(ctx context.Context, tbl *table.Table, keep func(ice.DataFile)
 	return out, nil
 }
 
+// noDeleteFiles refuses a snapshot with delete files (another engine's
+// row-level changes, e.g. Athena's DELETE): rewriting a data file without
+// applying its deletes would bring deleted rows back.
+func noDeleteFiles(ctx context.Context, tbl *table.Table) error {
+	if tbl.CurrentSnapshot() == nil {
+		return nil
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return fmt.Errorf("list current data files: %w", err)
+	}
+	for _, task := range tasks {
+		if len(task.DeleteFiles)+len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0 {
+			return fmt.Errorf("%w: data file %s has delete files (row-level changes by another engine), which this package does not apply: compact the table first (Athena: OPTIMIZE ... REWRITE DATA)", ErrInvalid, task.File.FilePath())
+		}
+	}
+	return nil
+}
+
 // write writes rows as data files of the current table state start, then
 // commits them with the stage that plan returns for them. Data files of a
 // write that did not commit are removed.

@@ -160,6 +160,25 @@ func (d *DatasetTable[T]) result(ctx context.Context, t *Table[T], mode zones.Mo
 	return &zones.CommitResult{Version: c.SnapshotID, Rows: c.Rows, Attempts: c.Attempts, Commit: zc}, nil
 }
 
+// Merge is Table.Merge (copy-on-write) for zones.FormatMerger: Version is
+// the new snapshot, 0 when the changes changed nothing; Rows counts the
+// rows inserted and updated.
+func (d *DatasetTable[T]) Merge(ctx context.Context, changes []T, key func(T) string, deleted func(T) bool) (*zones.CommitResult, error) {
+	t, err := d.Table(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mr, err := t.Merge(ctx, changes, key, deleted)
+	if err != nil {
+		return nil, err
+	}
+	if mr.Commit == nil {
+		return &zones.CommitResult{}, nil
+	}
+	mr.Commit.Rows = mr.Inserted + mr.Updated
+	return d.result(ctx, t, zones.OverwritePartitions, mr.Commit)
+}
+
 // Read returns the rows of snapshot version (0: the current one).
 func (d *DatasetTable[T]) Read(ctx context.Context, version int64) ([]T, error) {
 	t, err := d.Table(ctx)
@@ -282,4 +301,7 @@ func (t *Table[T]) snapshotTasks(ctx context.Context, version int64) (int64, []t
 	return snap.SnapshotID, tasks, nil
 }
 
-var _ zones.TableFormat[struct{ A int }] = (*TableFormat[struct{ A int }])(nil)
+var (
+	_ zones.TableFormat[struct{ A int }]  = (*TableFormat[struct{ A int }])(nil)
+	_ zones.FormatMerger[struct{ A int }] = (*DatasetTable[struct{ A int }])(nil)
+)

@@ -312,6 +312,9 @@ func (r *mergeRun[C, T, K, O]) entry(epoch int) *LedgerEntry {
 
 // write merges the affected partitions and commits them with entry.
 func (r *mergeRun[C, T, K, O]) write(ctx context.Context, entry *LedgerEntry) error {
+	if fm, ok := formatMerger(r.m.out); ok { // an Iceberg target: merge_format.go
+		return r.writeFormat(ctx, entry, fm)
+	}
 	var base int64
 	snap, err := r.m.out.Snapshot(ctx, 0)
 	switch {

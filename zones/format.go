@@ -59,6 +59,18 @@ type FormatTable[T any] interface {
 	Vacuum(ctx context.Context, retention time.Duration) (*VacuumResult, error)
 }
 
+// FormatMerger is implemented by a FormatTable that applies keyed changes
+// in place, in one snapshot (the Iceberg format: copy-on-write, only the
+// data files holding a changed key are rewritten). transform's CDC merge
+// commits through it when its target dataset has such a format.
+type FormatMerger[T any] interface {
+	// Merge applies changes keyed by key: a change for which deleted is
+	// true removes the rows with its key, any other replaces them or is
+	// added; the last change of a key wins. The result's Version is the
+	// new snapshot (0 when nothing changed).
+	Merge(ctx context.Context, changes []T, key func(T) string, deleted func(T) bool) (*CommitResult, error)
+}
+
 // UnsupportedError is an operation the dataset's table format cannot do.
 // It wraps errors.ErrUnsupported.
 type UnsupportedError struct {

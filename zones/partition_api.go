@@ -26,6 +26,9 @@ func (d *Dataset[T]) PartitionOf(row *T) (lake.Partition, error) {
 // removes their current files, so a partition whose rows were all deleted
 // (a CDC merge) becomes empty. Other modes refuse it with ErrInvalid.
 func (w *Writer[T]) ClearPartitions(parts ...lake.Partition) error {
+	if w.fw != nil { // Options.Format: see format.go
+		return w.d.unsupported("Writer.ClearPartitions")
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.done {

@@ -3,6 +3,7 @@ package iceberg_test
 import (
 	"context"
 	"errors"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -130,6 +131,11 @@ func TestIcebergSchemaEvolution(t *testing.T) {
 	}, sortedCols(scanColumns(ctx, t, it, c1.SnapshotID))); diff != "" {
 		t.Errorf("iceberg-go scan of the snapshot before evolution, with its own schema (-want +got):\n%s", diff)
 	}
+	raw, err := os.ReadFile(strings.TrimPrefix(c2.MetadataLocation, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMetadataV2(t, raw, c2.SnapshotID, 2)
 	// Opening again with Evolve changes nothing.
 	loc := it.MetadataLocation()
 	if _, err := iceberg.Open[personV2](ctx, cat, ident, &iceberg.Options{Evolve: true}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -101,6 +102,11 @@ func TestIcebergMergeLocal(t *testing.T) {
 		t.Errorf("snapshots %+v, want append, append, one overwrite", snaps)
 	}
 	checkIndependentRead(t, tbl, map[int64][]Event{c1.SnapshotID: base, res.SnapshotID: want})
+	raw, err := os.ReadFile(strings.TrimPrefix(res.MetadataLocation, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMetadataV2(t, raw, res.SnapshotID, 3)
 
 	none, err := tbl.Merge(ctx, []Event{withName(events(700, 1, "a")[0], "DELETE")}, eventKey, eventDeleted)
 	if err != nil {

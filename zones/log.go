@@ -2,7 +2,8 @@ package zones
 
 import (
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -215,6 +216,12 @@ type state struct {
 	Timestamp     time.Time         `json:"timestamp"`
 
 	files map[string]DataFile // by key; FileList is only used in JSON
+	// sorted is an immutable list of files sorted by key (from a
+	// checkpoint, or built by clone), shared by the states of a lineage;
+	// since lists the keys added after it. sortedFiles merges the two
+	// instead of sorting every live file.
+	sorted []DataFile
+	since  []string
 	// keys indexes idempotency keys; Keys is only used in JSON. The index is
 	// shared by the states of one lineage (it only grows), so a commit does
 	// not copy every key ever seen; lookups ignore versions past the state.
@@ -227,7 +234,7 @@ type keyIndex struct {
 }
 
 func newState() *state {
-	return &state{Locations: map[string]string{}, files: map[string]DataFile{}, keys: &keyIndex{m: map[string]int64{}}}
+	return &state{Locations: map[string]string{}, files: map[string]DataFile{}, sorted: []DataFile{}, keys: &keyIndex{m: map[string]int64{}}}
 }
 
 // key returns the version that committed an idempotency key, if it is at
@@ -251,6 +258,12 @@ func (s *state) clone() *state {
 	}
 	c.Tombstones = append([]tombstone(nil), s.Tombstones...)
 	c.FileList = nil
+	if len(s.since) > 64 && len(s.since) > len(s.sorted)/8 {
+		// the merge would sort most files: start a new sorted list
+		c.sorted, c.since = s.sortedFiles(), nil
+	} else {
+		c.since = slices.Clip(s.since) // appends to c.since copy
+	}
 	return &c
 }
 
@@ -277,6 +290,7 @@ func (s *state) apply(c *Commit) error {
 	for _, f := range c.Added {
 		f.AddedIn = c.Version
 		s.files[f.Key] = f
+		s.since = append(s.since, f.Key)
 	}
 	s.replaceOverwritten(c)
 	for _, p := range c.Dropped {
@@ -317,18 +331,17 @@ func (s *state) replaceOverwritten(c *Commit) {
 	}
 }
 
+// marshal renders the state as a checkpoint (checkpoint.go).
 func (s *state) marshal() ([]byte, error) {
-	c := *s
-	c.FileList = s.sortedFiles()
-	c.Keys = map[string]int64{}
+	keys := map[string]int64{}
 	s.keys.mu.RLock()
 	for k, v := range s.keys.m {
 		if v <= s.Version {
-			c.Keys[k] = v
+			keys[k] = v
 		}
 	}
 	s.keys.mu.RUnlock()
-	return logcodec.Encode(&c)
+	return encodeCheckpoint(s, s.sortedFiles(), keys), nil
 }
 
 func unmarshalState(b []byte) (*state, error) {
@@ -346,15 +359,53 @@ func unmarshalState(b []byte) (*state, error) {
 	for _, f := range s.FileList {
 		s.files[f.Key] = f
 	}
+	s.sorted = nil // FileList may hold one key twice: sortedFiles sorts the map
 	s.FileList = nil
 	return s, nil
 }
 
+// sortedFiles returns the live files sorted by key, in a new slice: the
+// sorted list's files that are still live (the same key added by the same
+// version) merged with the files added since.
 func (s *state) sortedFiles() []DataFile {
-	out := make([]DataFile, 0, len(s.files))
-	for _, f := range s.files {
-		out = append(out, f)
+	if s.sorted == nil {
+		out := make([]DataFile, 0, len(s.files))
+		for _, f := range s.files {
+			out = append(out, f)
+		}
+		slices.SortFunc(out, func(a, b DataFile) int { return strings.Compare(a.Key, b.Key) })
+		return out
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
+	base := make([]DataFile, 0, len(s.files))
+	for _, f := range s.sorted {
+		if cur, ok := s.files[f.Key]; ok && cur.AddedIn == f.AddedIn {
+			base = append(base, cur)
+		}
+	}
+	if len(s.since) == 0 {
+		return base
+	}
+	added := make([]DataFile, 0, len(s.since))
+	for _, k := range s.since {
+		if f, ok := s.files[k]; ok {
+			added = append(added, f)
+		}
+	}
+	slices.SortFunc(added, func(a, b DataFile) int { return strings.Compare(a.Key, b.Key) })
+	added = slices.CompactFunc(added, func(a, b DataFile) bool { return a.Key == b.Key })
+	// a key added since and also in the sorted list with its old version
+	// was skipped above; the merge never sees one key twice
+	out := make([]DataFile, 0, len(base)+len(added))
+	i, j := 0, 0
+	for i < len(base) && j < len(added) {
+		if base[i].Key < added[j].Key {
+			out = append(out, base[i])
+			i++
+		} else {
+			out = append(out, added[j])
+			j++
+		}
+	}
+	out = append(out, base[i:]...)
+	return append(out, added[j:]...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,15 +136,66 @@ func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) 
 
 func (t *Table) snapshotOf(st *state) *Snapshot {
 	files := st.sortedFiles()
-	for i := range files {
-		files[i].Location = t.store.Location(files[i].Key)
-	}
+	t.locate(files)
 	locs := make(map[string]string, len(st.Locations))
 	for k, v := range st.Locations {
 		locs[k] = v
 	}
 	return &Snapshot{Version: st.Version, Timestamp: st.Timestamp, PartitionKeys: append([]string(nil), st.PartitionKeys...),
 		SchemaVersion: st.SchemaVersion, Schema: append([]Column(nil), st.Schema...), Files: files, Locations: locs}
+}
+
+// locate fills in the files' locations. A driver's Location costs a
+// microsecond or two (the file driver cleans a path and renders a URL),
+// which a table of many files would pay on every snapshot; for a key that
+// is the table's prefix and plain characters, the location is the
+// prefix's location and the rest of the key — checked against the driver
+// on the first such file, so a driver that renders keys otherwise is
+// asked for each.
+func (t *Table) locate(files []DataFile) {
+	dir := t.prefix + "/"
+	base, checked, concat := "", false, false
+	for i := range files {
+		rest, ok := strings.CutPrefix(files[i].Key, dir)
+		if ok && plainKey(rest) {
+			if !checked {
+				base = t.store.Location(dir)
+				files[i].Location = t.store.Location(files[i].Key)
+				checked, concat = true, files[i].Location == base+rest
+				continue
+			}
+			if concat {
+				files[i].Location = base + rest
+				continue
+			}
+		}
+		files[i].Location = t.store.Location(files[i].Key)
+	}
+}
+
+// plainKey is whether a relative key is clean segments of letters, digits
+// and "._-=" (no escapes, no "." or ".." segments, no empty segment).
+func plainKey(k string) bool {
+	seg := 0 // length of the current segment
+	dots := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '/':
+			if seg == 0 || seg == dots && dots <= 2 {
+				return false
+			}
+			seg, dots = 0, 0
+			continue
+		case c == '.':
+			dots++
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-', c == '=':
+		default:
+			return false
+		}
+		seg++
+	}
+	return seg > 0 && !(seg == dots && dots <= 2)
 }
 
 // stateAt returns the state at version (<= 0: newest).
@@ -225,16 +277,18 @@ func (t *Table) refresh(ctx context.Context) (*state, error) {
 	t.mu.Lock()
 	cur := t.latest
 	t.mu.Unlock()
+	owned := false // a state just loaded is no one else's: apply to it
 	if cur == nil {
 		var err error
 		cur, err = t.loadCheckpointBelow(ctx, 1<<62)
 		if err != nil {
 			return nil, err
 		}
+		owned = true
 	}
 	next := cur
 	_, err := objlog.Replay(ctx, t.log, cur.Version, commitVersion, func(_ int64, c *Commit) error {
-		if next == cur {
+		if next == cur && !owned {
 			next = cur.clone()
 		}
 		return next.apply(c)
@@ -288,7 +342,7 @@ func (t *Table) loadCheckpointBelow(ctx context.Context, version int64) (*state,
 		return newState(), nil
 	}
 	cp, ok, damaged, err := objlog.LoadCheckpoint(ctx, t.log, version, func(b []byte) (*state, int64, error) {
-		st, err := unmarshalState(b)
+		st, err := decodeCheckpoint(b)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -45,7 +45,10 @@ type Options struct {
 	// Evolve lets Open bring an existing table's schema to T's, by field
 	// ID with the Iceberg rules (see the package documentation): add, rename (tag
 	// `lakekit:"was=old_name"`), widen, make optional, drop. Without it
-	// Open only checks that the table stores T (ErrSchemaMismatch).
+	// Open only checks that the table stores T (ErrSchemaMismatch). Set it
+	// only in the program that owns the table's schema: a field missing
+	// from T drops its column, so an older build opening with Evolve would
+	// drop the columns a newer one added.
 	Evolve bool
 }
 

@@ -109,6 +109,11 @@ func TestBackfillLocal(t *testing.T) {
 	if commit.Units != len(parts) || commit.Rows != good || len(commit.Versions) != 1 || commit.Versions[0] != 1 {
 		t.Fatalf("commit %+v, want %d units, %d rows in version 1", commit, len(parts), good)
 	}
+	// the manifest lies under the prefix the emitted definition's policy
+	// lets the ItemReader read (backfillOptions.distributedMap)
+	if m, _ := filepath.Glob(filepath.Join(dir, "_lakekit", "transform", "curate_page_views", "fanout", "*", "manifest.jsonl")); len(m) != 1 {
+		t.Errorf("manifests under _lakekit/transform/curate_page_views/fanout/: %v, want one", m)
+	}
 	db := duck.Open(t)
 	var n, ids int64
 	duck.Scan(t, db, "SELECT count(*), count(DISTINCT event_id) FROM "+duck.ParquetGlob(filepath.Join(dir, "curated", "web", "page_views")), &n, &ids)

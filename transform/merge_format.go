@@ -44,7 +44,7 @@ func (r *mergeRun[C, T, K, O]) writeFormat(ctx context.Context, entry *LedgerEnt
 	default:
 		return err
 	}
-	results, err := r.mergeAll(ctx, base)
+	results, err := r.mergeFormat(ctx, base)
 	if err != nil {
 		return err
 	}
@@ -92,6 +92,44 @@ func (r *mergeRun[C, T, K, O]) writeFormat(ctx context.Context, entry *LedgerEnt
 		}
 	}
 	return r.recordLedger(ctx, entry)
+}
+
+// mergeFormat is mergeAll for a format's table: the snapshot base is read
+// once (a format read is of the whole snapshot) and its rows sorted into
+// the affected partitions, instead of one read per partition.
+func (r *mergeRun[C, T, K, O]) mergeFormat(ctx context.Context, base int64) ([]merged[T, K, O], error) {
+	m := r.m
+	current := map[string][]T{}
+	if base != 0 {
+		err := m.out.ReadBatches(ctx, &zones.ReadOptions{Version: base}, func(rows []T) error {
+			for i := range rows {
+				p, err := m.out.PartitionOf(&rows[i])
+				if err != nil {
+					return err
+				}
+				if path := partitionPath(p); r.byPart[path] != nil {
+					current[path] = append(current[path], rows[i])
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	results := make([]merged[T, K, O], len(r.paths))
+	for i, path := range r.paths {
+		tombs, err := m.loadTombstones(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		rows, newTombs, st, err := applyChanges(&m.spec, current[path], tombs, r.byPart[path].changes)
+		if err != nil {
+			return nil, err
+		}
+		results[i] = merged[T, K, O]{rows, newTombs, st}
+	}
+	return results, nil
 }
 
 // recordLedger commits the ledger entry of a merge into a format's table

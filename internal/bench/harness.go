@@ -189,6 +189,7 @@ var order = []string{
 	"transform_json_to_parquet",
 	"ingest_buffer",
 	"fanout_local",
+	"iceberg_vs_hive",
 }
 
 func register(s scenario) { scenarios = append(scenarios, s) }

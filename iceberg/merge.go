@@ -171,7 +171,7 @@ func (t *Table[T]) commitMerge(ctx context.Context, base *table.Table, touched [
 			return err
 		}
 		if len(touched) == 0 {
-			return tx.AddDataFiles(ctx, files, props)
+			return tx.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck())
 		}
 		return tx.ReplaceDataFilesWithDataFiles(ctx, touched, files, props)
 	}

@@ -80,8 +80,14 @@ func (t *Table[T]) OverwritePartitions(ctx context.Context, rows []T) (*Commit, 
 // or ErrInvalid ends the commit without another attempt.
 type stageFunc func(ctx context.Context, base *table.Table, tx *table.Transaction, files []ice.DataFile, props ice.Properties) error
 
+// appendStage adds files. Without iceberg-go's duplicate check, which
+// reads every manifest of the table on every attempt (a cost that grows
+// with the table, paid again on each retry): the files have fresh
+// random names, so none can be in the table already, and an earlier
+// attempt of the same commit that landed is found by its commit ID before
+// staging.
 func appendStage(ctx context.Context, _ *table.Table, tx *table.Transaction, files []ice.DataFile, props ice.Properties) error {
-	return tx.AddDataFiles(ctx, files, props)
+	return tx.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck())
 }
 
 // overwriteStage replaces every data file current at commit time.
@@ -94,7 +100,7 @@ func (t *Table[T]) overwriteStage(ctx context.Context, base *table.Table, tx *ta
 	case len(current) == 0 && len(files) == 0:
 		return fmt.Errorf("%w: overwrite of the empty table %s with no rows", ErrInvalid, t.Name())
 	case len(current) == 0:
-		return tx.AddDataFiles(ctx, files, props)
+		return tx.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck())
 	default:
 		return tx.ReplaceDataFilesWithDataFiles(ctx, current, files, props)
 	}
@@ -126,7 +132,7 @@ func (t *Table[T]) replacePartitionsStage(ctx context.Context, start *table.Tabl
 			return err
 		}
 		if len(current) == 0 {
-			return tx.AddDataFiles(ctx, files, props)
+			return tx.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck())
 		}
 		return tx.ReplaceDataFilesWithDataFiles(ctx, current, files, props)
 	}, nil

@@ -433,3 +433,29 @@ func BenchmarkRatios(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOpenAtDepth opens a table (a fresh Table, the newest snapshot)
+// after 1 and 1,000 one-file commits: the cost should not grow with the
+// depth beyond reading the files' entries (internal/bench commit_depth).
+func BenchmarkOpenAtDepth(b *testing.B) {
+	for _, depth := range []int{1, 1000} {
+		b.Run(fmt.Sprint(depth), func(b *testing.B) {
+			lk := fileLake(b, "")
+			ds := newEvents(b, lk, &zones.Options[event]{InMemoryBuffers: true})
+			for i := range depth {
+				writeCommit(b, ds, makeEvents(int64(i), 1, 1), nil)
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				t, err := zones.OpenTable(lk, lake.Curated, "sales", "events")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if s, err := t.Snapshot(ctx, 0); err != nil || len(s.Files) != depth {
+					b.Fatalf("%v files, %v", len(s.Files), err)
+				}
+			}
+		})
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -136,31 +138,96 @@ func (w *bodyWriter) bool(v bool) {
 	}
 }
 
+// stateCache keeps the states decoded from the checkpoints this process
+// read last, by the checkpoint's bytes: a service that opens a table per
+// request (a fresh Table each time) reads the checkpoint object but does
+// not decode it again. The same bytes give the same state, whatever table
+// or store they came from. A cached state is shared: it is never changed
+// (refresh and travel clone it before applying commits). Bounded by the
+// size of the decoded bodies.
+var stateCache struct {
+	sync.Mutex
+	m     map[string]*cachedState
+	order []string // oldest first
+	size  int
+}
+
+type cachedState struct {
+	st   *state
+	size int
+}
+
+// stateCacheBytes bounds the decoded bodies the cache holds (a state in
+// memory is a few times its body).
+const stateCacheBytes = 8 << 20
+
+// cachedCheckpoint is decodeCheckpoint through the cache. A damaged
+// checkpoint is not cached.
+func cachedCheckpoint(b []byte) (*state, error) {
+	stateCache.Lock()
+	if c, ok := stateCache.m[string(b)]; ok {
+		stateCache.Unlock()
+		return c.st, nil
+	}
+	stateCache.Unlock()
+	st, size, err := decodeCheckpointSize(b)
+	if err != nil || size > stateCacheBytes/4 {
+		return st, err
+	}
+	st.shared = true
+	stateCache.Lock()
+	defer stateCache.Unlock()
+	if stateCache.m == nil {
+		stateCache.m = map[string]*cachedState{}
+	}
+	k := string(b)
+	if _, ok := stateCache.m[k]; !ok {
+		stateCache.m[k] = &cachedState{st: st, size: size}
+		stateCache.order = append(stateCache.order, k)
+		stateCache.size += size
+	}
+	for stateCache.size > stateCacheBytes && len(stateCache.order) > 1 {
+		old := stateCache.order[0]
+		stateCache.order = stateCache.order[1:]
+		stateCache.size -= stateCache.m[old].size
+		delete(stateCache.m, old)
+	}
+	return stateCache.m[k].st, nil
+}
+
 // decodeCheckpoint reads a checkpoint object of either format.
 func decodeCheckpoint(b []byte) (*state, error) {
+	st, _, err := decodeCheckpointSize(b)
+	return st, err
+}
+
+// decodeCheckpointSize is decodeCheckpoint that also says how large the
+// decoded body (or the JSON) was.
+func decodeCheckpointSize(b []byte) (*state, int, error) {
 	body, ok, err := envelopeBody(b)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !ok {
-		return unmarshalState(b) // format 1: the state in JSON
+		st, err := unmarshalState(b)  // format 1: the state in JSON
+		return st, math.MaxInt32, err // its size in memory is unknown: not cached
 	}
 	raw, err := ckptDec.DecodeAll(body, nil)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint body does not decompress: %w", err)
+		return nil, 0, fmt.Errorf("checkpoint body does not decompress: %w", err)
 	}
 	if !bytes.HasPrefix(raw, stateMagic) {
-		return nil, errors.New("checkpoint body has no state header")
+		return nil, 0, errors.New("checkpoint body has no state header")
 	}
 	r := &bodyReader{s: string(raw[len(stateMagic):])}
 	st := r.state()
 	if r.err != nil {
-		return nil, fmt.Errorf("checkpoint body: %w", r.err)
+		return nil, 0, fmt.Errorf("checkpoint body: %w", r.err)
 	}
 	if r.off != len(r.s) {
-		return nil, fmt.Errorf("checkpoint body: %d bytes after the state", len(r.s)-r.off)
+		return nil, 0, fmt.Errorf("checkpoint body: %d bytes after the state", len(r.s)-r.off)
 	}
-	return st, nil
+	return st, len(raw), nil
 }
 
 // envelopeBody returns the compressed body of a format-2 checkpoint; ok is

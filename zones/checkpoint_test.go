@@ -10,6 +10,8 @@ import (
 
 	"github.com/lakekit/lakekit/internal/logcodec"
 	"github.com/lakekit/lakekit/lake"
+	"github.com/lakekit/lakekit/lake/filestore"
+	"github.com/lakekit/lakekit/lake/memstore"
 )
 
 // checkpointState builds a state through apply, the way a table does:
@@ -215,5 +217,78 @@ func TestPlainKey(t *testing.T) {
 		if got := plainKey(k); got != want {
 			t.Errorf("plainKey(%q) = %v, want %v", k, got, want)
 		}
+	}
+}
+
+// Tables loading one checkpoint share its decoded state; what each applies
+// afterwards (a clone) is its own, keys included.
+func TestCheckpointCacheShared(t *testing.T) {
+	st := checkpointState(t, 20)
+	b, err := st.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := cachedCheckpoint(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := cachedCheckpoint(append([]byte(nil), b...))
+	if err != nil || a2 != a || !a.shared {
+		t.Fatalf("second load of the same checkpoint: %p %p shared=%v %v", a, a2, a.shared, err)
+	}
+	x, y := a.clone(), a.clone()
+	c := &Commit{Version: 21, Timestamp: time.Now().UTC(), Mode: Append, IdempotencyKey: "only-x", Added: []DataFile{{Key: "db/t/dt=2024-01-01/x.parquet"}}}
+	if err := x.apply(c); err != nil {
+		t.Fatal(err)
+	}
+	c2 := *c
+	c2.IdempotencyKey, c2.Added = "only-y", []DataFile{{Key: "db/t/dt=2024-01-01/y.parquet"}}
+	if err := y.apply(&c2); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := y.key("only-x"); ok {
+		t.Fatal("a key applied to one table's state is seen by another loaded from the same checkpoint")
+	}
+	if v, ok := x.key("only-x"); !ok || v != 21 {
+		t.Fatalf("x's own key: %d %v", v, ok)
+	}
+	if len(a.files) != len(st.files) || a.Version != 20 {
+		t.Fatalf("the cached state changed: %d files, version %d", len(a.files), a.Version)
+	}
+	if _, ok := a.key("only-x"); ok {
+		t.Fatal("the cached state sees a later key")
+	}
+}
+
+// locate gives every file the location its store's driver gives its key.
+func TestLocate(t *testing.T) {
+	fd, err := filestore.New(t.TempDir(), &filestore.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []lake.Store{*lake.NewStore(fd), *lake.NewStore(memstore.New())} {
+		lk, err := lake.New(&d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, err := OpenTable(lk, lake.Curated, "db", "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := []string{"db/t/dt=a%2Fb/p.parquet", "db/t/dt=2024-01-01/part-1.parquet", "db/t/dt=2024-01-02/part-2.parquet",
+			"db/t/_g1/dt=x y/p.parquet", "other/t/p.parquet", "db/t/dt=2024-01-03/part-3.parquet"}
+		for n := 1; n <= len(keys); n++ {
+			files := make([]DataFile, n)
+			for i := range files {
+				files[i].Key = keys[i]
+			}
+			tb.locate(files)
+			for _, f := range files {
+				if want := tb.store.Location(f.Key); f.Location != want {
+					t.Errorf("%d files: %s located at %q, the driver says %q", n, f.Key, f.Location, want)
+				}
+			}
+		}
+		lk.Close()
 	}
 }

@@ -2,6 +2,7 @@ package zones
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -222,6 +223,12 @@ type state struct {
 	// instead of sorting every live file.
 	sorted []DataFile
 	since  []string
+	// shared: the state is in the checkpoint cache (checkpoint.go), read by
+	// every table that loads the same checkpoint: never changed; clone
+	// gives its copy a key index of its own.
+	shared bool
+	// dirty: a file of sorted was removed or replaced since it was made
+	dirty bool
 	// keys indexes idempotency keys; Keys is only used in JSON. The index is
 	// shared by the states of one lineage (it only grows), so a commit does
 	// not copy every key ever seen; lookups ignore versions past the state.
@@ -248,19 +255,24 @@ func (s *state) key(k string) (int64, bool) {
 
 func (s *state) clone() *state {
 	c := *s
-	c.files = make(map[string]DataFile, len(s.files))
-	for k, v := range s.files {
-		c.files[k] = v
-	}
-	c.Locations = make(map[string]string, len(s.Locations))
-	for k, v := range s.Locations {
-		c.Locations[k] = v
+	c.files = maps.Clone(s.files)
+	c.Locations = maps.Clone(s.Locations)
+	if c.Locations == nil {
+		c.Locations = map[string]string{}
 	}
 	c.Tombstones = append([]tombstone(nil), s.Tombstones...)
 	c.FileList = nil
+	if s.shared {
+		// two tables may load one checkpoint (a copied lake): their
+		// lineages must not see each other's keys
+		c.shared = false
+		s.keys.mu.RLock()
+		c.keys = &keyIndex{m: maps.Clone(s.keys.m)}
+		s.keys.mu.RUnlock()
+	}
 	if len(s.since) > 64 && len(s.since) > len(s.sorted)/8 {
 		// the merge would sort most files: start a new sorted list
-		c.sorted, c.since = s.sortedFiles(), nil
+		c.sorted, c.since, c.dirty = s.sortedFiles(), nil, false
 	} else {
 		c.since = slices.Clip(s.since) // appends to c.since copy
 	}
@@ -284,11 +296,15 @@ func (s *state) apply(c *Commit) error {
 		s.SchemaVersion = c.SchemaVersion
 	}
 	for _, f := range c.Removed {
+		s.dirty = true
 		delete(s.files, f.Key)
 		s.Tombstones = append(s.Tombstones, tombstone{Key: f.Key, RemovedIn: c.Version, RemovedAt: c.Timestamp})
 	}
 	for _, f := range c.Added {
 		f.AddedIn = c.Version
+		if _, ok := s.files[f.Key]; ok {
+			s.dirty = true
+		}
 		s.files[f.Key] = f
 		s.since = append(s.since, f.Key)
 	}
@@ -327,6 +343,7 @@ func (s *state) replaceOverwritten(c *Commit) {
 			continue
 		}
 		delete(s.files, k)
+		s.dirty = true
 		s.Tombstones = append(s.Tombstones, tombstone{Key: k, RemovedIn: c.Version, RemovedAt: c.Timestamp})
 	}
 }
@@ -376,14 +393,17 @@ func (s *state) sortedFiles() []DataFile {
 		slices.SortFunc(out, func(a, b DataFile) int { return strings.Compare(a.Key, b.Key) })
 		return out
 	}
-	base := make([]DataFile, 0, len(s.files))
-	for _, f := range s.sorted {
-		if cur, ok := s.files[f.Key]; ok && cur.AddedIn == f.AddedIn {
-			base = append(base, cur)
-		}
+	if !s.dirty && len(s.since) == 0 {
+		return slices.Clone(s.sorted)
 	}
-	if len(s.since) == 0 {
-		return base
+	base := s.sorted // every file of it still live, unchanged
+	if s.dirty {
+		base = make([]DataFile, 0, len(s.files))
+		for _, f := range s.sorted {
+			if cur, ok := s.files[f.Key]; ok && cur.AddedIn == f.AddedIn {
+				base = append(base, cur)
+			}
+		}
 	}
 	added := make([]DataFile, 0, len(s.since))
 	for _, k := range s.since {

@@ -154,22 +154,38 @@ func (t *Table) snapshotOf(st *state) *Snapshot {
 // asked for each.
 func (t *Table) locate(files []DataFile) {
 	dir := t.prefix + "/"
-	base, checked, concat := "", false, false
+	var base string
+	var concat []int // the files located by concatenation
+	size := 0        // their locations' bytes
 	for i := range files {
 		rest, ok := strings.CutPrefix(files[i].Key, dir)
-		if ok && plainKey(rest) {
-			if !checked {
-				base = t.store.Location(dir)
-				files[i].Location = t.store.Location(files[i].Key)
-				checked, concat = true, files[i].Location == base+rest
-				continue
-			}
-			if concat {
-				files[i].Location = base + rest
-				continue
+		if ok && plainKey(rest) && base == "" && concat == nil {
+			base = t.store.Location(dir)
+			if t.store.Location(files[i].Key) != base+rest {
+				base = "" // the driver renders keys otherwise: ask it for each
+				concat = []int{}
 			}
 		}
-		files[i].Location = t.store.Location(files[i].Key)
+		if !ok || base == "" || !plainKey(rest) {
+			files[i].Location = t.store.Location(files[i].Key)
+			continue
+		}
+		concat = append(concat, i)
+		size += len(base) + len(rest)
+	}
+	if len(concat) == 0 || base == "" {
+		return
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, i := range concat {
+		b.WriteString(base)
+		b.WriteString(files[i].Key[len(dir):])
+	}
+	all, off := b.String(), 0
+	for _, i := range concat {
+		l := len(base) + len(files[i].Key) - len(dir)
+		files[i].Location, off = all[off:off+l], off+l
 	}
 }
 
@@ -249,6 +265,9 @@ func (t *Table) travel(ctx context.Context, version int64) (*state, error) {
 	if st.Version >= version {
 		return st, nil
 	}
+	if st.shared {
+		st = st.clone()
+	}
 	// the end of the log before version, or a version lost below the
 	// newest (ErrCorrupt), ends the read early
 	last, err := objlog.Replay(ctx, t.log, st.Version, commitVersion, func(v int64, c *Commit) error {
@@ -277,14 +296,14 @@ func (t *Table) refresh(ctx context.Context) (*state, error) {
 	t.mu.Lock()
 	cur := t.latest
 	t.mu.Unlock()
-	owned := false // a state just loaded is no one else's: apply to it
+	owned := false // a state just decoded is no one else's: apply to it
 	if cur == nil {
 		var err error
 		cur, err = t.loadCheckpointBelow(ctx, 1<<62)
 		if err != nil {
 			return nil, err
 		}
-		owned = true
+		owned = !cur.shared
 	}
 	next := cur
 	_, err := objlog.Replay(ctx, t.log, cur.Version, commitVersion, func(_ int64, c *Commit) error {
@@ -342,7 +361,7 @@ func (t *Table) loadCheckpointBelow(ctx context.Context, version int64) (*state,
 		return newState(), nil
 	}
 	cp, ok, damaged, err := objlog.LoadCheckpoint(ctx, t.log, version, func(b []byte) (*state, int64, error) {
-		st, err := decodeCheckpoint(b)
+		st, err := cachedCheckpoint(b)
 		if err != nil {
 			return nil, 0, err
 		}

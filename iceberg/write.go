@@ -339,10 +339,15 @@ func (t *Table[T]) writeFiles(wfs icebergio.WriteFileIO, b *binding, location st
 	return paths, nil
 }
 
+// zstdCodec is shared by every file: a zstd.Codec pools its encoders, and
+// a new Codec per file built a new encoder (several MiB of tables) for
+// each one.
+var zstdCodec = &zstd.Codec{}
+
 // encodeFile encodes rows[idx...] as one Parquet file.
 func (t *Table[T]) encodeFile(b *binding, rows []T, idx []int) ([]byte, error) {
 	var buf bytes.Buffer
-	w := parquet.NewWriter(&buf, b.pschema, parquet.Compression(&zstd.Codec{}),
+	w := parquet.NewWriter(&buf, b.pschema, parquet.Compression(zstdCodec),
 		parquet.MaxRowsPerRowGroup(t.opts.RowGroupSize))
 	batch := make([]parquet.Row, 0, 256)
 	for n, i := range idx {

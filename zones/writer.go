@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,6 +90,8 @@ type Writer[T any] struct {
 	done   bool
 	failed error // a write failed half way: the writer can only be aborted
 	mu     sync.Mutex
+	// progressMu keeps Options.Progress calls one at a time
+	progressMu sync.Mutex
 }
 
 type partWriter[T any] struct {
@@ -188,19 +191,16 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	if distinct == 1 { // every row in one partition: no copy
 		return w.writeAll(ctx, slots[0], rows)
 	}
+	parts := make([]*partWriter[T], 0, distinct)
 	for i := range rows {
+		if len(slots[i].buf) == 0 {
+			parts = append(parts, slots[i])
+		}
 		slots[i].buf = append(slots[i].buf, rows[i])
 	}
-	seen := map[*partWriter[T]]bool{}
-	for _, pw := range slots {
-		if seen[pw] {
-			continue
-		}
-		seen[pw] = true
-		if err := w.writePart(ctx, pw); err != nil {
-			w.failed = err // part of the batch may be written
-			return err
-		}
+	if err := w.writeParts(ctx, parts); err != nil {
+		w.failed = err // part of the batch may be written
+		return err
 	}
 	w.rows += int64(len(rows))
 	w.progress()
@@ -314,10 +314,56 @@ func (w *Writer[T]) checkPartition(p lake.Partition) error {
 	return p.Validate()
 }
 
+// writeParts writes the buffered rows of a batch's partitions. Encoding
+// and compressing pages is most of a write's work, and each partition has
+// its own file and parquet-go writer, so the partitions are written on up
+// to GOMAXPROCS goroutines at once (one goroutine per partition: a file's
+// rows stay in order). Opening files (which may evict another partition's)
+// is done first, in order; a batch that would evict is written one
+// partition at a time. Write returns only when every row is encoded, so no
+// row of the caller's is held after it.
+func (w *Writer[T]) writeParts(ctx context.Context, parts []*partWriter[T]) error {
+	workers := min(runtime.GOMAXPROCS(0), len(parts))
+	closed := 0
+	for _, pw := range parts {
+		if pw.w == nil {
+			closed++
+		}
+	}
+	if workers <= 1 || len(w.open)+closed > w.d.opts.MaxOpenPartitions {
+		for _, pw := range parts {
+			if err := w.writePart(ctx, pw); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, pw := range parts {
+		if err := w.prepare(ctx, pw); err != nil {
+			return err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for _, pw := range parts {
+		g.Go(func() error { return w.fill(gctx, pw) })
+	}
+	return g.Wait()
+}
+
 // writePart writes pw.buf to its partition's file, opening (and evicting
 // another) or rolling files as needed.
 func (w *Writer[T]) writePart(ctx context.Context, pw *partWriter[T]) error {
-	defer func() { pw.buf = pw.buf[:0] }()
+	if err := w.prepare(ctx, pw); err != nil {
+		pw.buf = pw.buf[:0]
+		return err
+	}
+	return w.fill(ctx, pw)
+}
+
+// prepare opens pw's file (evicting the least recently used partition
+// when too many are open) and marks pw used.
+func (w *Writer[T]) prepare(ctx context.Context, pw *partWriter[T]) error {
 	if pw.w == nil {
 		if _, isOpen := w.open[pw.path]; !isOpen && len(w.open) >= w.d.opts.MaxOpenPartitions {
 			if err := w.evict(ctx); err != nil {
@@ -331,6 +377,15 @@ func (w *Writer[T]) writePart(ctx context.Context, pw *partWriter[T]) error {
 	}
 	w.clock++
 	pw.used = w.clock
+	return nil
+}
+
+// fill writes pw.buf to pw's open file, finishing and rolling files at the
+// size or row limits. It touches only pw and what is safe to share (the
+// transaction, the pool, atomic counters), so fills of different
+// partitions run at once.
+func (w *Writer[T]) fill(ctx context.Context, pw *partWriter[T]) error {
+	defer func() { pw.buf = pw.buf[:0] }()
 	rows := pw.buf
 	for len(rows) > 0 {
 		n := len(rows)
@@ -471,6 +526,8 @@ func (w *Writer[T]) closeFile(ctx context.Context, pw *partWriter[T]) (DataFile,
 
 func (w *Writer[T]) progress() {
 	if w.d.opts.Progress != nil {
+		w.progressMu.Lock() // fills of several partitions finish files at once
+		defer w.progressMu.Unlock()
 		w.d.opts.Progress(Progress{Table: string(w.d.table.zone.Name()) + "/" + w.d.table.prefix,
 			Rows: w.rows, Files: atomic.LoadInt64(&w.nfiles), Bytes: atomic.LoadInt64(&w.bytes)})
 	}

@@ -43,7 +43,11 @@ import (
 //     has one, and adopts all the files (zones.Dataset.AddFiles, footers
 //     checked) in one commit whose metadata holds every ledger entry
 //     (MetaLedgerBatch), under an idempotency key derived from the plan.
-//     A missing result commits nothing. Files of workers whose results are
+//     The files are taken over where they are, not copied: the commit
+//     moves them into place as it does a writer's staged files, so the
+//     commit step's time is that of the moves (16 at once), and no worker
+//     of the plan may still run once its commit step starts (a Map state
+//     ends only when every child has). A missing result commits nothing. Files of workers whose results are
 //     never committed stay in the staging folder, invisible to readers,
 //     until Vacuum deletes them after the retention.
 //
@@ -504,12 +508,9 @@ func (f *FanOut[In, Out]) Commit(ctx context.Context, id string, results []*FanO
 		res.RowsOut = c.rows
 	}
 	res.CatalogErr = c.catalogErr
-	// committed: the table holds copies under its own names
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	if err := t.out.Table().Zone().Store().DeleteMany(dctx, files); err != nil {
-		t.logger.Warn("transform: fan-out: removing committed staging files failed; Vacuum removes them after the retention", "plan", id, "err", err)
-	}
+	// The staging files are the table's now: AddFiles took them over and
+	// the commit moved them into place (or the next commit, SyncCatalog or
+	// Vacuum does, when a move failed); they must not be deleted here.
 	if _, lerr := t.Ledger(ctx); lerr != nil {
 		t.logger.Warn("transform: ledger cache not refreshed", "err", lerr)
 	}

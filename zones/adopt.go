@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lakekit/lakekit/catalog"
 	"github.com/lakekit/lakekit/internal/parquetx"
@@ -64,9 +65,14 @@ type AddFilesOptions struct {
 // Partition values come from the trailing key=value folders of each
 // file's path, else from opts.Partition. Files already in the folder their
 // partition reads (inside the table's prefix, visible to Athena) are
-// committed where they are (an append only); every other file is copied
-// into the table's layout first (server side on S3) and its source is left
-// as it was. Statistics for pruning come from the footers.
+// committed where they are (an append only). Files in the table's own
+// staging folder (StagingDir: where fan-out workers leave their output) are
+// taken over as they are: the commit moves them into place, as it does a
+// writer's staged files, so the caller must not delete them afterwards;
+// committing one that another version already took over is ErrConflict.
+// Every other file is copied into the table's layout first (server side
+// on S3) and its source is left as it was. Files are inspected, copied and
+// moved up to 16 at once. Statistics for pruning come from the footers.
 //
 // The outcome is the one of Writer.Commit: committed (a result, and an
 // error wrapping ErrCatalog when only publishing failed), not committed
@@ -104,12 +110,12 @@ func (d *Dataset[T]) AddFiles(ctx context.Context, locations []string, opts *Add
 	if err := d.checkCatalog(ctx, tx); err != nil {
 		return nil, err
 	}
-	for _, f := range files {
-		df, err := tx.adopt(ctx, f)
-		if err != nil {
-			tx.Abort(ctx)
-			return nil, fmt.Errorf("zones: add files to %s: nothing committed: %w", t.prefix, err)
-		}
+	dfs, err := tx.adoptAll(ctx, files)
+	if err != nil {
+		tx.Abort(ctx)
+		return nil, fmt.Errorf("zones: add files to %s: nothing committed: %w", t.prefix, err)
+	}
+	for _, df := range dfs {
 		tx.Add(df)
 	}
 	var publish func(context.Context) error
@@ -151,19 +157,37 @@ func (d *Dataset[T]) inspect(ctx context.Context, locations []string, given lake
 			return nil, closeAll, fmt.Errorf("zones: add files to %s: %s is given twice: %w", d.table.prefix, loc, ErrInvalid)
 		}
 		seen[id] = true
-		a := &adoptee{loc: loc, src: src, key: key}
-		if a.attrs, err = src.Stat(ctx, key); err != nil {
-			return nil, closeAll, fmt.Errorf("zones: add files to %s: %s: %w", d.table.prefix, loc, err)
-		}
-		if a.df.Partition, err = d.partitionOfPath(pathOf(loc), given); err != nil {
-			return nil, closeAll, fmt.Errorf("zones: add files to %s: file %s: %w", d.table.prefix, loc, err)
-		}
-		if err := d.checkFile(ctx, a); err != nil {
-			return nil, closeAll, fmt.Errorf("zones: add files to %s: file %s: %w", d.table.prefix, loc, err)
-		}
-		out = append(out, a)
+		out = append(out, &adoptee{loc: loc, src: src, key: key})
+	}
+	// the footers are read in parallel: a fan-out commit adopts thousands
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(adoptParallelism)
+	for _, a := range out {
+		g.Go(func() error { return d.inspectOne(gctx, a, given) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, closeAll, err
 	}
 	return out, closeAll, nil
+}
+
+// adoptParallelism bounds the files AddFiles stats, checks and copies at
+// once, and the moves of a commit's staged files.
+const adoptParallelism = 16
+
+// inspectOne stats and checks one resolved file.
+func (d *Dataset[T]) inspectOne(ctx context.Context, a *adoptee, given lake.Partition) error {
+	var err error
+	if a.attrs, err = a.src.Stat(ctx, a.key); err != nil {
+		return fmt.Errorf("zones: add files to %s: %s: %w", d.table.prefix, a.loc, err)
+	}
+	if a.df.Partition, err = d.partitionOfPath(pathOf(a.loc), given); err != nil {
+		return fmt.Errorf("zones: add files to %s: file %s: %w", d.table.prefix, a.loc, err)
+	}
+	if err := d.checkFile(ctx, a); err != nil {
+		return fmt.Errorf("zones: add files to %s: file %s: %w", d.table.prefix, a.loc, err)
+	}
+	return nil
 }
 
 // resolve maps a location to a store and a key in it: the table's zone, the
@@ -391,13 +415,41 @@ var lakekitName = regexp.MustCompile(`^part-[0-9a-f]{20}-[0-9]{5}\.parquet$`)
 // adopt or its owner to remove.
 func WrittenByLakekit(key string) bool { return lakekitName.MatchString(path.Base(key)) }
 
+// adoptAll places every inspected file in the transaction (adopt), up to
+// adoptParallelism at once, and returns their DataFiles in order.
+func (tx *Tx) adoptAll(ctx context.Context, files []*adoptee) ([]DataFile, error) {
+	dfs := make([]DataFile, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(adoptParallelism)
+	for i, f := range files {
+		g.Go(func() (err error) {
+			dfs[i], err = tx.adopt(gctx, f)
+			return err
+		})
+	}
+	return dfs, g.Wait()
+}
+
 // adopt places one inspected file in the transaction: where it is, when it
-// already lies in the folder its partition reads (an append only), else
-// copied to a name of this attempt.
+// already lies in the folder its partition reads (an append only); taken
+// over as it is, when it lies in the table's staging folder (a fan-out
+// worker's output: the commit moves it into place, as a writer's staged
+// file); else copied to a name of this attempt.
 func (tx *Tx) adopt(ctx context.Context, a *adoptee) (DataFile, error) {
 	t := tx.t
 	df := a.df
 	p := partPath(df.Partition)
+	if a.src == t.store && t.isStaging(a.key) {
+		df.Key, _ = tx.FileKey(df.Partition)
+		df.Staged = a.key
+		tx.mu.Lock()
+		if tx.taken == nil {
+			tx.taken = map[string]bool{}
+		}
+		tx.taken[a.key] = true
+		tx.mu.Unlock()
+		return df, nil
+	}
 	if a.src == t.store {
 		if f, ok := tx.base.files[a.key]; ok {
 			return DataFile{}, fmt.Errorf("%s is already part of the table (added in version %d): %w", a.loc, f.AddedIn, ErrInvalid)

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lakekit/lakekit/lake"
 )
 
 // rollForward moves every committed file still in the staging folder to
-// its key: the files of the commit just made, and those of earlier commits
-// whose writer died between its commit and its moves. It lists the staging
+// its key, up to adoptParallelism at once: the files of the commit just
+// made, and those of earlier commits whose writer died between its commit
+// and its moves. It lists the staging
 // folder (one request when nothing waits) and moves what a committed
 // version names; staged files no version names belong to attempts still
 // running or dead, which Vacuum handles. Moves are idempotent, so
@@ -39,16 +43,27 @@ func (t *Table) rollForward(ctx context.Context) error {
 			byStaged[f.Staged] = f.Key
 		}
 	}
-	var errs []error
+	var (
+		mu   sync.Mutex
+		errs []error
+		g    errgroup.Group
+	)
+	g.SetLimit(adoptParallelism)
 	for _, k := range staged {
 		key, ok := byStaged[k]
 		if !ok {
 			continue
 		}
-		if err := t.store.Move(ctx, k, key); err != nil {
-			errs = append(errs, fmt.Errorf("move %s to %s: %w", k, key, err))
-		}
+		g.Go(func() error {
+			if err := t.store.Move(ctx, k, key); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("move %s to %s: %w", k, key, err))
+				mu.Unlock()
+			}
+			return nil
+		})
 	}
+	g.Wait()
 	return errors.Join(errs...)
 }
 

@@ -69,6 +69,7 @@ type Tx struct {
 	uploaded []string // keys this attempt created (staged or final)
 	touched  map[string]lake.Partition
 	place    map[string]string // partition path → folder of files adopted in place
+	taken    map[string]bool   // staging keys adopted as they are (AddFiles)
 	done     bool
 }
 

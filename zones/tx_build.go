@@ -97,6 +97,9 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	if err := tx.checkTaken(st); err != nil {
+		return nil, err
+	}
 	switch mode {
 	case Append:
 		// An append's files are staged: where they go is decided here, on
@@ -167,4 +170,19 @@ func (tx *Tx) newPartitionFolder(st *state, p string, version int64) string {
 		}
 	}
 	return def
+}
+
+// checkTaken refuses a commit that takes over a staged file (AddFiles of
+// a file in the table's staging folder) that a version committed meanwhile
+// names too: the first commit's move would leave this one's key empty.
+func (tx *Tx) checkTaken(st *state) error {
+	if len(tx.taken) == 0 {
+		return nil
+	}
+	for _, f := range st.files {
+		if f.Staged != "" && tx.taken[f.Staged] {
+			return fmt.Errorf("zones: commit %s: staged file %s was committed meanwhile by version %d: %w", tx.t.prefix, f.Staged, f.AddedIn, ErrConflict)
+		}
+	}
+	return nil
 }

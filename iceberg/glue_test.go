@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -87,21 +88,40 @@ func versionedGlue(t *testing.T, motoCfg aws.Config, motoEndpoint string) string
 // and the table curated.events of Event rows.
 func glueLake(t *testing.T) (aws.Config, catalog.Catalog, *iceberg.Table[Event]) {
 	t.Helper()
-	ctx := context.Background()
+	glueURL, s3URL := startGlueLake(t)
+	return openGlueLake(t, glueURL, s3URL, nil)
+}
+
+// startGlueLake starts moto and versionedGlue in front of it, makes the
+// bucket "lake" and returns the Glue (proxy) and S3 (moto) endpoints.
+func startGlueLake(t *testing.T) (glueURL, s3URL string) {
+	t.Helper()
 	// Nothing may reach the EC2 metadata endpoint (off loopback) should a
 	// client fall back to the default credential chain.
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	m := testaws.StartMoto(t)
-	cfg := testaws.Config(t, versionedGlue(t, m.Config(t), m.Endpoint))
-	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).
-		CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lake")}); err != nil {
+	glueURL = versionedGlue(t, m.Config(t), m.Endpoint)
+	if _, err := s3.NewFromConfig(testaws.Config(t, glueURL), func(o *s3.Options) { o.UsePathStyle = true }).
+		CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("lake")}); err != nil {
 		t.Fatal(err)
 	}
-	cat, err := iceberg.GlueCatalog(cfg, &iceberg.GlueOptions{S3Endpoint: m.Endpoint})
+	return glueURL, m.Endpoint
+}
+
+// openGlueLake opens curated.events on the Glue lake at glueURL/s3URL,
+// its catalog wrapped by wrap when not nil.
+func openGlueLake(t *testing.T, glueURL, s3URL string, wrap func(catalog.Catalog) catalog.Catalog) (aws.Config, catalog.Catalog, *iceberg.Table[Event]) {
+	t.Helper()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cfg := testaws.Config(t, glueURL)
+	cat, err := iceberg.GlueCatalog(cfg, &iceberg.GlueOptions{S3Endpoint: s3URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tbl, err := iceberg.Open[Event](ctx, cat, []string{"curated", "events"},
+	if wrap != nil {
+		cat = wrap(cat)
+	}
+	tbl, err := iceberg.Open[Event](context.Background(), cat, []string{"curated", "events"},
 		&iceberg.Options{Location: "s3://lake/curated/events"})
 	if err != nil {
 		t.Fatal(err)
@@ -190,11 +210,24 @@ func TestIcebergGlueOnMoto(t *testing.T) {
 	checkMetadataV2(t, raw, c3.SnapshotID, 3)
 }
 
-// TestIcebergConcurrentAppendsGlue: 4 writers x 10 appends on Glue
-// (moto behind versionedGlue) race on the Glue table's VersionId; every
-// append lands exactly once (40/40 rows, 40 snapshots, iceberg-go's scan
-// agrees). On moto alone it fails: moto ignores VersionId.
+// glueWriters and glueAppends scale TestIcebergConcurrentAppendsGlue.
+// The defaults (4 x 10) keep CI short; the 8 x 100 = 800/800 is
+// -iceberg.glue.writers=8 -iceberg.glue.appends=100 (with a -timeout to
+// match: every commit rewrites metadata that grows with the snapshots).
+var (
+	glueWriters = flag.Int("iceberg.glue.writers", 4, "writers in TestIcebergConcurrentAppendsGlue")
+	glueAppends = flag.Int("iceberg.glue.appends", 10, "appends per writer in TestIcebergConcurrentAppendsGlue")
+)
+
+// TestIcebergConcurrentAppendsGlue: -iceberg.glue.writers writers x
+// -iceberg.glue.appends appends on Glue (moto behind versionedGlue) race
+// on the Glue table's VersionId; every append lands exactly once (n/n
+// rows, n snapshots, iceberg-go's scan agrees). On moto alone it fails:
+// moto ignores VersionId.
 func TestIcebergConcurrentAppendsGlue(t *testing.T) {
+	if *glueWriters < 1 || *glueAppends < 1 {
+		t.Fatalf("-iceberg.glue.writers=%d -iceberg.glue.appends=%d: want at least 1 each", *glueWriters, *glueAppends)
+	}
 	_, cat, _ := glueLake(t)
-	runConcurrentAppends(t, cat, []string{"curated", "events"}, nil, 4, 10)
+	runConcurrentAppends(t, cat, []string{"curated", "events"}, nil, *glueWriters, *glueAppends)
 }

@@ -1,5 +1,12 @@
 package zones
 
+import (
+	"bytes"
+	"io"
+
+	"github.com/lakekit/lakekit/internal/spill"
+)
+
 // DefaultMemoryBudget is the memory a writer keeps Parquet pages and
 // unfinished files in when Options.MemoryBudget is 0. Chosen on the
 // 100-partition bench (internal/bench memory_10m: 10M rows must peak at
@@ -10,3 +17,42 @@ package zones
 // any budget of 16 MiB or more wrote 1.5–3× faster than spilling
 // everything. The pool that enforces it is internal/spill.
 const DefaultMemoryBudget = 32 << 20
+
+// spool holds a file being written until it is uploaded: a buffer of the
+// writer's pool (memory within Options.MemoryBudget, else an unlinked
+// temporary file), or plain memory with Options.InMemoryBuffers.
+type spool interface {
+	io.Writer
+	// reader returns the content and its size for the upload.
+	reader() (io.ReadSeeker, int64, error)
+	discard()
+}
+
+// bufferFile spools a file in a spill.Buffer of the writer's pool; the
+// upload reads it through ReadAt/Seek (S3 sends it without another copy)
+// or WriteTo.
+type bufferFile struct {
+	pool *spill.Pool
+	b    *spill.Buffer
+}
+
+func (f *bufferFile) Write(p []byte) (int, error) { return f.b.Write(p) }
+
+func (f *bufferFile) reader() (io.ReadSeeker, int64, error) {
+	if _, err := f.b.Seek(0, io.SeekStart); err != nil {
+		return nil, 0, err
+	}
+	return f.b, f.b.Len(), nil
+}
+
+func (f *bufferFile) discard() { f.pool.PutBuffer(f.b) }
+
+type memFile struct{ b bytes.Buffer }
+
+func (m *memFile) Write(p []byte) (int, error) { return m.b.Write(p) }
+
+func (m *memFile) reader() (io.ReadSeeker, int64, error) {
+	return bytes.NewReader(m.b.Bytes()), int64(m.b.Len()), nil
+}
+
+func (m *memFile) discard() { m.b = bytes.Buffer{} }

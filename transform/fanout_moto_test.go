@@ -104,7 +104,6 @@ func bfOpenLake(t *testing.T, lk *lake.Lake) *bfEnv {
 // state or field it does not play fails the test rather than being
 // ignored.
 type sfnPlayer struct {
-	t      *testing.T
 	s3     *s3.Client
 	worker *orchestrate.Worker
 	// mapRuns counts the Map Runs, items and batches played.
@@ -138,7 +137,7 @@ func (p *sfnPlayer) execute(ctx context.Context, startAt string, states aslState
 		case "Map":
 			cur, err = p.distributedMap(ctx, name, st, cur)
 		default:
-			p.t.Fatalf("state %q: the player does not play %v states", name, st["Type"])
+			err = fmt.Errorf("the player does not play %v states: %w", st["Type"], errUnplayed)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("state %q: %w", name, err)
@@ -153,17 +152,23 @@ func (p *sfnPlayer) execute(ctx context.Context, startAt string, states aslState
 	}
 }
 
-func (p *sfnPlayer) known(st map[string]any, fields ...string) {
-	p.t.Helper()
+func known(st map[string]any, fields ...string) error {
 	for k := range st {
 		if !strings.Contains(" Type Next End Comment "+strings.Join(fields, " ")+" ", " "+k+" ") {
-			p.t.Fatalf("the player does not play the field %s of %v", k, st)
+			return fmt.Errorf("the player does not play the field %s: %w", k, errUnplayed)
 		}
 	}
+	return nil
 }
 
+// errUnplayed marks a definition the player cannot play as Step Functions
+// would: the test fails instead of playing it wrong.
+var errUnplayed = errors.New("not played")
+
 func (p *sfnPlayer) pass(st map[string]any, in any) (any, error) {
-	p.known(st, "Parameters")
+	if err := known(st, "Parameters"); err != nil {
+		return nil, err
+	}
 	return aslParams(st["Parameters"], in)
 }
 
@@ -172,9 +177,11 @@ func (p *sfnPlayer) pass(st map[string]any, in any) (any, error) {
 // ResultPath and OutputPath as the States Language defines them. Retry is
 // not played: a failed invocation fails the execution.
 func (p *sfnPlayer) task(ctx context.Context, st map[string]any, in any) (any, error) {
-	p.known(st, "Resource", "Parameters", "ResultSelector", "ResultPath", "OutputPath", "Retry", "TimeoutSeconds")
+	if err := known(st, "Resource", "Parameters", "ResultSelector", "ResultPath", "OutputPath", "Retry", "TimeoutSeconds"); err != nil {
+		return nil, err
+	}
 	if st["Resource"] != orchestrate.ResourceLambda {
-		p.t.Fatalf("the player plays lambda:invoke tasks, not %v", st["Resource"])
+		return nil, fmt.Errorf("the player plays lambda:invoke tasks, not %v: %w", st["Resource"], errUnplayed)
 	}
 	params, err := aslParams(st["Parameters"], in)
 	if err != nil {
@@ -223,13 +230,15 @@ func aslResultAndOutput(st map[string]any, in, res any) (any, error) {
 // batch fails the Map Run), ResultWriter (the children's outputs as a
 // JSON object under the prefix; the state's result names it).
 func (p *sfnPlayer) distributedMap(ctx context.Context, name string, st map[string]any, in any) (any, error) {
-	p.known(st, "ItemReader", "ItemBatcher", "ItemProcessor", "MaxConcurrency", "ToleratedFailurePercentage", "ResultWriter", "ResultPath")
+	if err := known(st, "ItemReader", "ItemBatcher", "ItemProcessor", "MaxConcurrency", "ToleratedFailurePercentage", "ResultWriter", "ResultPath"); err != nil {
+		return nil, err
+	}
 	proc := st["ItemProcessor"].(map[string]any)
 	if cfg := proc["ProcessorConfig"].(map[string]any); cfg["Mode"] != "DISTRIBUTED" {
-		p.t.Fatalf("map %s: the player plays Distributed Maps, not %v", name, cfg["Mode"])
+		return nil, fmt.Errorf("the player plays Distributed Maps, not %v: %w", cfg["Mode"], errUnplayed)
 	}
 	if tol, _ := st["ToleratedFailurePercentage"].(float64); tol != 0 {
-		p.t.Fatalf("map %s: ToleratedFailurePercentage %v (the player tolerates none)", name, tol)
+		return nil, fmt.Errorf("ToleratedFailurePercentage %v (the player tolerates none): %w", tol, errUnplayed)
 	}
 	items, err := p.readItems(ctx, st["ItemReader"].(map[string]any), in)
 	if err != nil {
@@ -241,7 +250,7 @@ func (p *sfnPlayer) distributedMap(ctx context.Context, name string, st map[stri
 	}
 	conc, _ := st["MaxConcurrency"].(float64)
 	if conc <= 0 {
-		p.t.Fatalf("map %s: no MaxConcurrency", name)
+		return nil, fmt.Errorf("no MaxConcurrency: %w", errUnplayed)
 	}
 	childStates := aslStates{}
 	for k, v := range proc["States"].(map[string]any) {
@@ -465,7 +474,7 @@ func bfPipeline(t *testing.T, e *bfEnv, cl *s3.Client, bucket string, reqs *reqC
 	if err := json.Unmarshal(def, &sm); err != nil {
 		t.Fatal(err)
 	}
-	return sm.States, sm.StartAt, &sfnPlayer{t: t, s3: cl, worker: orchestrate.NewWorker(p), reqs: reqs}, d
+	return sm.States, sm.StartAt, &sfnPlayer{s3: cl, worker: orchestrate.NewWorker(p), reqs: reqs}, d
 }
 
 // stepOutput is a Go step's output in the final state of an execution.
@@ -657,4 +666,55 @@ func bfReadObject(ctx context.Context, cl *s3.Client, bucket, key string) ([]BfO
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return rows, nil
+}
+
+// The player's ItemBatcher and paths do what the States Language says:
+// batches bounded by items and by bytes, each with the BatchInput; a
+// ResultPath that sets a field leaves the rest of the state as it was.
+func TestFanOutPlayerBatchesAndPaths(t *testing.T) {
+	var items []any
+	for i := range 60 {
+		items = append(items, map[string]any{"unit": fmt.Sprintf("u%02d", i)}) // 14 bytes each
+	}
+	in := map[string]any{"params": map[string]any{"day": "d"}}
+	for _, c := range []struct {
+		batcher map[string]any
+		sizes   []int
+	}{
+		{map[string]any{"MaxItemsPerBatch": 25.0, "BatchInput": map[string]any{"params.$": "$.params"}}, []int{25, 25, 10}},
+		{map[string]any{"MaxInputBytesPerBatch": 14.0 * 7, "BatchInput": map[string]any{"params.$": "$.params"}}, []int{7, 7, 7, 7, 7, 7, 7, 7, 4}},
+		{map[string]any{"MaxItemsPerBatch": 5.0, "MaxInputBytesPerBatch": 14.0 * 7, "BatchInput": map[string]any{"params.$": "$.params"}}, []int{5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5}},
+	} {
+		bs, err := aslBatches(c.batcher, in, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sizes []int
+		for _, b := range bs {
+			m := b.(map[string]any)
+			sizes = append(sizes, len(m["Items"].([]any)))
+			if m["BatchInput"].(map[string]any)["params"].(map[string]any)["day"] != "d" {
+				t.Fatalf("batch input %v, want the params", m["BatchInput"])
+			}
+		}
+		if fmt.Sprint(sizes) != fmt.Sprint(c.sizes) {
+			t.Fatalf("batcher %v: batch sizes %v, want %v", c.batcher, sizes, c.sizes)
+		}
+	}
+	if _, err := aslBatches(map[string]any{}, in, items); err == nil {
+		t.Fatal("a batcher without bounds was played")
+	}
+	out, err := aslSet(in, "$.steps.plan", map[string]any{"output": 1.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := aslGet(out, "$.steps.plan.output"); err != nil || got != 1.0 {
+		t.Fatalf("$.steps.plan.output = %v, %v", got, err)
+	}
+	if got, err := aslGet(out, "$.params.day"); err != nil || got != "d" {
+		t.Fatalf("$.params.day after the ResultPath = %v, %v", got, err)
+	}
+	if _, err := aslGet(out, "$.steps.nope"); err == nil {
+		t.Fatal("a missing field was read")
+	}
 }

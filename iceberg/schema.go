@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -335,7 +336,9 @@ func containsInt(s []int, v int) bool {
 
 // encode appends row v (a T) as a Parquet row of b.pschema.
 func (b *binding) encode(dst parquet.Row, v reflect.Value) parquet.Row {
-	row := make(parquet.Row, len(b.rt.fields))
+	n := len(dst)
+	dst = slices.Grow(dst, len(b.rt.fields))[:n+len(b.rt.fields)]
+	row := dst[n:]
 	for i, f := range b.rt.fields {
 		fv := v.Field(f.index)
 		col := b.column[i]
@@ -353,7 +356,7 @@ func (b *binding) encode(dst parquet.Row, v reflect.Value) parquet.Row {
 		}
 		row[col] = scalar(f, fv).Level(0, def, col)
 	}
-	return append(dst, row...)
+	return dst
 }
 
 func scalar(f goField, v reflect.Value) parquet.Value {

@@ -169,14 +169,16 @@ func (w *Writer[T]) writeRow(ctx context.Context, v reflect.Value) error {
 	}
 	w.tick++
 	f.used = w.tick
-	row := w.b.encode(nil, v)
-	for _, val := range row {
+	// The batch's rows are reused once written: WriteRows copies them.
+	n := len(f.batch)
+	f.batch = f.batch[:n+1]
+	f.batch[n] = w.b.encode(f.batch[n][:0], v)
+	for _, val := range f.batch[n] {
 		f.size += 8
 		if k := val.Kind(); k == parquet.ByteArray || k == parquet.FixedLenByteArray {
 			f.size += int64(len(val.ByteArray()))
 		}
 	}
-	f.batch = append(f.batch, row)
 	f.rows++
 	if len(f.batch) == cap(f.batch) {
 		if _, err := f.w.WriteRows(f.batch); err != nil {

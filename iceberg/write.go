@@ -349,9 +349,12 @@ func (t *Table[T]) encodeFile(b *binding, rows []T, idx []int) ([]byte, error) {
 	var buf bytes.Buffer
 	w := parquet.NewWriter(&buf, b.pschema, parquet.Compression(zstdCodec),
 		parquet.MaxRowsPerRowGroup(t.opts.RowGroupSize))
+	// The batch's rows are reused once written: WriteRows copies them.
 	batch := make([]parquet.Row, 0, 256)
 	for n, i := range idx {
-		batch = append(batch, b.encode(nil, reflect.ValueOf(&rows[i]).Elem()))
+		k := len(batch)
+		batch = batch[:k+1]
+		batch[k] = b.encode(batch[k][:0], reflect.ValueOf(&rows[i]).Elem())
 		if len(batch) == cap(batch) || n == len(idx)-1 {
 			if _, err := w.WriteRows(batch); err != nil {
 				return nil, err

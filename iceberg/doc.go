@@ -28,6 +28,16 @@
 // references any more, including the orphans of writers that died before
 // their commit.
 //
+// Writer (Table.NewWriter) is the same commit for rows that come in many
+// batches, with bounded memory: rows are encoded into one data file per
+// partition as they come, a file rolled at WriterOptions' limits is
+// written to the table's data/ folder at once (uncommitted, invisible),
+// and Commit commits them all in one snapshot. A zones.Dataset on the
+// Iceberg format writes through it (DatasetTable.NewWriter), and its
+// partition-filtered reads open only the selected partitions' files
+// (DatasetTable.ReadPartitions: the filter is decided per data file from
+// its manifest partition values).
+//
 // # Schema evolution
 //
 // Open with Options.Evolve brings an existing table to T by field ID with

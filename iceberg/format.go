@@ -29,6 +29,9 @@ type FormatOptions struct {
 	// prefix>/<db>/<table>), else the catalog's default (LocalCatalog puts
 	// a table at <dir>/<namespace>/<table> and allows no other place).
 	Table Options
+	// Writer bounds each dataset Writer's memory: rows are encoded into
+	// data files as they come, rolled by these limits (nil: defaults).
+	Writer *WriterOptions
 }
 
 // TableFormat is the Iceberg table format for zones datasets of rows T:
@@ -75,7 +78,7 @@ func (f *TableFormat[T]) Bind(target zones.FormatTarget) (zones.FormatTable[T], 
 	if len(ns) == 0 {
 		ns = []string{target.Database}
 	}
-	dt := &DatasetTable[T]{cat: f.cat, ident: append(append([]string(nil), ns...), target.Table), opts: f.opts.Table}
+	dt := &DatasetTable[T]{cat: f.cat, ident: append(append([]string(nil), ns...), target.Table), opts: f.opts.Table, wopts: f.opts.Writer}
 	if dt.opts.Location == "" && strings.HasPrefix(target.Location, "s3://") {
 		dt.opts.Location = strings.TrimRight(target.Location, "/")
 	}
@@ -88,6 +91,7 @@ type DatasetTable[T any] struct {
 	cat   catalog.Catalog
 	ident []string
 	opts  Options
+	wopts *WriterOptions
 
 	mu  sync.Mutex
 	tbl *Table[T]

@@ -71,6 +71,33 @@ type FormatMerger[T any] interface {
 	Merge(ctx context.Context, changes []T, key func(T) string, deleted func(T) bool) (*CommitResult, error)
 }
 
+// FormatStreamer is implemented by a FormatTable whose writes stream: rows
+// are encoded into the format's data files as they are written (memory
+// bounded by the format's writer, not by the rows of the write) and
+// committed as one snapshot by the FormatWriter's Commit. A Dataset writer
+// on such a format keeps no rows; on any other it keeps them until Commit.
+type FormatStreamer[T any] interface {
+	StreamWriter(ctx context.Context, mode Mode, metadata map[string]string) (FormatWriter[T], error)
+}
+
+// FormatWriter is one streaming write to a table format.
+type FormatWriter[T any] interface {
+	Write(ctx context.Context, rows []T) error
+	// Commit commits every row written as one snapshot.
+	Commit(ctx context.Context) (*CommitResult, error)
+	// Abort deletes what was written; nothing is committed.
+	Abort() error
+}
+
+// FormatPartitionReader is implemented by a FormatTable that prunes a
+// read by partition before it opens data files: keep is asked with a row
+// holding a file's partition values (from the format's manifests) and
+// the files it refuses are not read; the rows returned are those keep
+// accepts. A Dataset read with ReadOptions.Partitions uses it.
+type FormatPartitionReader[T any] interface {
+	ReadPartitions(ctx context.Context, version int64, keep func(row *T) bool) ([]T, error)
+}
+
 // UnsupportedError is an operation the dataset's table format cannot do.
 // It wraps errors.ErrUnsupported.
 type UnsupportedError struct {
@@ -128,14 +155,16 @@ func (d *Dataset[T]) unsupported(op string) error {
 	return &UnsupportedError{Format: d.opts.Format.Name(), Operation: op, Table: d.table.prefix}
 }
 
-// formatWriter buffers a write to a table format until Commit: the format
-// commits all rows of one write as one snapshot.
+// formatWriter is a write to a table format: streamed to the format's
+// writer when it has one (FormatStreamer), else the rows buffered until
+// Commit, which commits them as one snapshot.
 type formatWriter[T any] struct {
-	rows []T
+	stream FormatWriter[T]
+	rows   []T
 }
 
 // newFormatWriter is NewWriter on a table format.
-func (d *Dataset[T]) newFormatWriter(opts *WriterOptions) (*Writer[T], error) {
+func (d *Dataset[T]) newFormatWriter(ctx context.Context, opts *WriterOptions) (*Writer[T], error) {
 	w := &Writer[T]{d: d, fw: &formatWriter[T]{}}
 	if opts != nil {
 		w.opts = *opts
@@ -150,12 +179,26 @@ func (d *Dataset[T]) newFormatWriter(opts *WriterOptions) (*Writer[T], error) {
 		// commits do not look keys up, so the promise would be false.
 		return nil, d.unsupported("WriterOptions.IdempotencyKey")
 	}
+	if s, ok := d.format.(FormatStreamer[T]); ok {
+		fw, err := s.StreamWriter(ctx, w.opts.Mode, w.opts.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("zones: write to %s (%s format): %w", d.table.prefix, d.opts.Format.Name(), err)
+		}
+		w.fw.stream = fw
+	}
 	return w, nil
 }
 
 // formatWrite is Writer.Write on a table format (w.mu held, rows checked).
-func (w *Writer[T]) formatWrite(rows []T) error {
-	w.fw.rows = append(w.fw.rows, rows...)
+func (w *Writer[T]) formatWrite(ctx context.Context, rows []T) error {
+	if w.fw.stream != nil {
+		if err := w.fw.stream.Write(ctx, rows); err != nil {
+			w.failed = err
+			return fmt.Errorf("zones: write to %s (%s format): %w", w.d.table.prefix, w.d.opts.Format.Name(), err)
+		}
+	} else {
+		w.fw.rows = append(w.fw.rows, rows...)
+	}
 	w.rows += int64(len(rows))
 	return nil
 }
@@ -170,17 +213,33 @@ func (w *Writer[T]) formatCommit(ctx context.Context) (*CommitResult, error) {
 	w.done = true
 	rows := w.fw.rows
 	w.fw.rows = nil
-	if len(rows) == 0 && w.opts.Mode == Append {
+	if w.rows == 0 && w.opts.Mode == Append {
+		if w.fw.stream != nil {
+			w.fw.stream.Abort()
+		}
 		return nil, fmt.Errorf("zones: commit %s: nothing written to append: %w", w.d.table.prefix, ErrInvalid)
 	}
-	res, err := w.d.format.Commit(ctx, w.opts.Mode, rows, w.opts.Metadata)
+	var res *CommitResult
+	var err error
+	switch {
+	case w.failed != nil:
+		if w.fw.stream != nil {
+			w.fw.stream.Abort()
+		}
+		return nil, fmt.Errorf("zones: commit %s: an earlier write failed, nothing committed: %w", w.d.table.prefix, w.failed)
+	case w.fw.stream != nil:
+		res, err = w.fw.stream.Commit(ctx)
+	default:
+		res, err = w.d.format.Commit(ctx, w.opts.Mode, rows, w.opts.Metadata)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("zones: commit %s (%s format): %w", w.d.table.prefix, w.d.opts.Format.Name(), err)
 	}
 	return res, nil
 }
 
-// formatAbort is Writer.Abort on a table format: nothing was written yet.
+// formatAbort is Writer.Abort on a table format: the streamed data files
+// are deleted (nothing was committed); buffered rows are dropped.
 func (w *Writer[T]) formatAbort() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -189,6 +248,9 @@ func (w *Writer[T]) formatAbort() error {
 	}
 	w.done = true
 	w.fw.rows = nil
+	if w.fw.stream != nil {
+		return w.fw.stream.Abort()
+	}
 	return nil
 }
 
@@ -213,7 +275,7 @@ func (d *Dataset[T]) formatReadBatches(ctx context.Context, opts *ReadOptions, f
 	if batch == 0 {
 		batch = 4096
 	}
-	rows, err := d.format.Read(ctx, o.Version)
+	rows, err := d.formatRead(ctx, o)
 	if err != nil {
 		return fmt.Errorf("zones: read %s (%s format): %w", d.table.prefix, d.opts.Format.Name(), err)
 	}
@@ -241,4 +303,19 @@ func (d *Dataset[T]) formatReadBatches(ctx context.Context, opts *ReadOptions, f
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// formatRead reads the snapshot o.Version, pruned by o.Partitions before
+// data files are opened when the format can (FormatPartitionReader); the
+// caller filters the rows by partition either way.
+func (d *Dataset[T]) formatRead(ctx context.Context, o ReadOptions) ([]T, error) {
+	pr, ok := d.format.(FormatPartitionReader[T])
+	if !ok || o.Partitions == nil {
+		return d.format.Read(ctx, o.Version)
+	}
+	keep := func(row *T) bool {
+		p, err := d.partitionOf(row)
+		return err != nil || o.Partitions(p) // on an error the row filter reports it
+	}
+	return pr.ReadPartitions(ctx, o.Version, keep)
 }

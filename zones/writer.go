@@ -111,7 +111,7 @@ type partWriter[T any] struct {
 // commit is checked against what changed since.
 func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Writer[T], error) {
 	if d.format != nil { // Options.Format: see format.go
-		return d.newFormatWriter(opts)
+		return d.newFormatWriter(ctx, opts)
 	}
 	w := &Writer[T]{d: d, open: map[string]*partWriter[T]{}}
 	if opts != nil {
@@ -172,7 +172,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		return nil
 	}
 	if w.fw != nil { // Options.Format: see format.go
-		return w.formatWrite(rows)
+		return w.formatWrite(ctx, rows)
 	}
 	if len(w.d.partKeys) == 0 { // unpartitioned: one file at a time, no routing
 		pw := w.open[""]

@@ -327,9 +327,13 @@ func (s *state) apply(c *Commit) error {
 
 // replaceOverwritten makes an overwrite mean what it says even where the
 // log lost an entry (Table.Repair): after an Overwrite the table holds
-// only the commit's files; after an OverwritePartitions each partition it
-// relocated holds only the commit's files. Its Removed list already names
-// these files whenever the log is whole, so this changes nothing then.
+// only the commit's files and partitions; after an OverwritePartitions
+// each partition it relocated holds only the commit's files. Its Removed
+// and Dropped lists already name these files and partitions whenever the
+// log is whole, so this changes nothing then. Without it a partition that
+// only the lost entry dropped would keep its folder after the Overwrite,
+// empty to lakekit, while an engine reading the folder (Athena through
+// the catalog) would still see the files the Overwrite replaced.
 func (s *state) replaceOverwritten(c *Commit) {
 	if c.Mode == Append || c.Operation == "repair" && len(c.Locations) == 0 {
 		return
@@ -337,6 +341,13 @@ func (s *state) replaceOverwritten(c *Commit) {
 	moved := map[string]bool{}
 	for _, l := range c.Locations {
 		moved[partPath(l.Partition)] = true
+	}
+	if c.Mode == Overwrite {
+		for p := range s.Locations {
+			if !moved[p] {
+				delete(s.Locations, p)
+			}
+		}
 	}
 	for k, f := range s.files {
 		if f.AddedIn == c.Version || c.Mode != Overwrite && !moved[partPath(f.Partition)] {

@@ -88,6 +88,10 @@ type Writer[T any] struct {
 	done   bool
 	failed error // a write failed half way: the writer can only be aborted
 	mu     sync.Mutex
+	// encSampled: the dictionary columns are chosen (writer_encoding.go);
+	// encSchema names them (nil: none)
+	encSampled bool
+	encSchema  *parquet.Schema
 	// progressMu keeps Options.Progress calls one at a time
 	progressMu sync.Mutex
 }
@@ -174,6 +178,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	if w.fw != nil { // Options.Format: see format.go
 		return w.formatWrite(ctx, rows)
 	}
+	w.sampleEncodings(rows)
 	if len(w.d.partKeys) == 0 { // unpartitioned: one file at a time, no routing
 		pw := w.open[""]
 		if pw == nil {
@@ -422,7 +427,7 @@ func (w *Writer[T]) openFile(pw *partWriter[T]) error {
 		pool = w.pool
 		pw.f = &bufferFile{w.pool, w.pool.Get()}
 	}
-	pw.w = parquet.NewGenericWriter[T](pw.f, w.d.writerOptions(pool)...)
+	pw.w = parquet.NewGenericWriter[T](pw.f, w.fileOptions(pool)...)
 	return nil
 }
 

@@ -16,6 +16,19 @@ import (
 // 64 MiB at 280 MiB; in zones' BenchmarkWrite (200k rows, 100 partitions)
 // any budget of 16 MiB or more wrote 1.5–3× faster than spilling
 // everything. The pool that enforces it is internal/spill.
+//
+// The budget bounds the writer's pages, not the process's heap: with 100
+// partitions open, parquet-go's column buffers and page indexes add about
+// as much again, and with the default GOGC the Go runtime lets the heap
+// grow to twice what is live before collecting. A process that must stay
+// within a memory bound sets a soft memory limit (GOMEMLIMIT, or
+// runtime/debug.SetMemoryLimit) of about 3 budgets plus what the rest of
+// the process holds. Measured (a program importing only zones, writing
+// event rows into 100 partitions, 14 MiB resident before the first row):
+// without a limit 152-156 MiB peak RSS at 1M rows; with GOMEMLIMIT=100MiB
+// 104 MiB at 1M and 108 MiB at 10M rows, in the same time; a smaller
+// budget instead (no limit) peaked at 128 MiB (16 MiB) and 107 MiB (8 MiB)
+// at 1M rows, 148 and 130 MiB at 10M.
 const DefaultMemoryBudget = 32 << 20
 
 // spool holds a file being written until it is uploaded: a buffer of the

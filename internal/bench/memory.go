@@ -10,14 +10,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
-	"time"
 
-	"github.com/lakekit/lakekit/internal/eventgen"
-	"github.com/lakekit/lakekit/lake"
-	"github.com/lakekit/lakekit/zones"
+	"github.com/lakekit/lakekit/internal/bench/memwrite"
 )
 
 func init() {
@@ -57,105 +56,59 @@ func (f *childFlags) register(fs *flag.FlagSet) {
 
 func (f *childFlags) active() bool { return f.rows > 0 }
 
-// childSummary is what the child prints.
-type childSummary struct {
-	Rows    int64   `json:"rows"`
-	Files   int     `json:"files"`
-	Bytes   int64   `json:"bytes"`
-	Seconds float64 `json:"seconds"`
-	// VmHWM is the child's own peak RSS in bytes from /proc/self/status
-	// (0 where that file does not exist).
-	VmHWM int64 `json:"vm_hwm"`
-}
-
-// vmHWM reads the process's peak resident set size from /proc/self/status.
-// Unlike getrusage's ru_maxrss it starts afresh at exec: Linux carries the
-// parent's high-water mark into a child's ru_maxrss across fork and exec
-// (exec records the old address space's peak, and Go's os/exec child
-// shares the parent's address space until it execs).
-func vmHWM() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
-// run is the child: it generates rows in batches (never holding more than
-// one batch) and streams them through one zone writer.
+// run is the child when the harness binary itself is re-executed (where
+// memchild could not be built; see childRun).
 func (f *childFlags) run(stdout, stderr io.Writer) int {
-	if f.partitions <= 0 || f.dir == "" {
-		fmt.Fprintln(stderr, "bench child: -memchild-partitions and -memchild-dir are required")
-		return 2
-	}
-	ctx := context.Background()
-	t0 := time.Now()
-	lk, err := openFileLake(ctx, f.dir)
-	if err != nil {
-		fmt.Fprintln(stderr, "bench child:", err)
-		return 1
-	}
-	defer lk.Close()
-	ds, err := zones.NewDataset[eventgen.Event](lk, lake.Curated, benchDB, benchTable, datasetOptions(f.dir))
-	if err != nil {
-		fmt.Fprintln(stderr, "bench child:", err)
-		return 1
-	}
-	w, err := ds.NewWriter(ctx, nil)
-	if err != nil {
-		fmt.Fprintln(stderr, "bench child:", err)
-		return 1
-	}
-	// A batch size that is a multiple of the partitions keeps every
-	// partition's share equal (row i of a batch falls on day i % days).
-	batch := f.partitions * max(1, writeBatch/f.partitions)
-	for off, b := 0, int64(0); off < f.rows; off, b = off+batch, b+1 {
-		n := min(batch, f.rows-off)
-		rows := eventgen.Generate(n, f.partitions, 1+b)
-		for i := range rows {
-			rows[i].ID = int64(off + i)
-		}
-		if err := w.Write(ctx, rows); err != nil {
-			fmt.Fprintln(stderr, "bench child:", err)
-			return 1
-		}
-	}
-	res, err := w.Commit(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, "bench child:", err)
-		return 1
-	}
-	s := childSummary{Rows: res.Rows, Files: len(res.Files), Bytes: res.Bytes, Seconds: time.Since(t0).Seconds(), VmHWM: vmHWM()}
-	if err := json.NewEncoder(stdout).Encode(s); err != nil {
-		fmt.Fprintln(stderr, "bench child:", err)
-		return 1
-	}
-	return 0
+	return memwrite.Run(f.rows, f.partitions, f.dir, stdout, stderr)
 }
+
+// childBinary is the memory child program, built once per run
+// (internal/bench/memchild); "" with the reason when it cannot be built
+// (no go command, or not run from within the module), and then the
+// harness binary re-executes itself as the child.
+func childBinary(ctx context.Context, c *config) (string, string) {
+	memchildMu.Lock()
+	defer memchildMu.Unlock()
+	if b, ok := memchildBuilt[c.tmp]; ok {
+		return b[0], b[1]
+	}
+	exe := filepath.Join(c.tmp, "memchild")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "github.com/lakekit/lakekit/internal/bench/memchild").CombinedOutput()
+	b := [2]string{exe, ""}
+	if err != nil {
+		b = [2]string{"", fmt.Sprintf("go build memchild: %v: %s", err, strings.TrimSpace(string(out)))}
+	}
+	memchildBuilt[c.tmp] = b
+	return b[0], b[1]
+}
+
+// memchildBuilt holds childBinary's answer per run (by scratch directory).
+var (
+	memchildMu    sync.Mutex
+	memchildBuilt = map[string][2]string{}
+)
 
 // childRun re-executes the harness binary as a memory child and returns its
 // summary and peak RSS in bytes.
-func childRun(ctx context.Context, c *config, rows, partitions int) (*childSummary, int64, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, 0, err
-	}
+func childRun(ctx context.Context, c *config, rows, partitions int) (*memwrite.Summary, int64, error) {
 	dir, err := c.scratch("memchild")
 	if err != nil {
 		return nil, 0, err
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.CommandContext(ctx, exe,
-		"-"+childPrefix+"rows", strconv.Itoa(rows),
-		"-"+childPrefix+"partitions", strconv.Itoa(partitions),
-		"-"+childPrefix+"dir", dir)
+	var cmd *exec.Cmd
+	if exe, _ := childBinary(ctx, c); exe != "" {
+		cmd = exec.CommandContext(ctx, exe, "-rows", strconv.Itoa(rows), "-partitions", strconv.Itoa(partitions), "-dir", dir)
+	} else {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, 0, err
+		}
+		cmd = exec.CommandContext(ctx, self,
+			"-"+childPrefix+"rows", strconv.Itoa(rows),
+			"-"+childPrefix+"partitions", strconv.Itoa(partitions),
+			"-"+childPrefix+"dir", dir)
+	}
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -166,7 +119,7 @@ func childRun(ctx context.Context, c *config, rows, partitions int) (*childSumma
 	if !ok || ru == nil {
 		return nil, 0, errors.New("memory child: no rusage on this platform")
 	}
-	var s childSummary
+	var s memwrite.Summary
 	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
 		return nil, 0, fmt.Errorf("memory child output %q: %w", stdout.String(), err)
 	}
@@ -179,7 +132,7 @@ func childRun(ctx context.Context, c *config, rows, partitions int) (*childSumma
 // peakRSS is what the scenario reports: the child's own high-water mark
 // (VmHWM) where Linux gives it, else getrusage's ru_maxrss, which may
 // include the parent's peak (see vmHWM).
-func peakRSS(s *childSummary, maxrss int64) (int64, string) {
+func peakRSS(s *memwrite.Summary, maxrss int64) (int64, string) {
 	if s.VmHWM > 0 {
 		return s.VmHWM, "VmHWM"
 	}
@@ -199,7 +152,7 @@ func memory10M(ctx context.Context, c *config) (*Result, error) {
 		cc.reps = 1
 		c = &cc
 	}
-	var bigSum, smallSum *childSummary
+	var bigSum, smallSum *memwrite.Summary
 	var bigMaxrss, smallMaxrss []float64
 	var source string
 	lk, pv, lks, pvs, err := measure(c,
@@ -228,6 +181,10 @@ func memory10M(ctx context.Context, c *config) (*Result, error) {
 		return nil, err
 	}
 	growth := lk / pv
+	child := "internal/bench/memchild"
+	if _, why := childBinary(ctx, c); why != "" {
+		child = "the harness binary (" + why + ")"
+	}
 	r := &Result{
 		Unit:           "MiB peak RSS of a child process (lower is better; ratio = peer/lakekit = 1/growth)",
 		Lakekit:        round(lk, 1),
@@ -251,7 +208,10 @@ func memory10M(ctx context.Context, c *config) (*Result, error) {
 			"small_write_seconds": round(smallSum.Seconds, 1),
 			"big_files":           bigSum.Files,
 			"big_bytes":           bigSum.Bytes,
-			"notes":               "rows generated in the child in batches; zones writer defaults (pages spilled to temp files); RSS is the child's VmHWM: getrusage's ru_maxrss of a child started by os/exec starts at the parent's peak (Linux keeps the high-water mark across exec), so it is kept only for comparison",
+			"big_start_rss_mib":   round(float64(bigSum.StartRSS)/(1<<20), 1),
+			"child":               child,
+			"memory_limit_mib":    round(float64(bigSum.MemoryLimit)/(1<<20), 1),
+			"notes":               "rows generated in the child in batches; zones writer defaults (pages spilled to temp files); the child is internal/bench/memchild, a program importing only zones, lake and eventgen (the harness binary re-executed itself before, and its other imports held ~110 MiB RSS before the first row, 32 MiB of it heap from iceberg-go's init); the child runs with a soft memory limit (GOMEMLIMIT, memory_limit_mib) of 3 writer memory budgets, as zones.DefaultMemoryBudget documents for a process that must stay within a bound (without it the GC lets the heap grow to twice its live size: 152-156 MiB at 1M rows); big_start_rss_mib is the child's RSS before the first row; RSS is the child's VmHWM: getrusage's ru_maxrss of a child started by os/exec starts at the parent's peak (Linux keeps the high-water mark across exec), so it is kept only for comparison",
 		},
 	}
 	ok := lk <= 128 && growth <= 1.2

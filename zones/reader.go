@@ -97,6 +97,10 @@ func (d *Dataset[T]) Read(ctx context.Context, opts *ReadOptions) iter.Seq2[T, e
 
 var errStop = errors.New("zones: iteration stopped")
 
+// readAhead is how many batches a file being read may hold before its turn
+// to be delivered comes.
+const readAhead = 4
+
 // ReadAll collects a read into a slice.
 func (d *Dataset[T]) ReadAll(ctx context.Context, opts *ReadOptions) ([]T, error) {
 	var out []T
@@ -112,7 +116,8 @@ func (d *Dataset[T]) ReadAll(ctx context.Context, opts *ReadOptions) ([]T, error
 // may hold fewer), in file key order whatever the parallelism. The slice is
 // reused after fn returns, so fn must copy rows it keeps. An error from fn
 // stops the read and is returned. Memory stays bounded: at most
-// Parallelism+2 batches and one row group's pages per file in flight.
+// readAhead+1 batches and one row group's needed column chunks (up to
+// 16 MiB) per file in flight, Parallelism files at a time.
 func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func([]T) error) error {
 	if d.format != nil { // Options.Format: see format.go
 		return d.formatReadBatches(ctx, opts, fn)
@@ -130,7 +135,7 @@ func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func
 	// drained in file order, so the order does not depend on which file
 	// finishes first.
 	files := make(chan chan []T, p.parallel)
-	free := make(chan []T, 2*p.parallel+1)
+	free := make(chan []T, (readAhead+1)*p.parallel+1)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.parallel)
 	go func() {
@@ -139,7 +144,10 @@ func (d *Dataset[T]) ReadBatches(ctx context.Context, opts *ReadOptions, fn func
 			if gctx.Err() != nil {
 				return
 			}
-			out := make(chan []T)
+			// A file read ahead of its turn fills a few batches, so the
+			// files in flight decode in parallel instead of waiting for
+			// the one being delivered.
+			out := make(chan []T, readAhead)
 			g.Go(func() error {
 				defer close(out)
 				return d.readFile(gctx, p, f, out, free)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
@@ -32,7 +31,9 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 	if err := checkFooter(r, r.Size()); err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}
-	f, err := parquet.OpenFile(r, r.Size(), parquet.SkipMagicBytes(true), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	held := &heldChunks{base: r}
+	defer held.release()
+	f, err := parquet.OpenFile(held, r.Size(), parquet.SkipMagicBytes(true), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}
@@ -41,7 +42,6 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 	if err := checkCodecs(md); err != nil {
 		return fmt.Errorf("zones: read %s: %w", df.Key, err)
 	}
-	var chunk []byte // one column chunk's bytes, for parquetx.CheckChunk
 	// partition values to fill in
 	var sets []setter
 	for key, ci := range p.partition {
@@ -57,7 +57,7 @@ func (d *Dataset[T]) readFile(ctx context.Context, p *plan, df DataFile, out, fr
 		if len(p.stored) > 0 && !statsMatch(rowGroupStats(f.Schema(), []format.RowGroup{md.RowGroups[i]}), rg.NumRows(), p.stored) {
 			continue
 		}
-		if err := invalidParquet(checkRowGroup(r, f, md.RowGroups[i], rg.NumRows(), p.needed, &chunk)); err != nil {
+		if err := invalidParquet(checkRowGroup(r, f, md.RowGroups[i], rg.NumRows(), p.needed, held)); err != nil {
 			return fmt.Errorf("zones: read %s: %w", df.Key, err)
 		}
 		rr := parquet.NewGenericRowGroupReader[T](rg, p.readOptionsFor(f.Schema())...)
@@ -76,11 +76,13 @@ type setter struct {
 }
 
 // checkRowGroup prefetches the column chunks a read needs of one row group
-// (one coalesced request) and checks their page headers before parquet-go
-// decodes them (pagecheck.go).
-func checkRowGroup(r *lake.ObjectReader, f *parquet.File, rgm format.RowGroup, rows int64, needed map[string]bool, chunk *[]byte) error {
+// (one coalesced request), checks their page headers before parquet-go
+// decodes them (pagecheck.go) and leaves their bytes in held, so that
+// parquet-go decodes the bytes that were checked without reading them again.
+func checkRowGroup(r *lake.ObjectReader, f *parquet.File, rgm format.RowGroup, rows int64, needed map[string]bool, held *heldChunks) error {
 	var ranges []lake.Range
 	var check []*format.ColumnMetaData
+	var total int64
 	for _, cc := range rgm.Columns {
 		if len(cc.MetaData.PathInSchema) == 0 || !needed[cc.MetaData.PathInSchema[0]] {
 			continue
@@ -91,21 +93,26 @@ func checkRowGroup(r *lake.ObjectReader, f *parquet.File, rgm format.RowGroup, r
 		}
 		ranges = append(ranges, lake.Range{Off: off, Len: n})
 		check = append(check, &cc.MetaData)
+		total += n
 	}
 	if err := r.Prefetch(ranges...); err != nil {
 		return err
 	}
+	keep := held.reset(total)
 	for k, cc := range check {
-		*chunk = slices.Grow((*chunk)[:0], int(ranges[k].Len))[:ranges[k].Len]
-		if _, err := r.ReadAt(*chunk, ranges[k].Off); err != nil {
+		buf := held.slot(keep, ranges[k].Len)
+		if _, err := r.ReadAt(buf, ranges[k].Off); err != nil {
 			return err
 		}
 		leaf, ok := f.Schema().Lookup(cc.PathInSchema...)
 		if !ok {
 			return fmt.Errorf("%w: column %s is not in the file's schema", parquetx.ErrCorrupt, strings.Join(cc.PathInSchema, "."))
 		}
-		if err := parquetx.CheckChunk(*chunk, cc, rows, leaf.MaxRepetitionLevel > 0); err != nil {
+		if err := parquetx.CheckChunk(buf, cc, rows, leaf.MaxRepetitionLevel > 0); err != nil {
 			return err
+		}
+		if keep {
+			held.add(ranges[k].Off, buf)
 		}
 	}
 	return nil

@@ -72,6 +72,9 @@ type Engine struct {
 	attached map[string]*attachedView
 	profMu   sync.Mutex
 	profile  *Profile
+	// checked holds what check learnt of the SQL texts it prepared
+	checkMu sync.Mutex
+	checked map[string]stmtShape
 }
 
 var _ query.Engine = (*Engine)(nil)
@@ -202,7 +205,15 @@ var readOnlyTypes = map[duck.StmtType]bool{
 // refuses a mismatch between its placeholders and nparams values with
 // query.ErrInvalidParam (as Athena and Redshift do, before anything runs),
 // and refuses a writing statement on a read-only engine.
+//
+// What it checks is decided by DuckDB's parser from the text alone, so a
+// text that was prepared once is checked from memory (e.checked) the next
+// times: preparing binds the views, which reads a Parquet footer and plans
+// the scan, and the query's own prepare does all of that again.
 func (e *Engine) check(ctx context.Context, conn *sql.Conn, sqlText string, nparams int) error {
+	if sh, ok := e.checkedShape(sqlText); ok {
+		return e.checkShape(sh, sqlText, nparams)
+	}
 	return conn.Raw(func(dc any) error {
 		c, ok := dc.(*duck.Conn)
 		if !ok {
@@ -213,18 +224,49 @@ func (e *Engine) check(ctx context.Context, conn *sql.Conn, sqlText string, npar
 			return fmt.Errorf("duckdb: %w: %w", query.ErrQueryFailed, err)
 		}
 		defer st.Close()
-		if n := st.NumInput(); n != nparams {
-			return fmt.Errorf("duckdb: the SQL has %d parameter placeholders but %d values were given: %w", n, nparams, query.ErrInvalidParam)
-		}
 		typ, err := st.(*duck.Stmt).StatementType()
 		if err != nil {
 			return err
 		}
-		if !e.opts.Writable && !readOnlyTypes[typ] {
-			return readOnlyRefusal(typ, sqlText)
-		}
-		return nil
+		sh := stmtShape{params: st.NumInput(), typ: typ}
+		e.rememberShape(sqlText, sh)
+		return e.checkShape(sh, sqlText, nparams)
 	})
+}
+
+// stmtShape is what check learns of a SQL text by preparing it.
+type stmtShape struct {
+	params int
+	typ    duck.StmtType
+}
+
+// maxCheckedTexts bounds e.checked; when full it starts over.
+const maxCheckedTexts = 1024
+
+func (e *Engine) checkedShape(sqlText string) (stmtShape, bool) {
+	e.checkMu.Lock()
+	defer e.checkMu.Unlock()
+	sh, ok := e.checked[sqlText]
+	return sh, ok
+}
+
+func (e *Engine) rememberShape(sqlText string, sh stmtShape) {
+	e.checkMu.Lock()
+	defer e.checkMu.Unlock()
+	if e.checked == nil || len(e.checked) >= maxCheckedTexts {
+		e.checked = map[string]stmtShape{}
+	}
+	e.checked[sqlText] = sh
+}
+
+func (e *Engine) checkShape(sh stmtShape, sqlText string, nparams int) error {
+	if sh.params != nparams {
+		return fmt.Errorf("duckdb: the SQL has %d parameter placeholders but %d values were given: %w", sh.params, nparams, query.ErrInvalidParam)
+	}
+	if !e.opts.Writable && !readOnlyTypes[sh.typ] {
+		return readOnlyRefusal(sh.typ, sqlText)
+	}
+	return nil
 }
 
 func bindArgs(params []any) ([]any, error) {

@@ -274,8 +274,11 @@ func unitHash(planID, unit string) string {
 }
 
 // Work processes a batch of the plan's units (manifest items, as a
-// Distributed Map's ItemBatcher hands them) and writes their output to the
-// staging folder without committing. It stores the batch's result under
+// Distributed Map's ItemBatcher hands them) and writes their output,
+// without committing, where engines reading the output table do not look:
+// the plan's generation folder for partitions the table does not have (or
+// all of them, for a replay), which the commit makes their locations with
+// no move, else the table's staging folder (see fanOutOutputs). It stores the batch's result under
 // the plan's results folder and returns it. Running a batch again (a
 // retry, a second worker) writes the same objects again.
 func (f *FanOut[In, Out]) Work(ctx context.Context, units []FanOutUnit) (*FanOutResult, error) {
@@ -288,12 +291,18 @@ func (f *FanOut[In, Out]) Work(ctx context.Context, units []FanOutUnit) (*FanOut
 		return nil, err
 	}
 	out := &FanOutResult{Plan: id, Units: make([]FanOutUnitOut, len(units))}
-	var names []string
-	for i, fu := range units {
+	for _, fu := range units {
 		if fu.Plan != id {
 			return nil, invalidf("transform %s: fan-out work: a batch mixes plans %s and %s", t.name, id, fu.Plan)
 		}
-		uo, err := f.workUnit(ctx, fu)
+	}
+	place, err := f.outputs(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for i, fu := range units {
+		uo, err := f.workUnit(ctx, fu, place)
 		if err != nil {
 			return nil, fmt.Errorf("transform %s: fan-out plan %s: unit %s: %w", t.name, id, fu.Unit, err)
 		}
@@ -317,7 +326,7 @@ type stagedPart[Out any] struct {
 	w   *parquet.GenericWriter[Out]
 }
 
-func (f *FanOut[In, Out]) workUnit(ctx context.Context, fu FanOutUnit) (*FanOutUnitOut, error) {
+func (f *FanOut[In, Out]) workUnit(ctx context.Context, fu FanOutUnit, place *fanOutOutputs) (*FanOutUnitOut, error) {
 	t := f.t
 	u := &unit{name: fu.Unit, partPath: fu.Partition, inputs: fu.Inputs, files: fu.Files, version: fu.InputVersion}
 	if fu.Partition != "" {
@@ -376,11 +385,7 @@ func (f *FanOut[In, Out]) workUnit(ctx context.Context, fu FanOutUnit) (*FanOutU
 		if err := sp.w.Close(); err != nil {
 			return nil, err
 		}
-		key := dir
-		if pp != "" {
-			key += pp + "/"
-		}
-		key += fmt.Sprintf("part-%s-%05d.parquet", h, i)
+		key := place.key(dir, pp, fmt.Sprintf("part-%s-%05d.parquet", h, i))
 		if err := st.PutBytes(ctx, key, sp.buf.Bytes(), nil); err != nil {
 			return nil, fmt.Errorf("staging %s: %w", st.Location(key), err)
 		}

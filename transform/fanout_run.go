@@ -3,11 +3,14 @@ package transform
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/lakekit/lakekit/zones"
 )
 
 // FanOutOptions configure RunLocal. A nil *FanOutOptions means defaults.
@@ -81,21 +84,36 @@ func (f *FanOut[In, Out]) runLocal(ctx context.Context, r *ReplayRange, opts *Fa
 	return f.Commit(ctx, p.ID, results)
 }
 
-// StagingKeys lists what the plan's workers left in the output table's
-// staging folder (keys in its zone): nothing after a Commit, the orphans
-// Vacuum deletes after a failed run.
+// StagingKeys lists what the plan's workers left in the output table
+// (keys in its zone, in its staging folder and the plan's generation
+// folder) that no version of the table names: nothing after a Commit,
+// the orphans Vacuum deletes after a failed run.
 func (f *FanOut[In, Out]) StagingKeys(ctx context.Context, id string) ([]string, error) {
 	if err := checkPlanID(id); err != nil {
 		return nil, err
 	}
-	es, err := f.t.out.Table().Zone().Store().ListAll(ctx, f.stagingPrefix(id), nil)
-	if err != nil {
+	tb := f.t.out.Table()
+	named := map[string]bool{}
+	snap, err := tb.Snapshot(ctx, 0)
+	switch {
+	case errors.Is(err, zones.ErrNoSuchTable):
+	case err != nil:
 		return nil, err
+	default:
+		for _, df := range snap.Files {
+			named[df.Key] = true
+		}
 	}
 	var keys []string
-	for _, e := range es {
-		if !e.IsDir && path.Ext(e.Key) == ".parquet" {
-			keys = append(keys, e.Key)
+	for _, prefix := range f.outputPrefixes(id) {
+		es, err := tb.Zone().Store().ListAll(ctx, prefix, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if !e.IsDir && path.Ext(e.Key) == ".parquet" && !named[e.Key] {
+				keys = append(keys, e.Key)
+			}
 		}
 	}
 	return keys, nil

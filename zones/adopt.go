@@ -65,7 +65,13 @@ type AddFilesOptions struct {
 // Partition values come from the trailing key=value folders of each
 // file's path, else from opts.Partition. Files already in the folder their
 // partition reads (inside the table's prefix, visible to Athena) are
-// committed where they are (an append only). Files in the table's own
+// committed where they are (an append only). So are files in a generation
+// folder of the table ("<table>/_<name>/<partition>/", GenerationFolder:
+// where fan-out workers write partitions the table does not have yet) when
+// the commit gives their partition a new location — a partition new to
+// the table, or one an overwrite replaces — and the folder holds nothing
+// else Athena would read: the partition's location becomes that folder,
+// and nothing is moved or copied. Files in the table's own
 // staging folder (StagingDir: where fan-out workers leave their output) are
 // taken over as they are: the commit moves them into place, as it does a
 // writer's staged files, so the caller must not delete them afterwards;
@@ -110,7 +116,12 @@ func (d *Dataset[T]) AddFiles(ctx context.Context, locations []string, opts *Add
 	if err := d.checkCatalog(ctx, tx); err != nil {
 		return nil, err
 	}
-	dfs, err := tx.adoptAll(ctx, files)
+	gen, err := tx.generationFolders(ctx, files)
+	if err != nil {
+		tx.Abort(ctx)
+		return nil, fmt.Errorf("zones: add files to %s: nothing committed: %w", t.prefix, err)
+	}
+	dfs, err := tx.adoptAll(ctx, files, gen)
 	if err != nil {
 		tx.Abort(ctx)
 		return nil, fmt.Errorf("zones: add files to %s: nothing committed: %w", t.prefix, err)
@@ -417,13 +428,13 @@ func WrittenByLakekit(key string) bool { return lakekitName.MatchString(path.Bas
 
 // adoptAll places every inspected file in the transaction (adopt), up to
 // adoptParallelism at once, and returns their DataFiles in order.
-func (tx *Tx) adoptAll(ctx context.Context, files []*adoptee) ([]DataFile, error) {
+func (tx *Tx) adoptAll(ctx context.Context, files []*adoptee, gen map[string]string) ([]DataFile, error) {
 	dfs := make([]DataFile, len(files))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(adoptParallelism)
 	for i, f := range files {
 		g.Go(func() (err error) {
-			dfs[i], err = tx.adopt(gctx, f)
+			dfs[i], err = tx.adopt(gctx, f, gen)
 			return err
 		})
 	}
@@ -431,11 +442,12 @@ func (tx *Tx) adoptAll(ctx context.Context, files []*adoptee) ([]DataFile, error
 }
 
 // adopt places one inspected file in the transaction: where it is, when it
-// already lies in the folder its partition reads (an append only); taken
-// over as it is, when it lies in the table's staging folder (a fan-out
-// worker's output: the commit moves it into place, as a writer's staged
-// file); else copied to a name of this attempt.
-func (tx *Tx) adopt(ctx context.Context, a *adoptee) (DataFile, error) {
+// already lies in the folder its partition reads (an append only) or in
+// the generation folder gen names for its partition (generationFolders);
+// taken over as it is, when it lies in the table's staging folder (a
+// fan-out worker's output: the commit moves it into place, as a writer's
+// staged file); else copied to a name of this attempt.
+func (tx *Tx) adopt(ctx context.Context, a *adoptee, gen map[string]string) (DataFile, error) {
 	t := tx.t
 	df := a.df
 	p := partPath(df.Partition)
@@ -458,6 +470,11 @@ func (tx *Tx) adopt(ctx context.Context, a *adoptee) (DataFile, error) {
 			if ts.Key == a.key {
 				return DataFile{}, fmt.Errorf("%s was removed from the table by an earlier commit (Vacuum deletes it): %w", a.loc, ErrInvalid)
 			}
+		}
+		if dir := gen[p]; dir != "" && path.Dir(a.key) == dir {
+			df.Key = a.key
+			tx.placeAt(df.Partition, dir)
+			return df, nil
 		}
 		if tx.opts.Mode == Append && path.Dir(a.key) == tx.inPlaceFolder(p) && VisibleUnder(t.prefix+"/", a.key) {
 			df.Key = a.key

@@ -30,6 +30,7 @@
 //
 //	<zone>/<db>/<table>/<k1>=<v1>/.../part-<id>-<n>.parquet   appended data
 //	<zone>/<db>/<table>/_g<version>-<id>/<k1>=<v1>/...         overwritten partitions
+//	<zone>/<db>/<table>/_<name>/<k1>=<v1>/...                  generation folders AddFiles commits in place (GenerationFolder)
 //	<zone>/<db>/<table>/_lakekit/log/<20-digit version>.json   one object per version
 //	<zone>/<db>/<table>/_lakekit/checkpoint/<version>.json     every 50 versions
 //	<zone>/<db>/<table>/_lakekit/_last_checkpoint              hint to the newest checkpoint

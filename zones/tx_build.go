@@ -111,7 +111,7 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 			loc, ok := st.Locations[p]
 			if !ok {
 				loc = tx.newPartitionFolder(st, p, c.Version)
-				if d, ok := tx.place[p]; ok && loc == joinKey(t.prefix, p) {
+				if d, ok := tx.place[p]; ok && (loc == joinKey(t.prefix, p) || inGenerationFolder(t.prefix, d, p)) {
 					loc = d
 				}
 				c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: loc})
@@ -135,7 +135,11 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 		c.Added = added
 	case Overwrite, OverwritePartitions:
 		for _, p := range paths {
-			c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: tx.prefixFor(p)})
+			loc := tx.prefixFor(p)
+			if d, ok := tx.place[p]; ok { // a generation folder whose files are adopted where they lie
+				loc = d
+			}
+			c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: loc})
 		}
 		for _, f := range st.sortedFiles() {
 			if mode == Overwrite || tx.touched[partPath(f.Partition)] != nil {

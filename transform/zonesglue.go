@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
 	"sync"
 
 	"github.com/lakekit/lakekit/lake"
@@ -17,7 +18,7 @@ func readFile[T any](ctx context.Context, ds *zones.Dataset[T], version int64, f
 	return ds.Read(ctx, &zones.ReadOptions{
 		Version:     version,
 		Parallelism: 1,
-		Partitions:  func(p lake.Partition) bool { return partitionPath(p) == partitionPath(f.Partition) },
+		Partitions:  func(p lake.Partition) bool { return slices.Equal(p, f.Partition) },
 		Files:       func(d zones.DataFile) bool { return d.Key == f.Key },
 	})
 }

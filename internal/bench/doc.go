@@ -35,7 +35,7 @@
 //	s3_gets_per_projected_read GET requests to read one column of one file through the S3 store (gofakes3)
 //	glue_calls_10k_partitions  Glue API calls to register 10,000 partitions (moto_server)
 //	commit_depth               one small append, and opening the table, after 1,000 commits / after 1
-//	s3_write                   rows committed to S3 (gofakes3) vs transfermanager uploading the same Parquet bytes
+//	s3_write                   rows committed to S3 (gofakes3; moto too when installed) vs the same writer encoding into memory + transfermanager uploading
 //	transform_json_to_parquet  raw JSON lines, 1% malformed -> cleaned Parquet + quarantine vs DuckDB read_json ... COPY TO
 //	ingest_buffer              records/s through raw.Buffer from 32 goroutines (zstd) vs one os.File + zstd encoder
 //

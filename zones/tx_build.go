@@ -134,32 +134,42 @@ func (tx *Tx) build(st *state, audit Audit, digest string) (*Commit, error) {
 		sort.Slice(added, func(i, j int) bool { return added[i].Key < added[j].Key })
 		c.Added = added
 	case Overwrite, OverwritePartitions:
-		for _, p := range paths {
-			loc := tx.prefixFor(p)
-			if d, ok := tx.place[p]; ok { // a generation folder whose files are adopted where they lie
-				loc = d
-			}
-			c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: loc})
-		}
-		for _, f := range st.sortedFiles() {
-			if mode == Overwrite || tx.touched[partPath(f.Partition)] != nil {
-				c.Removed = append(c.Removed, f)
-			}
-		}
-		if mode == Overwrite {
-			for p := range st.Locations {
-				if _, ok := tx.touched[p]; !ok {
-					part, err := lake.ParsePartitionPath(p)
-					if err != nil {
-						return nil, err
-					}
-					c.Dropped = append(c.Dropped, part)
-				}
-			}
-			sort.Slice(c.Dropped, func(i, j int) bool { return partPath(c.Dropped[i]) < partPath(c.Dropped[j]) })
+		if err := tx.buildOverwrite(st, c, mode, paths); err != nil {
+			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// buildOverwrite fills an overwrite's entry: the touched partitions' new
+// locations, the files it replaces and (Overwrite) the partitions it drops.
+func (tx *Tx) buildOverwrite(st *state, c *Commit, mode Mode, paths []string) error {
+	for _, p := range paths {
+		loc := tx.prefixFor(p)
+		if d, ok := tx.place[p]; ok { // a generation folder whose files are adopted where they lie
+			loc = d
+		}
+		c.Locations = append(c.Locations, PartitionLocation{Partition: tx.touched[p], Prefix: loc})
+	}
+	for _, f := range st.sortedFiles() {
+		if mode == Overwrite || tx.touched[partPath(f.Partition)] != nil {
+			c.Removed = append(c.Removed, f)
+		}
+	}
+	if mode != Overwrite {
+		return nil
+	}
+	for p := range st.Locations {
+		if _, ok := tx.touched[p]; !ok {
+			part, err := lake.ParsePartitionPath(p)
+			if err != nil {
+				return err
+			}
+			c.Dropped = append(c.Dropped, part)
+		}
+	}
+	sort.Slice(c.Dropped, func(i, j int) bool { return partPath(c.Dropped[i]) < partPath(c.Dropped[j]) })
+	return nil
 }
 
 // newPartitionFolder is where an append puts a partition the table does

@@ -136,6 +136,9 @@ func TestBadFlags(t *testing.T) {
 		{"-rows", "-5"},
 		{"-rows", "10", "-partitions", "20"},
 		{"stray"},
+		{"-scale", "20000,10000"},
+		{"-scale", "1000,x"},
+		{"-scale", "50", "-partitions", "100"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr); code != 2 {
@@ -187,5 +190,31 @@ func TestCountingDriverHasNoReaderAt(t *testing.T) {
 	var d driver.Driver = newCountingDriver(memstore.New())
 	if _, ok := d.(driver.ReaderAtOpener); ok {
 		t.Fatal("countingDriver implements ReaderAtOpener: reads would bypass the count")
+	}
+}
+
+// TestScaleTable: -scale writes each size in a memory child and prints one
+// table row per size, then the growth line comparing the last with the
+// first; -out gets the same text as scale.md.
+func TestScaleTable(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-scale", "20000,40000", "-partitions", "4", "-out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("bench -scale exited %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 6 || !strings.HasPrefix(lines[2], "| 20k |") || !strings.HasPrefix(lines[3], "| 40k |") ||
+		!strings.HasPrefix(lines[5], "20k → 40k rows into 4 partitions:") {
+		t.Fatalf("scale table:\n%s", stdout.String())
+	}
+	for _, l := range lines[2:4] {
+		cells := strings.Split(l, "|")
+		if files := strings.TrimSpace(cells[len(cells)-2]); files != "4" {
+			t.Errorf("row %q: %s files, want 4 (one per partition)", l, files)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(out, "scale.md"))
+	if err != nil || string(md) != stdout.String() {
+		t.Fatalf("scale.md: %v\n%s", err, md)
 	}
 }

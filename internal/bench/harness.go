@@ -240,6 +240,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.out, "out", "", "directory to write bench.svg, bench.json and bench.md into")
 	fs.BoolVar(&c.keep, "keep", false, "keep the scratch directory (its path is printed)")
 	fs.IntVar(&c.depthMax, "depth", 0, fmt.Sprintf("commits of commit_depth's deepest table (default %d; %d with -short)", defaultDepth, shortDepth))
+	scale := fs.String("scale", "", "instead of the scenarios, write each of these row counts (comma-separated, e.g. 1000000,10000000,30000000) in a child process and print how time, peak RSS and bytes grow (Markdown; scale.md in -out)")
 	render := fs.String("render", "", "re-draw bench.svg and bench.md into -out from this bench.json, without running anything")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile to this file; samples carry the labels scenario and side (lakekit or peer): go tool pprof -tagfocus side=lakekit -top bench FILE")
 	var child childFlags
@@ -307,6 +308,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	var sizes []int
+	if *scale != "" {
+		var err error
+		if sizes, err = parseScale(*scale, c.partitions); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 2
+		}
+	}
+
 	var todo []scenario
 	if c.only == "" {
 		todo = sortedScenarios()
@@ -340,6 +350,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: scratch directory %s kept\n", tmp)
 	} else {
 		defer os.RemoveAll(tmp)
+	}
+
+	if sizes != nil {
+		return runScale(context.Background(), c, sizes, stdout, stderr)
 	}
 
 	if c.cpuprofile != "" {

@@ -34,6 +34,15 @@ type JSONOptions struct {
 // one); each is its own record. Blank lines are skipped. A line that is not valid
 // JSON, holds a value of the wrong type, or (Strict) an unknown field is
 // yielded with Err set and its bytes in Record.Raw.
+//
+// Rows and errors are encoding/json's, but for a struct T the common line
+// (one object) is read in a single pass by a field plan worked out once
+// for T; a record the plan cannot vouch for (a syntax or type error, an
+// escaped or non-ASCII key, invalid UTF-8, several values on a line) is
+// decoded by encoding/json instead. Struct-, slice-, map- and
+// interface-typed fields are decoded by encoding/json from their bytes.
+// Record.Raw of successive records may share one backing array; each is
+// capped at its length, so appending to it copies.
 func JSONLines[T any](opts *JSONOptions) Decoder[T] { return jsonLines[T](opts, true) }
 
 // jsonLines is JSONLines, without the fast path when fast is false (tests

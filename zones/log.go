@@ -238,6 +238,54 @@ type state struct {
 type keyIndex struct {
 	mu sync.RWMutex
 	m  map[string]int64
+	// base is the index of a shared (cached, never changed) state this
+	// lineage started from: read through, not copied, so opening a table
+	// from a cached checkpoint costs no copy of every key the table saw.
+	base *keyIndex
+}
+
+// get returns the version that committed key k in the lineage.
+func (x *keyIndex) get(k string) (int64, bool) {
+	x.mu.RLock()
+	v, ok := x.m[k]
+	x.mu.RUnlock()
+	if !ok && x.base != nil {
+		return x.base.get(k)
+	}
+	return v, ok
+}
+
+// note records that version v committed key k, unless an earlier version
+// did.
+func (x *keyIndex) note(k string, v int64) {
+	if old, ok := x.base.lookup(k); ok && old <= v {
+		return
+	}
+	x.mu.Lock()
+	if old, ok := x.m[k]; !ok || old > v {
+		x.m[k] = v
+	}
+	x.mu.Unlock()
+}
+
+// lookup is get on a possibly nil index.
+func (x *keyIndex) lookup(k string) (int64, bool) {
+	if x == nil {
+		return 0, false
+	}
+	return x.get(k)
+}
+
+// each calls fn with every key of the lineage and its version.
+func (x *keyIndex) each(fn func(string, int64)) {
+	x.mu.RLock()
+	for k, v := range x.m {
+		fn(k, v)
+	}
+	x.mu.RUnlock()
+	if x.base != nil {
+		x.base.each(fn)
+	}
 }
 
 func newState() *state {
@@ -247,9 +295,7 @@ func newState() *state {
 // key returns the version that committed an idempotency key, if it is at
 // or below the state's version.
 func (s *state) key(k string) (int64, bool) {
-	s.keys.mu.RLock()
-	v, ok := s.keys.m[k]
-	s.keys.mu.RUnlock()
+	v, ok := s.keys.get(k)
 	return v, ok && v <= s.Version
 }
 
@@ -266,9 +312,7 @@ func (s *state) clone() *state {
 		// two tables may load one checkpoint (a copied lake): their
 		// lineages must not see each other's keys
 		c.shared = false
-		s.keys.mu.RLock()
-		c.keys = &keyIndex{m: maps.Clone(s.keys.m)}
-		s.keys.mu.RUnlock()
+		c.keys = &keyIndex{m: map[string]int64{}, base: s.keys}
 	}
 	if len(s.since) > 64 && len(s.since) > len(s.sorted)/8 {
 		// the merge would sort most files: start a new sorted list
@@ -316,11 +360,7 @@ func (s *state) apply(c *Commit) error {
 		s.Locations[partPath(l.Partition)] = l.Prefix
 	}
 	if c.IdempotencyKey != "" {
-		s.keys.mu.Lock()
-		if old, ok := s.keys.m[c.IdempotencyKey]; !ok || old > c.Version {
-			s.keys.m[c.IdempotencyKey] = c.Version
-		}
-		s.keys.mu.Unlock()
+		s.keys.note(c.IdempotencyKey, c.Version)
 	}
 	return nil
 }
@@ -362,13 +402,11 @@ func (s *state) replaceOverwritten(c *Commit) {
 // marshal renders the state as a checkpoint (checkpoint.go).
 func (s *state) marshal() ([]byte, error) {
 	keys := map[string]int64{}
-	s.keys.mu.RLock()
-	for k, v := range s.keys.m {
-		if v <= s.Version {
+	s.keys.each(func(k string, v int64) {
+		if old, ok := keys[k]; v <= s.Version && (!ok || v < old) {
 			keys[k] = v
 		}
-	}
-	s.keys.mu.RUnlock()
+	})
 	return encodeCheckpoint(s, s.sortedFiles(), keys), nil
 }
 

@@ -195,24 +195,46 @@ func plainKey(k string) bool {
 	seg := 0 // length of the current segment
 	dots := 0
 	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case c == '/':
+		switch keyClass[k[i]] {
+		case keySlash:
 			if seg == 0 || seg == dots && dots <= 2 {
 				return false
 			}
 			seg, dots = 0, 0
 			continue
-		case c == '.':
+		case keyDot:
 			dots++
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-', c == '=':
-		default:
+		case keyBad:
 			return false
 		}
 		seg++
 	}
 	return seg > 0 && !(seg == dots && dots <= 2)
 }
+
+// keyClass sorts the bytes of a key for plainKey, which runs once per
+// live file on every snapshot: a table lookup instead of a chain of range
+// comparisons per byte.
+var keyClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == '/':
+			t[c] = keySlash
+		case c == '.':
+			t[c] = keyDot
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-', c == '=':
+			t[c] = keyPlain
+		}
+	}
+	return t
+}()
+
+const (
+	keyBad = iota
+	keyPlain
+	keyDot
+	keySlash
+)
 
 // stateAt returns the state at version (<= 0: newest).
 func (t *Table) stateAt(ctx context.Context, version int64) (*state, error) {

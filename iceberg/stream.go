@@ -23,7 +23,7 @@ import (
 const (
 	DefaultMaxRowsPerFile = 1 << 20
 	DefaultTargetFileSize = 128 << 20
-	DefaultMaxOpenFiles   = 32
+	DefaultMaxOpenFiles   = 128
 )
 
 // WriteMode is what a Writer's Commit does with its rows.
@@ -143,8 +143,23 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		return fmt.Errorf("iceberg: write to %s: %w", w.t.Name(), ErrWriterClosed)
 	}
 	ctx = w.t.Context(ctx)
+	// Rows are encoded partition by partition (in the order each first
+	// appears, each partition's rows in their order): rows of more
+	// partitions than MaxOpenFiles, interleaved, would otherwise finish a
+	// file at nearly every row.
+	keys := make([]string, len(rows))
+	order := make([]int, len(rows))
+	first := map[string]int{}
 	for i := range rows {
-		if err := w.writeRow(ctx, reflect.ValueOf(&rows[i]).Elem()); err != nil {
+		keys[i] = w.b.partitionKey(reflect.ValueOf(&rows[i]).Elem())
+		if _, ok := first[keys[i]]; !ok {
+			first[keys[i]] = i
+		}
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return first[keys[order[a]]] < first[keys[order[b]]] })
+	for _, i := range order {
+		if err := w.writeRow(ctx, keys[i], reflect.ValueOf(&rows[i]).Elem()); err != nil {
 			w.abort()
 			return err
 		}
@@ -153,8 +168,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	return nil
 }
 
-func (w *Writer[T]) writeRow(ctx context.Context, v reflect.Value) error {
-	key := w.b.partitionKey(v)
+func (w *Writer[T]) writeRow(ctx context.Context, key string, v reflect.Value) error {
 	f := w.open[key]
 	if f == nil {
 		if len(w.open) >= w.opts.MaxOpenFiles {

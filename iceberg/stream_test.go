@@ -3,6 +3,7 @@ package iceberg_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -229,5 +230,49 @@ func TestIcebergFormatWriterStreams(t *testing.T) {
 	}
 	if diff := cmp.Diff(sortSales(want), readSales(t, ds, nil)); diff != "" {
 		t.Errorf("after the streamed partition overwrite (-want +got):\n%s", diff)
+	}
+}
+
+// TestIcebergWriterInterleavedPartitions: rows of 40 partitions, each
+// Write cycling through all of them row by row (as a stream of events
+// over many days arrives), make one data file per partition with the
+// default MaxOpenFiles, and at most one per partition and Write when
+// MaxOpenFiles is 8. A writer that finished the least recently used file
+// whenever a row of another partition came made a file for nearly every
+// row (2,000 here; 1M rows over 100 days made 1M files). Every row is read
+// back.
+func TestIcebergWriterInterleavedPartitions(t *testing.T) {
+	ctx := context.Background()
+	days := make([]string, 40)
+	for i := range days {
+		days[i] = fmt.Sprintf("d%02d", i)
+	}
+	for _, tc := range []struct {
+		open, most int
+	}{{0, 40}, {8, 40 * 5}} {
+		_, tbl := openLocal(t)
+		w, err := tbl.NewWriter(ctx, iceberg.WriteAppend, &iceberg.WriterOptions{MaxOpenFiles: tc.open})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 5; i++ {
+			if err := w.Write(ctx, events(i*400, 400, days...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := w.Commit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Rows != 2000 || c.Files > tc.most || c.Files < 40 {
+			t.Errorf("MaxOpenFiles %d: %d rows in %d files, want 2000 rows in 40 to %d files", tc.open, c.Rows, c.Files, tc.most)
+		}
+		got, err := tbl.Read(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(events(0, 2000, days...), sortByID(got)); diff != "" {
+			t.Errorf("MaxOpenFiles %d: rows read back (-want +got):\n%s", tc.open, diff)
+		}
 	}
 }

@@ -154,7 +154,7 @@ func icebergVsHive(ctx context.Context, c *config) (*Result, error) {
 			"hive_files":              hive[last].files,
 			"iceberg_write_alloc_mib": round(float64(ice[last].allocWrite)/(1<<20), 1),
 			"hive_write_alloc_mib":    round(float64(hive[last].allocWrite)/(1<<20), 1),
-			"notes":                   "both sides: a fresh file lake, zones.NewDataset of the same row type (dt a tagged partition field), NewWriter, 10k-row Writes, Commit, then ReadBatches of everything; Iceberg: Options.Format = iceberg.Format over a local catalog (iceberg-go metadata, manifests and commits; data files written by package iceberg with parquet-go, one per partition and write, buffered whole in memory until Commit); bytes are the .parquet data files (Iceberg's also hold dt); *_write_alloc_mib is bytes allocated during the write (runtime TotalAlloc), not a peak",
+			"notes":                   "both sides: a fresh file lake, zones.NewDataset of the same row type (dt a tagged partition field), NewWriter, 10k-row Writes, Commit, then ReadBatches of everything; Iceberg: Options.Format = iceberg.Format over a local catalog (iceberg-go metadata, manifests and commits; data files encoded by package iceberg's streaming Writer with parquet-go as the rows come, one per partition (up to 128 open at once), written out at Commit or when one fills); bytes are the .parquet data files (Iceberg's also hold dt); *_write_alloc_mib is bytes allocated during the write (runtime TotalAlloc), not a peak",
 		},
 	}
 	r.finish(lk/pv, target{}, 0)

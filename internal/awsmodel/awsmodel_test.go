@@ -78,6 +78,7 @@ var inputs = map[string]any{
 	"S3 CompleteMultipartUpload":          s3.CompleteMultipartUploadInput{},
 	"S3 AbortMultipartUpload":             s3.AbortMultipartUploadInput{},
 	"S3 HeadBucket":                       s3.HeadBucketInput{},
+	"S3 CreateBucket":                     s3.CreateBucketInput{},
 	"S3 GetBucketPolicy":                  s3.GetBucketPolicyInput{},
 	"S3 PutBucketPolicy":                  s3.PutBucketPolicyInput{},
 	"S3 GetBucketLifecycleConfiguration":  s3.GetBucketLifecycleConfigurationInput{},

@@ -18,7 +18,8 @@ var operations = map[string][]string{
 	"Redshift Data": {"ExecuteStatement", "BatchExecuteStatement", "DescribeStatement", "GetStatementResult", "CancelStatement"},
 	"S3": {"PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "ListObjectsV2", "CopyObject",
 		"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload", "HeadBucket",
-		"GetBucketPolicy", "PutBucketPolicy", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration"},
+		"GetBucketPolicy", "PutBucketPolicy", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration",
+		"CreateBucket"}, // CreateBucket: the s3_write benchmark makes its bucket on moto
 	"SFN": {"CreateStateMachine", "UpdateStateMachine", "ListStateMachines", "StartExecution", "DescribeExecution",
 		"GetExecutionHistory", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"},
 	"STS": {"GetCallerIdentity"},

@@ -447,8 +447,12 @@ func TestMetricsOfEveryInstrumentInAQuickstartRun(t *testing.T) {
 	if _, sum := m.Count(orchestrate.MetricStepDuration); math.Abs(sum-stepSeconds) > 1e-6 {
 		t.Errorf("%s sums %vs, want %vs", orchestrate.MetricStepDuration, sum, stepSeconds)
 	}
-	if _, sum := m.Count(raw.MetricBufferWaitDuration, attribute.String("error.type", "buffer_full")); sum < q.gaveUp.Seconds() || sum > q.gaveUpElapsed.Seconds() {
-		t.Errorf("%s of the Add that gave up: %vs, want in [%v, %v]", raw.MetricBufferWaitDuration, sum, q.gaveUp.Seconds(), q.gaveUpElapsed.Seconds())
+	// The Add's context was made before the Add began to wait, so the wait
+	// it records ends at the deadline a little less than patience after
+	// its start (49.6 ms of 50 in one CI run): half is the floor that
+	// still tells a timed wait from none.
+	if _, sum := m.Count(raw.MetricBufferWaitDuration, attribute.String("error.type", "buffer_full")); sum < q.gaveUp.Seconds()/2 || sum > q.gaveUpElapsed.Seconds() {
+		t.Errorf("%s of the Add that gave up: %vs, want in [%v, %v]", raw.MetricBufferWaitDuration, sum, q.gaveUp.Seconds()/2, q.gaveUpElapsed.Seconds())
 	}
 	if _, sum := m.Count(raw.MetricBufferFlushDuration); sum <= 0 {
 		t.Errorf("%s sums %vs, want more than 0", raw.MetricBufferFlushDuration, sum)

@@ -295,16 +295,7 @@ func TestIcebergFormatDatasetGlue(t *testing.T) {
 // NewDataset.
 func TestIcebergFormatRefusals(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	lk, err := lake.Open(ctx, "file://"+dir+"/lake", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lk.Close()
-	cat, err := iceberg.LocalCatalog(dir + "/iceberg")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lk, cat, _ := salesLake(t)
 	ds, err := zones.NewDataset(lk, lake.Curated, "shop", "sales", &zones.Options[Sale]{Format: iceberg.Format[Sale](cat, nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -348,16 +339,7 @@ func TestIcebergFormatRefusals(t *testing.T) {
 // rows stay.
 func TestIcebergFormatModesLocal(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	lk, err := lake.Open(ctx, "file://"+dir+"/lake", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lk.Close()
-	cat, err := iceberg.LocalCatalog(dir + "/iceberg")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lk, cat, _ := salesLake(t)
 	ds, err := zones.NewDataset(lk, lake.Curated, "shop", "sales", &zones.Options[Sale]{Format: iceberg.Format[Sale](cat, nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -418,16 +400,7 @@ func TestIcebergFormatModesLocal(t *testing.T) {
 // every row read back once by zones and counted by iceberg-go's scan).
 func TestIcebergFormatConcurrentWritersLocal(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	lk, err := lake.Open(ctx, "file://"+dir+"/lake", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lk.Close()
-	cat, err := iceberg.LocalCatalog(dir + "/iceberg")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lk, cat, _ := salesLake(t)
 	const writers, appends, per = 8, 5, 3
 	errs := make(chan error, writers)
 	for w := 0; w < writers; w++ {

@@ -32,16 +32,7 @@ func parquetUnder(t *testing.T, dir string) []string {
 // with ReadOptions.Partitions opens only the selected partition's files.
 func TestIcebergFormatDatasetStreamsAndPrunes(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	lk, err := lake.Open(ctx, "file://"+dir+"/lake", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lk.Close()
-	local, err := iceberg.LocalCatalog(dir + "/iceberg")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lk, local, dir := salesLake(t)
 	cat := &openCounter{Catalog: local}
 	ds, err := zones.NewDataset(lk, lake.Curated, "shop", "sales", &zones.Options[Sale]{Format: iceberg.Format[Sale](cat, &iceberg.FormatOptions{Writer: &iceberg.WriterOptions{MaxRowsPerFile: 5000}})})
 	if err != nil {

@@ -76,16 +76,7 @@ func (f *countingIO) Open(name string) (icebergio.File, error) {
 // the pruning.
 func TestIcebergFormatPartitionPushdown(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	lk, err := lake.Open(ctx, "file://"+dir+"/lake", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lk.Close()
-	local, err := iceberg.LocalCatalog(dir + "/iceberg")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lk, local, _ := salesLake(t)
 	cat := &openCounter{Catalog: local}
 	ds, err := zones.NewDataset(lk, lake.Curated, "shop", "sales", &zones.Options[Sale]{Format: iceberg.Format[Sale](cat, nil)})
 	if err != nil {
@@ -221,4 +212,21 @@ func sortStrings(s []string) []string {
 		}
 	}
 	return out
+}
+
+// salesLake opens a file lake and a local Iceberg catalog in a fresh
+// directory, closed when the test ends, and returns them with the directory.
+func salesLake(t *testing.T) (*lake.Lake, catalog.Catalog, string) {
+	t.Helper()
+	dir := t.TempDir()
+	lk, err := lake.Open(context.Background(), "file://"+dir+"/lake", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lk.Close() })
+	cat, err := iceberg.LocalCatalog(dir + "/iceberg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lk, cat, dir
 }

@@ -110,16 +110,7 @@ func TestIcebergWriterBoundedMemory(t *testing.T) {
 // writer replaces only its partitions.
 func TestIcebergFormatWriterStreams(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	lk, err := lake.Open(ctx, "file://"+dir+"/lake", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lk.Close()
-	cat, err := iceberg.LocalCatalog(dir + "/iceberg")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lk, cat, _ := salesLake(t)
 	ds, err := zones.NewDataset(lk, lake.Curated, "shop", "sales", &zones.Options[Sale]{Format: iceberg.Format[Sale](cat, nil)})
 	if err != nil {
 		t.Fatal(err)

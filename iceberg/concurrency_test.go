@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
+	ice "github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/go-cmp/cmp"
@@ -207,4 +209,84 @@ func TestIcebergConcurrentAppendsLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	runConcurrentAppends(t, cat, []string{"curated", "events"}, nil, 8, *appendsPerWriter)
+}
+
+// claimingCatalog answers the first CreateTable as the hadoop catalog does
+// while another writer holds the claim on version 1 but has not yet put
+// its metadata file in place: "already exists", with no table to load
+// yet. That writer finishes the create a little later.
+type claimingCatalog struct {
+	catalog.Catalog
+	once sync.Once
+	held sync.Mutex // held while the other writer's create runs
+	done chan error
+}
+
+func (c *claimingCatalog) CreateTable(ctx context.Context, ident table.Identifier, sc *ice.Schema, opts ...catalog.CreateTableOpt) (*table.Table, error) {
+	c.once.Do(func() {
+		c.held.Lock()
+		go func() {
+			defer c.held.Unlock()
+			time.Sleep(50 * time.Millisecond)
+			_, err := c.Catalog.CreateTable(context.Background(), ident, sc, opts...)
+			c.done <- err
+		}()
+	})
+	if !c.held.TryLock() {
+		return nil, fmt.Errorf("%w: metadata version already claimed for table %v", catalog.ErrTableAlreadyExists, ident)
+	}
+	defer c.held.Unlock()
+	return c.Catalog.CreateTable(ctx, ident, sc, opts...)
+}
+
+// TestIcebergOpenWaitsForConcurrentCreate: an Open that loses the race to
+// create a new table, while the winner is between claiming version 1 and
+// writing it, waits for the winner and opens its table instead of failing
+// with "table does not exist" (a flake of the concurrent-writers test).
+func TestIcebergOpenWaitsForConcurrentCreate(t *testing.T) {
+	ctx := context.Background()
+	local, err := iceberg.LocalCatalog(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := &claimingCatalog{Catalog: local, done: make(chan error, 1)}
+	tbl, err := iceberg.Open[Event](ctx, cat, []string{"db", "events"}, nil)
+	if err != nil {
+		t.Fatalf("Open racing a create in progress: %v", err)
+	}
+	if err := <-cat.done; err != nil {
+		t.Fatalf("the other writer's create: %v", err)
+	}
+	if _, err := tbl.Append(ctx, events(0, 3, "2026-01-01")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIcebergConcurrentOpenOfNewTable: 8 Opens of each of 10 new tables
+// at once all succeed on the local (hadoop) catalog, whose create claims
+// version 1 before it writes it.
+func TestIcebergConcurrentOpenOfNewTable(t *testing.T) {
+	ctx := context.Background()
+	cat, err := iceberg.LocalCatalog(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 80)
+	for tb := 0; tb < 10; tb++ {
+		for o := 0; o < 8; o++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := iceberg.Open[Event](ctx, cat, []string{"db", fmt.Sprintf("t%d", tb)}, nil); err != nil {
+					errs <- fmt.Errorf("table t%d, opener %d: %w", tb, o, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }

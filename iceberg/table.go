@@ -12,6 +12,8 @@ import (
 	ice "github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/lakekit/lakekit/internal/backoff"
 )
 
 // Defaults of Options.
@@ -157,12 +159,37 @@ func (t *Table[T]) create(ctx context.Context) (*table.Table, error) {
 	if t.opts.Location != "" {
 		copts = append(copts, catalog.WithLocation(strings.TrimRight(t.opts.Location, "/")))
 	}
-	tbl, err := t.cat.CreateTable(ctx, t.ident, sc, copts...)
-	if errors.Is(err, catalog.ErrTableAlreadyExists) {
-		// Another process created it first: use theirs (Open checks it).
-		return t.cat.LoadTable(ctx, t.ident)
+	return t.createOrLoad(ctx, sc, copts)
+}
+
+// createPatience bounds how long Open waits for another writer that is
+// creating the same table at that moment.
+const createPatience = 30 * time.Second
+
+// createOrLoad creates the table, or loads the one another writer created
+// first (Open then checks its schema). The hadoop catalog reports "already
+// exists" as soon as another creator has claimed version 1, before that
+// version's metadata file is in place, so a load right after it can still
+// find no table: wait for that creator to finish (or, if it gave up, for
+// the claim to be free) instead of failing an Open that raced it.
+func (t *Table[T]) createOrLoad(ctx context.Context, sc *ice.Schema, copts []catalog.CreateTableOpt) (*table.Table, error) {
+	start := time.Now()
+	for attempt := 0; ; attempt++ {
+		tbl, err := t.cat.CreateTable(ctx, t.ident, sc, copts...)
+		if !errors.Is(err, catalog.ErrTableAlreadyExists) {
+			return tbl, err
+		}
+		tbl, err = t.cat.LoadTable(ctx, t.ident)
+		if !errors.Is(err, catalog.ErrNoSuchTable) {
+			return tbl, err
+		}
+		if time.Since(start) > createPatience {
+			return nil, fmt.Errorf("another writer's create of %s has not finished after %s: %w", t.Name(), createPatience, err)
+		}
+		if err := backoff.Sleep(ctx, backoff.Full(attempt, time.Millisecond, 100*time.Millisecond)); err != nil {
+			return nil, err
+		}
 	}
-	return tbl, err
 }
 
 // Context returns ctx with what the catalog's file IO needs for every

@@ -28,6 +28,12 @@ type PutOptions struct {
 	// SSEKMSKeyID encrypts the object with this KMS key; empty means the
 	// store's default (a zone's key).
 	SSEKMSKeyID string
+	// Deferred: on a store that makes every put durable before it returns
+	// (the file store's fsync), leave that to a later Sync of the key. The
+	// caller must Sync before anything depends on the object (a commit
+	// naming it): a commit of many files then waits for the disk once
+	// instead of once per file. Other stores ignore it.
+	Deferred bool
 }
 
 // ListOptions select what List returns. A nil *ListOptions lists every key
@@ -114,6 +120,7 @@ func (s *Store) driverPut(opts *PutOptions, ifNotExists bool) (*driver.PutOption
 	if opts != nil {
 		do.ContentType = opts.ContentType
 		do.Metadata = opts.Metadata
+		do.Deferred = opts.Deferred
 		if opts.SSEKMSKeyID != "" {
 			do.SSEKMSKeyID = opts.SSEKMSKeyID
 		}
@@ -175,6 +182,28 @@ func (s *Store) put(ctx context.Context, op, key string, r io.Reader, size int64
 		return s.wrap(op, key, err)
 	}
 	return s.wrap(op, key, s.d.Put(ctx, full, r, size, do))
+}
+
+// Sync makes objects put with PutOptions.Deferred durable, all in one
+// step; a missing key is an error matching ErrNotFound. It does nothing on
+// stores whose puts are durable when they return (S3) or never (memory).
+func (s *Store) Sync(ctx context.Context, keys []string) error {
+	sy, ok := s.d.(driver.Syncer)
+	if !ok || len(keys) == 0 {
+		return nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		f, err := s.full("sync", k)
+		if err != nil {
+			return err
+		}
+		full[i] = f
+	}
+	if err := sy.Sync(ctx, full); err != nil {
+		return fmt.Errorf("lake: sync %d objects: %w", len(keys), err)
+	}
+	return nil
 }
 
 // Move moves the object at src to dst: a rename on file stores, a

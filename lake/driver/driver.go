@@ -57,6 +57,21 @@ type PutOptions struct {
 	IfNotExists bool
 	// SSEKMSKeyID asks for server-side encryption with this KMS key.
 	SSEKMSKeyID string
+	// Deferred lets a driver that makes each put durable by itself (a file
+	// store's fsync) leave that to a later Syncer.Sync of the key, which
+	// the caller must call before anything depends on the object. Drivers
+	// whose puts are durable when they return (S3) or never (memory)
+	// ignore it.
+	Deferred bool
+}
+
+// Syncer may be implemented by a driver that honours PutOptions.Deferred:
+// Sync makes the named objects durable, with their metadata and their
+// names in their folders, in one step (a file store fsyncs them at once,
+// so the disk commits them together). A key that is missing is an error
+// matching ErrNotFound. lake.Store.Sync does nothing for other drivers.
+type Syncer interface {
+	Sync(ctx context.Context, keys []string) error
 }
 
 // ListOptions select what List returns.

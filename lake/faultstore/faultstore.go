@@ -40,6 +40,7 @@ const (
 	OpStat   Op = "stat"
 	OpDelete Op = "delete"
 	OpList   Op = "list"
+	OpSync   Op = "sync" // driver.Syncer's Sync, passed on when the wrapped driver has it
 )
 
 // Fault is what happens to a matched call.
@@ -127,7 +128,10 @@ type Driver struct {
 	off     bool
 }
 
-var _ driver.Driver = (*Driver)(nil)
+var (
+	_ driver.Driver = (*Driver)(nil)
+	_ driver.Syncer = (*Driver)(nil)
+)
 
 // Wrap returns a driver that passes calls to inner and injects faults.
 func Wrap(inner driver.Driver, opts *Options) *Driver {
@@ -349,6 +353,30 @@ func (d *Driver) Delete(ctx context.Context, keys []string) error {
 	err := d.inner.Delete(ctx, keys)
 	if err == nil && ok && r.Fault == FailAfter {
 		return injected(OpDelete, key, r.Fault)
+	}
+	return err
+}
+
+// Sync implements driver.Syncer: it passes the call on to the wrapped
+// driver when that one syncs (a file store) and otherwise does nothing;
+// faults apply as to Delete (keyed by the first key).
+func (d *Driver) Sync(ctx context.Context, keys []string) error {
+	key := ""
+	if len(keys) > 0 {
+		key = keys[0]
+	}
+	r, ok := d.decide(OpSync, key)
+	if ok {
+		if err := before(ctx, OpSync, key, r); err != nil {
+			return err
+		}
+	}
+	var err error
+	if s, has := d.inner.(driver.Syncer); has {
+		err = s.Sync(ctx, keys)
+	}
+	if err == nil && ok && r.Fault == FailAfter {
+		return injected(OpSync, key, r.Fault)
 	}
 	return err
 }

@@ -138,3 +138,25 @@ func TestSeededSchedule(t *testing.T) {
 		t.Fatalf("%d faults for 400 calls at p=0.3", len(a))
 	}
 }
+
+// TestSyncFaults: Sync passes through (a no-op over a memory store) and
+// takes faults like any call; FailAfter reports a failure after syncing.
+func TestSyncFaults(t *testing.T) {
+	ctx := context.Background()
+	d := faultstore.Wrap(memstore.New(), &faultstore.Options{Seed: 1, Rules: []faultstore.Rule{
+		{Op: faultstore.OpSync, Nth: 2, Fault: faultstore.Fail},
+		{Op: faultstore.OpSync, Nth: 2, Fault: faultstore.FailAfter}, // its 2nd match is the 3rd call
+	}})
+	s := lake.NewStore(d)
+	if err := s.PutBytes(ctx, "a/b.parquet", []byte("x"), &lake.PutOptions{Deferred: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []error{nil, faultstore.ErrInjected, faultstore.ErrInjected, nil} {
+		if err := s.Sync(ctx, []string{"a/b.parquet"}); !errors.Is(err, want) {
+			t.Fatalf("Sync %d: %v, want %v", i+1, err, want)
+		}
+	}
+	if n := d.Calls(faultstore.OpSync); n != 4 {
+		t.Fatalf("%d Sync calls counted, want 4", n)
+	}
+}

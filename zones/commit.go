@@ -39,6 +39,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (*CommitResult, error) {
 	w.done = true
 	defer w.closePool()
 	t := w.d.table
+	w.wait() // the last Write's encoding; its error is in w.failed
 	if w.failed != nil {
 		w.discardOpen()
 		w.tx.Abort(ctx) // best effort; leftovers are orphans for Vacuum

@@ -115,6 +115,7 @@ type Dataset[T any] struct {
 	codec      compress.Codec
 	logger     *slog.Logger
 	format     FormatTable[T] // Options.Format's table; nil: lakekit's own
+	retainable bool           // writers may keep copies of rows (writer_async.go)
 }
 
 type partField struct {
@@ -139,7 +140,7 @@ func NewDataset[T any](lk *lake.Lake, zone lake.ZoneName, database, table string
 	if err != nil {
 		return nil, err
 	}
-	d := &Dataset[T]{table: t}
+	d := &Dataset[T]{table: t, retainable: retainable(reflect.TypeFor[T]())}
 	if opts != nil {
 		d.opts = *opts
 	}

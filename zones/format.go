@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/lakekit/lakekit/lake"
@@ -199,7 +200,7 @@ func (w *Writer[T]) formatWrite(ctx context.Context, rows []T) error {
 	} else {
 		w.fw.rows = append(w.fw.rows, rows...)
 	}
-	w.rows += int64(len(rows))
+	atomic.AddInt64(&w.rows, int64(len(rows)))
 	return nil
 }
 
@@ -213,7 +214,7 @@ func (w *Writer[T]) formatCommit(ctx context.Context) (*CommitResult, error) {
 	w.done = true
 	rows := w.fw.rows
 	w.fw.rows = nil
-	if w.rows == 0 && w.opts.Mode == Append {
+	if atomic.LoadInt64(&w.rows) == 0 && w.opts.Mode == Append {
 		if w.fw.stream != nil {
 			w.fw.stream.Abort()
 		}

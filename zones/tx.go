@@ -67,6 +67,7 @@ type Tx struct {
 	seq      int
 	files    []DataFile
 	uploaded []string // keys this attempt created (staged or final)
+	deferred []string // of those, the ones Upload put with PutOptions.Deferred
 	touched  map[string]lake.Partition
 	place    map[string]string // partition path → folder of files adopted in place
 	taken    map[string]bool   // staging keys adopted as they are (AddFiles)
@@ -215,13 +216,30 @@ func (tx *Tx) Upload(ctx context.Context, p lake.Partition, key, upload string, 
 	if tx.dup != nil {
 		return df, nil
 	}
-	if err := tx.t.store.CreateFrom(ctx, upload, body, size, &lake.PutOptions{ContentType: "application/vnd.apache.parquet"}); err != nil {
+	// Deferred: Commit syncs every file at once before its commit point
+	// (commitDurable), instead of the file store waiting for the disk
+	// three times per file here.
+	if err := tx.t.store.CreateFrom(ctx, upload, body, size, &lake.PutOptions{ContentType: "application/vnd.apache.parquet", Deferred: true}); err != nil {
 		return DataFile{}, fmt.Errorf("zones: upload %s: %w", upload, err)
 	}
 	tx.mu.Lock()
 	tx.uploaded = append(tx.uploaded, upload)
+	tx.deferred = append(tx.deferred, upload)
 	tx.mu.Unlock()
 	return df, nil
+}
+
+// commitDurable makes the files Upload put durable, all in one step (see
+// lake.PutOptions.Deferred), and then commits: the log never names a file
+// the disk could still lose.
+func (tx *Tx) commitDurable(ctx context.Context) (*CommitResult, error) {
+	tx.mu.Lock()
+	keys := tx.deferred
+	tx.mu.Unlock()
+	if err := tx.t.store.Sync(ctx, keys); err != nil {
+		return nil, fmt.Errorf("zones: commit %s: not committed: the data files are not durable: %w", tx.t.prefix, err)
+	}
+	return tx.commit(ctx)
 }
 
 // Add records uploaded files as part of the commit.
@@ -308,7 +326,7 @@ func (tx *Tx) Commit(ctx context.Context, publish func(context.Context) error) (
 	tx.done = true
 	sort.Slice(tx.files, func(i, j int) bool { return tx.files[i].Key < tx.files[j].Key })
 	tx.mu.Unlock()
-	res, err := tx.commit(ctx)
+	res, err := tx.commitDurable(ctx)
 	tx.t.recordCommit(ctx, res, err)
 	if res == nil {
 		if errors.Is(err, ErrCommitUnknown) {

@@ -88,6 +88,11 @@ type Writer[T any] struct {
 	done   bool
 	failed error // a write failed half way: the writer can only be aborted
 	mu     sync.Mutex
+	// pipelined: Write may return before its batch is encoded
+	// (writer_async.go); inflight is that encoding, waited for by the next
+	// Write, Commit and Abort
+	pipelined bool
+	inflight  *errgroup.Group
 	// encSampled: the dictionary columns are chosen (writer_encoding.go);
 	// encSchema names them (nil: none)
 	encSampled bool
@@ -117,7 +122,7 @@ func (d *Dataset[T]) NewWriter(ctx context.Context, opts *WriterOptions) (*Write
 	if d.format != nil { // Options.Format: see format.go
 		return d.newFormatWriter(ctx, opts)
 	}
-	w := &Writer[T]{d: d, open: map[string]*partWriter[T]{}}
+	w := &Writer[T]{d: d, open: map[string]*partWriter[T]{}, pipelined: d.retainable}
 	if opts != nil {
 		w.opts = *opts
 	}
@@ -157,6 +162,15 @@ func (w *Writer[T]) IdempotencyKey() string { return w.opts.IdempotencyKey }
 // row of the batch is written, so a bad row fails the whole call with an
 // error naming it (ErrInvalid) and nothing of the batch is kept. rows must
 // not be nil (an empty slice is a no-op).
+//
+// Write never keeps rows of the caller's after it returns, so the caller
+// may reuse them. When T holds only values (numbers, strings, time.Time,
+// and structs and arrays of them: no pointers, slices or maps), Write
+// keeps copies and may return while they are still being encoded, so the
+// caller's next batch is routed while they are: an error encoding them (a
+// spill file, or the upload of a file that filled up) is then returned by
+// the next Write or by Commit, which commits nothing, as after any write
+// that failed.
 func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -178,17 +192,29 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 	if w.fw != nil { // Options.Format: see format.go
 		return w.formatWrite(ctx, rows)
 	}
-	w.sampleEncodings(rows)
+	if !w.encSampled { // the encodings files are opened with may change
+		if err := w.waitBeforeWrite(); err != nil {
+			return err
+		}
+		w.sampleEncodings(rows)
+	}
 	if len(w.d.partKeys) == 0 { // unpartitioned: one file at a time, no routing
+		if err := w.waitBeforeWrite(); err != nil {
+			return err
+		}
 		pw := w.open[""]
 		if pw == nil {
 			pw = &partWriter[T]{}
 		}
 		return w.writeAll(ctx, pw, rows)
 	}
-	// route: partition slot per row, validated first
+	// route: partition slot per row, validated first (while the previous
+	// batch may still be encoding: route reads no partition's buffers)
 	slots, distinct, err := w.route(rows)
 	if err != nil {
+		return err
+	}
+	if err := w.waitBeforeWrite(); err != nil {
 		return err
 	}
 	if distinct == 1 { // every row in one partition: no copy
@@ -205,7 +231,7 @@ func (w *Writer[T]) Write(ctx context.Context, rows []T) error {
 		w.failed = err // part of the batch may be written
 		return err
 	}
-	w.rows += int64(len(rows))
+	atomic.AddInt64(&w.rows, int64(len(rows)))
 	w.progress()
 	return nil
 }
@@ -219,7 +245,7 @@ func (w *Writer[T]) writeAll(ctx context.Context, pw *partWriter[T], rows []T) e
 		w.failed = err
 		return err
 	}
-	w.rows += int64(len(rows))
+	atomic.AddInt64(&w.rows, int64(len(rows)))
 	w.progress()
 	return nil
 }
@@ -323,8 +349,10 @@ func (w *Writer[T]) checkPartition(p lake.Partition) error {
 // to GOMAXPROCS goroutines at once (one goroutine per partition: a file's
 // rows stay in order). Opening files (which may evict another partition's)
 // is done first, in order; a batch that would evict is written one
-// partition at a time. Write returns only when every row is encoded, so no
-// row of the caller's is held after it.
+// partition at a time. The rows are copies, so with a pipelined writer
+// (writer_async.go) Write returns before they are encoded; otherwise it
+// returns when every row is encoded, and no row of the caller's is held
+// after it.
 func (w *Writer[T]) writeParts(ctx context.Context, parts []*partWriter[T]) error {
 	workers := min(runtime.GOMAXPROCS(0), len(parts))
 	closed := 0
@@ -346,10 +374,26 @@ func (w *Writer[T]) writeParts(ctx context.Context, parts []*partWriter[T]) erro
 			return err
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
-	for _, pw := range parts {
-		g.Go(func() error { return w.fill(gctx, pw) })
+	// workers goroutines take the partitions in turn: starting them never
+	// blocks, so a pipelined Write returns at once
+	g, gctx := w.fills(ctx)
+	var next atomic.Int64
+	for range workers {
+		g.Go(func() error {
+			for i := next.Add(1) - 1; i < int64(len(parts)); i = next.Add(1) - 1 {
+				if err := gctx.Err(); err != nil { // another fill failed
+					return err
+				}
+				if err := w.fill(gctx, parts[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if w.pipelined { // the rows are copies in pw.buf: see writer_async.go
+		w.inflight = g
+		return nil
 	}
 	return g.Wait()
 }
@@ -493,7 +537,7 @@ func (w *Writer[T]) progress() {
 		w.progressMu.Lock() // fills of several partitions finish files at once
 		defer w.progressMu.Unlock()
 		w.d.opts.Progress(Progress{Table: string(w.d.table.zone.Name()) + "/" + w.d.table.prefix,
-			Rows: w.rows, Files: atomic.LoadInt64(&w.nfiles), Bytes: atomic.LoadInt64(&w.bytes)})
+			Rows: atomic.LoadInt64(&w.rows), Files: atomic.LoadInt64(&w.nfiles), Bytes: atomic.LoadInt64(&w.bytes)})
 	}
 }
 
@@ -555,6 +599,7 @@ func (w *Writer[T]) Abort(ctx context.Context) error {
 	}
 	w.done = true
 	defer w.closePool()
+	w.wait() // its error does not matter: nothing is kept
 	w.discardOpen()
 	if err := w.tx.Abort(ctx); err != nil {
 		return fmt.Errorf("zones: abort %s: %w", w.d.table.prefix, err)

@@ -108,6 +108,10 @@ func TestWriterMemoryBudgetAbort(t *testing.T) {
 	if err := w.Write(ctx, makeEvents(0, 20000, 4)); err != nil {
 		t.Fatal(err)
 	}
+	// a second Write waits for the first one's encoding
+	if err := w.Write(ctx, makeEvents(20000, 4, 4)); err != nil {
+		t.Fatal(err)
+	}
 	if n := zones.OpenDeletedIn(tmp); n == 0 {
 		t.Fatal("no spilled file open under a 32 KiB budget")
 	}

@@ -132,6 +132,10 @@ func TestAbortRemovesUploadedFiles(t *testing.T) {
 	if err := w.Write(ctx, makeEvents(100, 1000, 2)); err != nil {
 		t.Fatal(err)
 	}
+	// a second Write waits for the first one's encoding and uploads
+	if err := w.Write(ctx, makeEvents(1100, 2, 2)); err != nil {
+		t.Fatal(err)
+	}
 	if n := countParquet(t, lk); n <= before {
 		t.Fatalf("no files uploaded before Abort (%d objects); the test needs some", n)
 	}
@@ -198,10 +202,17 @@ func TestFailedUploadPoisonsTheWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(ctx, makeEvents(100, 1000, 2)); !errors.Is(err, boom) {
-		t.Fatalf("Write: %v, want the upload failure", err)
+	// the failure is returned by the Write that hit it or, when the rows
+	// were still being encoded as it returned (writer_async.go), by the
+	// next one; every call after it fails too
+	err = w.Write(ctx, makeEvents(100, 1000, 2))
+	if err != nil && !errors.Is(err, boom) {
+		t.Fatalf("Write: %v, want the upload failure or nil", err)
 	}
 	if err := w.Write(ctx, makeEvents(2000, 10, 2)); !errors.Is(err, boom) {
+		t.Fatalf("Write after the failed upload: %v", err)
+	}
+	if err := w.Write(ctx, makeEvents(3000, 10, 2)); !errors.Is(err, boom) {
 		t.Fatalf("Write after a failed write: %v", err)
 	}
 	if _, err := w.Commit(ctx); !errors.Is(err, boom) {

@@ -425,6 +425,11 @@ func (d *Driver) Move(ctx context.Context, src, dst string, _ *driver.PutOptions
 		if err := os.Link(ms, md); err != nil && !errors.Is(err, fs.ErrExist) && !errors.Is(err, fs.ErrNotExist) {
 			return d.mapErr("move metadata", dst, err)
 		}
+	} else if ct := impliedContentType(src); ct != "" && ct != impliedContentType(dst) && fileExists(ps) {
+		// src's type came from its name, which dst does not share
+		if err := d.writeMeta(ctx, dst, sidecar{ContentType: ct}, true); err != nil {
+			return err
+		}
 	}
 	dir := filepath.Dir(pd)
 	err = os.MkdirAll(dir, 0o755)

@@ -81,6 +81,10 @@ func TestImpliedContentType(t *testing.T) {
 	check("another type", "text/plain", true)
 	must(t, s.PutBytes(ctx, "t/a.parquet", []byte("3"), &lake.PutOptions{ContentType: "application/vnd.apache.parquet"}))
 	check("implied type again", "application/vnd.apache.parquet", false)
+	must(t, s.Move(ctx, "t/a.parquet", "t/moved.bin"))
+	if a, err := s.Stat(ctx, "t/moved.bin"); err != nil || a.ContentType != "application/vnd.apache.parquet" {
+		t.Fatalf("moved to a name implying no type: %q %v, want the parquet type kept", a.ContentType, err)
+	}
 	must(t, s.PutBytes(ctx, "t/b.bin", []byte("4"), nil))
 	if a, err := s.Stat(ctx, "t/b.bin"); err != nil || a.ContentType != "" {
 		t.Fatalf("no type, no implied one: %q %v", a.ContentType, err)

@@ -18,12 +18,7 @@ import (
 // missing key is ErrNotFound.
 func TestDeferredPutsAreSyncedBySync(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	d, err := filestore.New(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := lake.NewStore(d)
+	root, s := newFileStore(t)
 	stop := filestore.RecordFsyncs()
 	must(t, s.PutBytes(ctx, "t/dt=1/a.parquet", []byte("a"), &lake.PutOptions{Deferred: true}))
 	must(t, s.PutBytes(ctx, "t/dt=2/b.parquet", []byte("b"), &lake.PutOptions{Deferred: true, Metadata: map[string]string{"source": "x"}}))
@@ -58,12 +53,7 @@ func TestDeferredPutsAreSyncedBySync(t *testing.T) {
 // type gets a sidecar, which a later put with the implied type removes.
 func TestImpliedContentType(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	d, err := filestore.New(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := lake.NewStore(d)
+	root, s := newFileStore(t)
 	sidecar := filepath.Join(root, ".lakekit-meta", "t", "a.parquet.json")
 	check := func(step, want string, hasSidecar bool) {
 		t.Helper()
@@ -89,6 +79,17 @@ func TestImpliedContentType(t *testing.T) {
 	if a, err := s.Stat(ctx, "t/b.bin"); err != nil || a.ContentType != "" {
 		t.Fatalf("no type, no implied one: %q %v", a.ContentType, err)
 	}
+}
+
+// newFileStore opens a file store in a new directory.
+func newFileStore(t *testing.T) (string, *lake.Store) {
+	t.Helper()
+	root := t.TempDir()
+	d, err := filestore.New(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, lake.NewStore(d)
 }
 
 func must(t *testing.T, err error) {

@@ -159,14 +159,15 @@ func (t *Table) locate(files []DataFile) {
 	size := 0        // their locations' bytes
 	for i := range files {
 		rest, ok := strings.CutPrefix(files[i].Key, dir)
-		if ok && plainKey(rest) && base == "" && concat == nil {
+		plain := ok && plainKey(rest)
+		if plain && base == "" && concat == nil {
 			base = t.store.Location(dir)
 			if t.store.Location(files[i].Key) != base+rest {
 				base = "" // the driver renders keys otherwise: ask it for each
 				concat = []int{}
 			}
 		}
-		if !ok || base == "" || !plainKey(rest) {
+		if !plain || base == "" {
 			files[i].Location = t.store.Location(files[i].Key)
 			continue
 		}

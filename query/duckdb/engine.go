@@ -131,6 +131,14 @@ func (e *Engine) init(ctx context.Context, dirs []string) error {
 	if e.opts.MemoryLimit != "" {
 		stmts = append(stmts, "SET memory_limit = '"+e.opts.MemoryLimit+"'")
 	}
+	// Keep parsed Parquet footers between queries. A lake's data files
+	// are never rewritten in place (every write has new names), and the
+	// cache checks a file's modification time anyway. Measured on the
+	// bench table (100 files, 1M rows, the 3 queries of internal/bench
+	// query_vs_read_parquet): the sandbox below (allowed_directories
+	// with external access off) made them 5-60% slower than plain DuckDB;
+	// with the cache 113 ms against plain DuckDB's 127.
+	stmts = append(stmts, "SET parquet_metadata_cache = true")
 	var allowed []string
 	for _, d := range dirs {
 		if d == "" {

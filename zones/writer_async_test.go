@@ -13,14 +13,14 @@ import (
 
 	"github.com/lakekit/lakekit/lake"
 	"github.com/lakekit/lakekit/lake/driver"
-	"github.com/lakekit/lakekit/lake/memstore"
+	"github.com/lakekit/lakekit/lake/filestore"
 	"github.com/lakekit/lakekit/zones"
 )
 
-// syncingDriver records puts (deferred or not) and Syncs in order, and
-// fails Sync with failSync.
+// syncingDriver records puts (deferred or not) and Syncs in order, fails
+// Sync with failSync, and otherwise passes it on to the file store.
 type syncingDriver struct {
-	driver.Driver
+	*filestore.Driver
 	mu       sync.Mutex
 	events   []string
 	failSync error
@@ -43,7 +43,10 @@ func (s *syncingDriver) Sync(ctx context.Context, keys []string) error {
 	for _, k := range keys {
 		s.events = append(s.events, "sync "+k)
 	}
-	return s.failSync
+	if s.failSync != nil {
+		return s.failSync
+	}
+	return s.Driver.Sync(ctx, keys)
 }
 
 // TestCommitSyncsDataFilesBeforeTheLog: the writer's data files are put
@@ -51,13 +54,19 @@ func (s *syncingDriver) Sync(ctx context.Context, keys []string) error {
 // object that names them; when that Sync fails nothing is committed.
 func TestCommitSyncsDataFilesBeforeTheLog(t *testing.T) {
 	ctx := context.Background()
-	sd := &syncingDriver{Driver: memstore.New()}
+	fd, err := filestore.New(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := &syncingDriver{Driver: fd}
 	lk, err := lake.New(lake.NewStore(sd), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 300})
+	cat := localCatalog(t, lk)
+	ds := newEvents(t, lk, &zones.Options[event]{MaxRowsPerFile: 300, Catalog: cat})
 	res := writeCommit(t, ds, makeEvents(0, 2000, 4), nil)
+	sameViews(t, "after the commit", cat, ds)
 	logPut := slices.IndexFunc(sd.events, func(e string) bool {
 		return strings.HasPrefix(e, "put ") && strings.Contains(e, "/_lakekit/log/") && strings.HasSuffix(e, "1.json")
 	})
@@ -92,6 +101,7 @@ func TestCommitSyncsDataFilesBeforeTheLog(t *testing.T) {
 	if snap, err := ds.Snapshot(ctx, 0); err != nil || snap.Version != 1 || snap.Rows() != 2000 {
 		t.Fatalf("after a failed Sync: %+v %v, want version 1 unchanged", snap, err)
 	}
+	sameViews(t, "after a failed Sync", cat, ds)
 }
 
 // TestPipelinedWriteKeepsNoCallerRows: with a row type of values only,
@@ -99,7 +109,9 @@ func TestCommitSyncsDataFilesBeforeTheLog(t *testing.T) {
 // the batch it passed, and the table still holds what was written.
 func TestPipelinedWriteKeepsNoCallerRows(t *testing.T) {
 	ctx := context.Background()
-	ds := newEvents(t, memLake(t), nil)
+	lk := fileLake(t, "")
+	cat := localCatalog(t, lk)
+	ds := newEvents(t, lk, &zones.Options[event]{Catalog: cat})
 	w, err := ds.NewWriter(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +138,7 @@ func TestPipelinedWriteKeepsNoCallerRows(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("rows read back (-want +got):\n%s", diff)
 	}
+	sameViews(t, "after a pipelined write", cat, ds)
 }
 
 // blob holds a slice, so its rows are encoded before Write returns.

@@ -43,7 +43,7 @@ func inGenerationFolder(prefix, dir, p string) bool {
 		return false
 	}
 	name, sub, ok := strings.Cut(rest, "/")
-	return ok && sub == p && name != "" && !strings.Contains(name, "/") && "_"+name != "_lakekit"
+	return ok && sub == p && name != "" && name != "lakekit"
 }
 
 // generationFolders decides, for each partition of an adoption, whether its

@@ -376,7 +376,7 @@ func (w *Writer[T]) writeParts(ctx context.Context, parts []*partWriter[T]) erro
 	}
 	// workers goroutines take the partitions in turn: starting them never
 	// blocks, so a pipelined Write returns at once
-	g, gctx := w.fills(ctx)
+	g, gctx := w.fillGroup(ctx)
 	var next atomic.Int64
 	for range workers {
 		g.Go(func() error {

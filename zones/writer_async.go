@@ -51,10 +51,10 @@ func retainable(t reflect.Type) bool {
 	return false
 }
 
-// fills starts the group that encodes a batch's partitions. A group that
+// fillGroup starts the group that encodes a batch's partitions. A group that
 // outlives Write runs on a context that the caller's cancelling after
 // Write returned does not stop (it keeps the context's values).
-func (w *Writer[T]) fills(ctx context.Context) (*errgroup.Group, context.Context) {
+func (w *Writer[T]) fillGroup(ctx context.Context) (*errgroup.Group, context.Context) {
 	if w.pipelined {
 		ctx = context.WithoutCancel(ctx)
 	}

@@ -56,6 +56,20 @@ type s3Target struct {
 	server func(ctx context.Context) (*s3Server, error)
 }
 
+// start makes a sample's server and the AWS config of clients to it.
+func (tg *s3Target) start(ctx context.Context) (*s3Server, aws.Config, error) {
+	srv, err := tg.server(ctx)
+	if err != nil {
+		return nil, aws.Config{}, err
+	}
+	cfg, err := awsConfig(ctx, srv.endpoint)
+	if err != nil {
+		srv.close()
+		return nil, aws.Config{}, err
+	}
+	return srv, cfg, nil
+}
+
 // requestCounter counts the requests a server answers, by kind: "PUT
 // data" (a PutObject or UploadPart of a .parquet key), "COPY data"
 // (CopyObject), "DELETE data", "GET other", ...
@@ -108,15 +122,11 @@ type s3Sample struct {
 // lakekitS3 writes rows through the zones writer over lake/s3store and
 // commits, timed from opening the store to the commit.
 func lakekitS3(ctx context.Context, c *config, tg *s3Target, rows []eventgen.Event) (s3Sample, error) {
-	srv, err := tg.server(ctx)
+	srv, cfg, err := tg.start(ctx)
 	if err != nil {
 		return s3Sample{}, err
 	}
 	defer srv.close()
-	cfg, err := awsConfig(ctx, srv.endpoint)
-	if err != nil {
-		return s3Sample{}, err
-	}
 	t0 := time.Now()
 	store, err := s3store.OpenStore(ctx, cfg, srv.bucket, "lake", nil)
 	if err != nil {
@@ -190,15 +200,11 @@ func encodeInMemory(ctx context.Context, c *config, rows []eventgen.Event) ([]pa
 // then transfermanager uploads the files; both are timed. With objs
 // given, only the upload runs (the literal peer: bytes encoded before).
 func peerS3(ctx context.Context, c *config, tg *s3Target, rows []eventgen.Event, objs []parquetObject) (s3Sample, error) {
-	srv, err := tg.server(ctx)
+	srv, cfg, err := tg.start(ctx)
 	if err != nil {
 		return s3Sample{}, err
 	}
 	defer srv.close()
-	cfg, err := awsConfig(ctx, srv.endpoint)
-	if err != nil {
-		return s3Sample{}, err
-	}
 	t0 := time.Now()
 	if objs == nil {
 		if objs, err = encodeInMemory(ctx, c, rows); err != nil {
